@@ -1,0 +1,170 @@
+package emulator
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestStartRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "example.invalid:0", "192.0.2.1:0", "10.0.0.1:0", "localhost.example.com:0", "127.0.0.1"} {
+		t.Run(addr, func(t *testing.T) {
+			t.Parallel()
+			emu, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = emu.Close() })
+			if err := emu.Start(addr); err == nil {
+				t.Fatalf("Start(%q) succeeded", addr)
+			}
+			if emu.URL() != "" {
+				t.Fatalf("URL() = %q after a refused Start", emu.URL())
+			}
+		})
+	}
+}
+
+func TestStartOnLoopback(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"127.0.0.1:0", "localhost:0"} {
+		t.Run(addr, func(t *testing.T) {
+			t.Parallel()
+			emu, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = emu.Close() })
+			if emu.URL() != "" {
+				t.Fatalf("URL() = %q before Start", emu.URL())
+			}
+			if err := emu.Start(addr); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(emu.URL(), "http://127.0.0.1:") && !strings.HasPrefix(emu.URL(), "http://[::1]:") {
+				t.Fatalf("URL() = %q", emu.URL())
+			}
+			if err := emu.Start(addr); err == nil {
+				t.Fatal("second Start succeeded")
+			}
+			a := &testAPI{t: t, emu: emu, hc: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+			a.list(emu.AdminToken())
+			if err := emu.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := emu.Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+			if err := emu.Start(addr); err == nil {
+				t.Fatal("Start after Close succeeded")
+			}
+		})
+	}
+}
+
+func TestHandlerWithoutListening(t *testing.T) {
+	t.Parallel()
+	emu, err := New(Options{AdminToken: "chosen-admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	if emu.AdminToken() != "chosen-admin" {
+		t.Fatalf("AdminToken() = %q", emu.AdminToken())
+	}
+	req := httptest.NewRequest(http.MethodPost, "/org/tokens", strings.NewReader(`{"name":"in process"}`))
+	req.Header.Set("Authorization", "Bearer chosen-admin")
+	rec := httptest.NewRecorder()
+	emu.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated || len(emu.LiveKeys()) != 1 {
+		t.Fatalf("in-process mint: %d %s", rec.Code, rec.Body)
+	}
+
+	// A drop fault cannot hijack a recorder; the handler aborts instead of answering.
+	emu.AddFault(Fault{Mode: FaultDropBeforeCommit})
+	defer func() {
+		if recover() != http.ErrAbortHandler {
+			t.Fatal("want the handler aborted with http.ErrAbortHandler")
+		}
+	}()
+	emu.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/org/tokens", nil))
+}
+
+func TestGeneratedAdminToken(t *testing.T) {
+	t.Parallel()
+	one, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.AdminToken() == "" || one.AdminToken() == two.AdminToken() {
+		t.Fatalf("generated admin tokens %q and %q", one.AdminToken(), two.AdminToken())
+	}
+	if strings.HasPrefix(one.AdminToken(), "mola_") {
+		t.Fatal("the admin token must not look like an org key")
+	}
+}
+
+func TestControlEndpoints(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t, Options{})
+	a.emu.AddSession("canvas", "user_1")
+	live := a.mint(a.admin(), "live")
+	gone := a.mint(a.admin(), "gone")
+	a.expect(http.StatusNoContent, http.MethodDelete, "/org/tokens/"+gone.ID, live.Key, "")
+	a.list(live.Key)
+	a.emu.ResetCounts()
+
+	for _, token := range []string{"", live.Key, "canvas", "not-a-token"} {
+		for _, path := range []string{"/_emulator/keys", "/_emulator/stats", "/_emulator/nothing"} {
+			r := a.expect(http.StatusUnauthorized, http.MethodGet, path, token, "")
+			errorMessage(t, r)
+		}
+	}
+
+	r := a.expect(http.StatusOK, http.MethodGet, "/_emulator/keys", a.admin(), "")
+	var keys struct {
+		Keys []wireToken `json:"keys"`
+	}
+	decode(t, r.body, &keys)
+	if len(keys.Keys) != 2 || plaintextPattern.Match(r.body) {
+		t.Fatalf("/_emulator/keys = %s", r.body)
+	}
+	byID := map[string]wireToken{}
+	for _, k := range keys.Keys {
+		byID[k.ID] = k
+	}
+	if k := byID[live.ID]; k.RevokedAt != nil || k.LastUsedAt == nil || k.Name != "live" {
+		t.Fatalf("live key: %+v", k)
+	}
+	if k := byID[gone.ID]; k.RevokedAt == nil || !rfc3339UTC.MatchString(*k.RevokedAt) {
+		t.Fatalf("revoked key: %+v", k)
+	}
+
+	r = a.expect(http.StatusOK, http.MethodGet, "/_emulator/stats", a.admin(), "")
+	var stats struct {
+		Requests map[string]int `json:"requests"`
+	}
+	decode(t, r.body, &stats)
+	want := map[string]int{EndpointMint: 0, EndpointList: 0, EndpointRevoke: 0, EndpointOther: 0}
+	if len(stats.Requests) != len(want) {
+		t.Fatalf("stats %v", stats.Requests)
+	}
+	for ep, n := range want {
+		if stats.Requests[ep] != n {
+			t.Fatalf("stats %v: control requests were counted", stats.Requests)
+		}
+	}
+
+	a.list(a.admin())
+	r = a.expect(http.StatusOK, http.MethodGet, "/_emulator/stats", a.admin(), "")
+	decode(t, r.body, &stats)
+	if stats.Requests[EndpointList] != 1 {
+		t.Fatalf("stats after one list: %v", stats.Requests)
+	}
+}

@@ -1,0 +1,215 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// stateFormat is bumped on any incompatible change to the state file.
+const stateFormat = 1
+
+// stateFile is the on-disk form. Keys are stored as SHA-256 digests only, so the file can be
+// read by anyone debugging a demo without leaking a usable credential.
+type stateFile struct {
+	Format int          `json:"format"`
+	Keys   []stateKey   `json:"keys"`
+	Events []stateEvent `json:"events"`
+}
+
+type stateKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	KeySHA256  string     `json:"key_sha256"`
+}
+
+type stateEvent struct {
+	Seq  int       `json:"seq"`
+	At   time.Time `json:"at"`
+	Type string    `json:"type"`
+	ID   string    `json:"id"`
+	Name string    `json:"name"`
+}
+
+// stateSnapshot is the serialized state at one version, taken under s.mu and written outside it.
+type stateSnapshot struct {
+	version uint64
+	data    []byte
+	err     error
+}
+
+// commitLocked marks a mutation and, when state is persisted, captures it for writing.
+func (s *Server) commitLocked() *stateSnapshot {
+	s.version++
+	if s.statePath == "" {
+		return nil
+	}
+	return s.snapshot()
+}
+
+// snapshot serializes the state; the caller holds s.mu (or owns s exclusively, as New does).
+func (s *Server) snapshot() *stateSnapshot {
+	f := stateFile{Format: stateFormat, Keys: make([]stateKey, 0, len(s.order)), Events: make([]stateEvent, 0, len(s.events))}
+	for _, r := range s.order {
+		f.Keys = append(f.Keys, stateKey{
+			ID:         r.id,
+			Name:       r.name,
+			CreatedBy:  r.createdBy,
+			CreatedAt:  r.createdAt,
+			LastUsedAt: timePtr(r.lastUsedAt),
+			RevokedAt:  timePtr(r.revokedAt),
+			KeySHA256:  hex.EncodeToString(r.hash[:]),
+		})
+	}
+	for _, e := range s.events {
+		f.Events = append(f.Events, stateEvent{Seq: e.Seq, At: e.At, Type: e.Type, ID: e.ID, Name: e.Name})
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		err = fmt.Errorf("emulator: encoding state: %w", err)
+	}
+	return &stateSnapshot{version: s.version, data: data, err: err}
+}
+
+// persist writes snap unless a newer version is already on disk, so concurrent mutations that
+// finish out of order never roll the file back.
+func (s *Server) persist(snap *stateSnapshot) error {
+	if snap == nil {
+		return nil
+	}
+	s.persistMu.Lock()
+	defer s.persistMu.Unlock()
+	if snap.version < s.persisted {
+		return nil
+	}
+	if err := s.writeState(snap); err != nil {
+		return err
+	}
+	s.persisted = snap.version
+	return nil
+}
+
+func (s *Server) writeState(snap *stateSnapshot) error {
+	if snap.err != nil {
+		return snap.err
+	}
+	if err := writeFileAtomic(s.statePath, append(snap.data, '\n')); err != nil {
+		return fmt.Errorf("emulator: writing state: %w", err)
+	}
+	return nil
+}
+
+// load reads the state file; a missing file is an empty organization.
+func (s *Server) load() error {
+	data, err := os.ReadFile(s.statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("emulator: reading state: %w", err)
+	}
+	var f stateFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return fmt.Errorf("emulator: state file %s is not valid: %w", s.statePath, err)
+	}
+	if f.Format != stateFormat {
+		return fmt.Errorf("emulator: state file %s has format %d, want %d", s.statePath, f.Format, stateFormat)
+	}
+	for i, k := range f.Keys {
+		r, err := k.record()
+		if err != nil {
+			return fmt.Errorf("emulator: state file %s, key %d: %w", s.statePath, i, err)
+		}
+		if s.keys[r.id] != nil {
+			return fmt.Errorf("emulator: state file %s: duplicate key id %s", s.statePath, r.id)
+		}
+		s.keys[r.id] = r
+		s.order = append(s.order, r)
+		if r.live() {
+			s.byHash[r.hash] = r
+		}
+	}
+	slices.SortFunc(s.order, func(a, b *record) int {
+		switch {
+		case a.less(b):
+			return -1
+		case b.less(a):
+			return 1
+		}
+		return 0
+	})
+	for i, e := range f.Events {
+		if e.Seq != i+1 {
+			return fmt.Errorf("emulator: state file %s: event %d has seq %d", s.statePath, i, e.Seq)
+		}
+		s.events = append(s.events, Event{Seq: e.Seq, At: e.At.UTC(), Type: e.Type, ID: e.ID, Name: e.Name})
+	}
+	return nil
+}
+
+func (k stateKey) record() (*record, error) {
+	if k.ID == "" || k.CreatedAt.IsZero() {
+		return nil, errors.New("id and created_at are required")
+	}
+	sum, err := hex.DecodeString(k.KeySHA256)
+	if err != nil || len(sum) != len(record{}.hash) {
+		return nil, fmt.Errorf("key_sha256 of %s is not a hex SHA-256 digest", k.ID)
+	}
+	r := &record{id: k.ID, name: k.Name, createdBy: k.CreatedBy, createdAt: toAPITime(k.CreatedAt)}
+	copy(r.hash[:], sum)
+	if k.LastUsedAt != nil {
+		r.lastUsedAt = toAPITime(*k.LastUsedAt)
+	}
+	if k.RevokedAt != nil {
+		r.revokedAt = toAPITime(*k.RevokedAt)
+	}
+	return r, nil
+}
+
+// writeFileAtomic replaces path with data so that a reader (or a crash) sees either the old
+// file or the new one, never a torn write. The file is private to the user.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Syncing the directory makes the rename itself durable; some platforms cannot, which only
+	// weakens crash safety, so the error is ignored.
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
