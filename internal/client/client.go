@@ -1,0 +1,353 @@
+// Package client speaks the Molecule org token API: mint, list and revoke org API keys. It knows
+// nothing about Terraform; it retries what is safe to retry, reports what is not as typed errors,
+// and keeps the credential and minted keys out of every error and log line.
+package client
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+const (
+	// DefaultMaxRetries is how many times a failed request is retried when it is safe to.
+	DefaultMaxRetries = 4
+	// DefaultRequestTimeout bounds each attempt, not the whole operation with its retries.
+	DefaultRequestTimeout = 30 * time.Second
+
+	defaultRetryWaitMin  = 500 * time.Millisecond
+	defaultRetryWaitMax  = 30 * time.Second
+	defaultMaxRetryAfter = 60 * time.Second
+	defaultUserAgent     = "molecule-go-client"
+
+	maxSmallBody = 1 << 20  // mint and error responses
+	maxListBody  = 64 << 20 // a list of many thousands of keys still fits
+
+	tokensPath = "/org/tokens"
+)
+
+// Logger receives one line per attempt and per retry decision: method, path, attempt, status
+// and duration, never headers or bodies. The provider adapts tflog to it; nil means silent.
+type Logger interface {
+	Debug(ctx context.Context, msg string, fields map[string]any)
+	Warn(ctx context.Context, msg string, fields map[string]any)
+}
+
+// Config configures a Client. Zero values select the documented defaults.
+type Config struct {
+	Endpoint       string        // base URL, already validated with ParseEndpoint
+	Token          string        // bearer credential
+	UserAgent      string        // "" => a generic client identifier
+	MaxRetries     int           // retries after the first attempt (0 => none)
+	RequestTimeout time.Duration // per attempt; 0 => DefaultRequestTimeout
+	RetryWaitMin   time.Duration // 0 => 500ms
+	RetryWaitMax   time.Duration // 0 => 30s
+	MaxRetryAfter  time.Duration // cap on an honoured Retry-After; 0 => 60s
+	Logger         Logger
+	Transport      http.RoundTripper // nil => pooled transport sized for Terraform parallelism
+}
+
+// Token is the metadata of a live org API key.
+type Token struct {
+	ID, Name, CreatedBy string
+	CreatedAt           time.Time
+	LastUsedAt          *time.Time // nil when the key was never used
+}
+
+// MintedToken is a freshly minted key. Key is the plaintext; the service never returns it again.
+type MintedToken struct {
+	Token
+	Key string
+}
+
+// Client calls one organization's org token API. It is safe for concurrent use.
+type Client struct {
+	base          string
+	token         string
+	userAgent     string
+	http          *http.Client
+	maxRetries    int
+	waitMin       time.Duration
+	waitMax       time.Duration
+	maxRetryAfter time.Duration
+	listLimit     int64
+	logger        Logger
+}
+
+// New validates cfg and returns a Client. Errors never contain the token.
+func New(cfg Config) (*Client, error) {
+	base, err := ParseEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("the token is empty; set an org API key or the deployment's ADMIN_TOKEN")
+	}
+	if strings.IndexFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return nil, errors.New("the token contains whitespace or control characters (a trailing newline, perhaps); remove them")
+	}
+	if cfg.MaxRetries < 0 || cfg.RequestTimeout < 0 || cfg.RetryWaitMin < 0 || cfg.RetryWaitMax < 0 || cfg.MaxRetryAfter < 0 {
+		return nil, errors.New("retry counts, timeouts and waits must not be negative")
+	}
+	c := &Client{
+		base:          base.String(),
+		token:         cfg.Token,
+		userAgent:     cmp.Or(cfg.UserAgent, defaultUserAgent),
+		maxRetries:    cfg.MaxRetries,
+		waitMin:       cmp.Or(cfg.RetryWaitMin, defaultRetryWaitMin),
+		waitMax:       cmp.Or(cfg.RetryWaitMax, defaultRetryWaitMax),
+		maxRetryAfter: cmp.Or(cfg.MaxRetryAfter, defaultMaxRetryAfter),
+		listLimit:     maxListBody,
+		logger:        cfg.Logger,
+	}
+	if cfg.RetryWaitMin == 0 {
+		c.waitMin = min(c.waitMin, c.waitMax)
+	}
+	if c.waitMin > c.waitMax {
+		return nil, fmt.Errorf("the minimum retry wait (%s) is longer than the maximum (%s)", c.waitMin, c.waitMax)
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		transport = defaultTransport()
+	}
+	c.http = &http.Client{
+		Transport: transport,
+		Timeout:   cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout),
+		// Following a redirect would turn a POST into a GET and could carry the credential
+		// elsewhere; a redirect here means a misconfigured endpoint, so it is reported instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// defaultTransport is a pooled transport like http.DefaultTransport, with enough idle
+// connections per host that Terraform's parallel operations reuse connections instead of
+// opening and closing one each.
+func defaultTransport() *http.Transport {
+	t := &http.Transport{}
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	}
+	t.Proxy = http.ProxyFromEnvironment
+	t.ForceAttemptHTTP2 = true
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// Mint creates a key named name and returns it with its plaintext. It is re-sent only when the
+// service cannot have created anything (429, or a connection that was never established); any
+// other failure after sending is a *MintOutcomeUnknownError.
+func (c *Client) Mint(ctx context.Context, name string) (*MintedToken, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(struct {
+		Name string `json:"name"`
+	}{name})
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now().UTC()
+	unknown := func(cause error) error { return &MintOutcomeUnknownError{Name: name, Started: started, Cause: cause} }
+
+	k := c.newCall(http.MethodPost, tokensPath, false)
+	resp, err := c.do(ctx, k, body)
+	if err != nil {
+		if k.mayHaveCommitted {
+			return nil, unknown(err)
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK:
+	case resp.StatusCode >= 300 && resp.StatusCode < 500:
+		return nil, c.failure(resp, k)
+	default:
+		return nil, unknown(c.failure(resp, k))
+	}
+	var w wireToken
+	if err := c.decode(resp, k, maxSmallBody, &w); err != nil {
+		return nil, unknown(err)
+	}
+	if w.ID == "" || w.Key == "" {
+		return nil, unknown(fmt.Errorf("%s %s: cannot understand the response: it has no %q or no %q", k.method, k.path, "id", "key"))
+	}
+	m := &MintedToken{Token: w.token(), Key: w.Key}
+	if m.Name == "" {
+		m.Name = name
+	}
+	return m, nil
+}
+
+// List returns the live keys, in the order the service gave them.
+func (c *Client) List(ctx context.Context) ([]Token, error) {
+	k := c.newCall(http.MethodGet, tokensPath, true)
+	resp, err := c.do(ctx, k, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.failure(resp, k)
+	}
+	var w struct {
+		Tokens *[]wireToken `json:"tokens"`
+	}
+	if err := c.decode(resp, k, c.listLimit, &w); err != nil {
+		return nil, err
+	}
+	if w.Tokens == nil {
+		return nil, fmt.Errorf("%s %s: cannot understand the response: it has no %q array", k.method, k.path, "tokens")
+	}
+	out := make([]Token, 0, len(*w.Tokens))
+	for i, t := range *w.Tokens {
+		if t.ID == "" {
+			return nil, fmt.Errorf("%s %s: cannot understand the response: entry %d of %q has no %q", k.method, k.path, i+1, "tokens", "id")
+		}
+		out = append(out, t.token())
+	}
+	return out, nil
+}
+
+// Revoke revokes the key with the given id. A 404 (IsNotFound) means no live key has it, which
+// includes a revocation that succeeded on an attempt whose answer was lost.
+func (c *Client) Revoke(ctx context.Context, id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return errors.New("the key id is empty; pass the id of the key to revoke (tok_…)")
+	case keyPattern.MatchString(id):
+		return errors.New("the key id looks like a key's plaintext (mola_…), not its id (tok_…); pass the id")
+	}
+	k := c.newCall(http.MethodDelete, tokensPath+"/"+url.PathEscape(id), true)
+	resp, err := c.do(ctx, k, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+		return c.failure(resp, k)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxSmallBody))
+	return nil
+}
+
+// wireToken is a key as the API encodes it. Unknown fields are ignored: the service adds fields
+// without notice.
+type wireToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Key        string     `json:"key"`
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func (w wireToken) token() Token {
+	t := Token{ID: w.ID, Name: w.Name, CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt.UTC()}
+	if w.LastUsedAt != nil {
+		u := w.LastUsedAt.UTC()
+		t.LastUsedAt = &u
+	}
+	return t
+}
+
+// do sends one logical request, retrying per the call's policy. A returned response is the
+// caller's to close, whatever its status.
+func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", k.method, k.path, err)
+	}
+	var raw any
+	if body != nil {
+		raw = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, k.method, c.base+k.path, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", k.method, k.path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// A retryablehttp.Client per request lets its hooks share this request's state; the
+	// connection pool lives in c.http and is shared.
+	rc := &retryablehttp.Client{
+		HTTPClient:     c.http,
+		RetryMax:       c.maxRetries,
+		RequestLogHook: k.before,
+		CheckRetry:     k.checkRetry,
+		Backoff:        k.backoff,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+	}
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s %s: %w", k.method, k.path, ctxErr)
+		}
+		return nil, k.finish(err)
+	}
+	return resp, nil
+}
+
+// failure turns a response whose status the operation did not expect into an error: an
+// *APIError for non-2xx statuses.
+func (c *Client) failure(resp *http.Response, k *call) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return fmt.Errorf("%s %s: unexpected HTTP %d %s from the service", k.method, k.path, resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxSmallBody+1))
+	truncated := len(body) > maxSmallBody
+	if truncated {
+		body = body[:maxSmallBody]
+	}
+	return k.finish(&APIError{
+		StatusCode: resp.StatusCode,
+		Message:    c.serverMessage(resp, body, truncated),
+		Method:     k.method,
+		Path:       k.path,
+	})
+}
+
+// decode reads at most limit bytes of a success response into v.
+func (c *Client) decode(resp *http.Response, k *call, limit int64, v any) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading the response: %w", k.method, k.path, err)
+	}
+	if int64(len(body)) > limit {
+		return fmt.Errorf("%s %s: the response is larger than %d MiB; refusing to read it", k.method, k.path, limit>>20)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s %s: cannot understand the response (HTTP %d, %s, %d bytes): %s",
+			k.method, k.path, resp.StatusCode, c.sanitize(contentType(resp)), len(body), c.sanitize(err.Error()))
+	}
+	return nil
+}
+
+func (c *Client) debug(ctx context.Context, msg string, fields map[string]any) {
+	if c.logger != nil {
+		c.logger.Debug(ctx, msg, fields)
+	}
+}
+
+func (c *Client) warn(ctx context.Context, msg string, fields map[string]any) {
+	if c.logger != nil {
+		c.logger.Warn(ctx, msg, fields)
+	}
+}

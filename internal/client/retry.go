@@ -1,0 +1,154 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// call is the state of one logical request across its attempts. retryablehttp runs the hooks
+// one after another on the caller's goroutine, so the fields need no locking.
+type call struct {
+	c          *Client
+	method     string
+	path       string
+	idempotent bool
+
+	attempt int
+	start   time.Time
+	wait    time.Duration
+	// mayHaveCommitted is false only when the last attempt certainly created nothing: it never
+	// left this machine, or the service answered with a status that means it refused.
+	mayHaveCommitted bool
+	stopped          string // why retrying stopped before retries ran out
+}
+
+func (c *Client) newCall(method, path string, idempotent bool) *call {
+	return &call{c: c, method: method, path: path, idempotent: idempotent}
+}
+
+func (k *call) before(_ retryablehttp.Logger, _ *http.Request, i int) {
+	k.attempt = i + 1
+	k.start = time.Now()
+}
+
+// checkRetry logs the attempt and decides whether to retry it. It never returns an error: the
+// response or transport error is passed through untouched so the caller can report the last
+// status and server message rather than a generic "giving up".
+func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	fields := map[string]any{
+		"method":      k.method,
+		"path":        k.path,
+		"attempt":     k.attempt,
+		"duration_ms": time.Since(k.start).Milliseconds(),
+	}
+	if err != nil {
+		fields["error"] = err.Error()
+		k.mayHaveCommitted = !neverSent(err)
+	} else {
+		fields["status"] = resp.StatusCode
+		k.mayHaveCommitted = resp.StatusCode < 300 || resp.StatusCode >= 500
+	}
+	k.c.debug(ctx, "Molecule API request", fields)
+
+	if ctx.Err() != nil || !k.retryable(resp, err) || k.attempt > k.c.maxRetries {
+		return false, nil
+	}
+	k.wait = k.c.nextWait(k.attempt, resp)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < k.wait {
+		k.stopped = fmt.Sprintf("not retrying: the next attempt, due in %s, would start after the operation's deadline", k.wait.Round(time.Millisecond))
+		return false, nil
+	}
+	fields["wait_ms"] = k.wait.Milliseconds()
+	k.c.warn(ctx, "Retrying Molecule API request", fields)
+	return true, nil
+}
+
+func (k *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return k.wait }
+
+// retryable: rate limiting and never-sent requests are always safe to repeat; server errors and
+// broken connections only when repeating cannot create a second key.
+func (k *call) retryable(resp *http.Response, err error) bool {
+	if err != nil {
+		return !permanent(err) && (k.idempotent || neverSent(err))
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return k.idempotent
+	}
+	return false
+}
+
+// finish adds what the retry loop knows to the final error of a request.
+func (k *call) finish(err error) error {
+	switch {
+	case k.stopped != "":
+		return fmt.Errorf("%w; %s", err, k.stopped)
+	case k.attempt > 1:
+		return fmt.Errorf("%w (after %d attempts)", err, k.attempt)
+	}
+	return err
+}
+
+// neverSent reports whether the connection failed before it was established, so no byte of the
+// request can have reached the service.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// permanent transport errors do not go away by waiting: an untrusted certificate, a host name
+// that does not exist.
+func permanent(err error) bool {
+	var cert *tls.CertificateVerificationError
+	var dns *net.DNSError
+	return errors.As(err, &cert) || errors.As(err, &dns) && dns.IsNotFound
+}
+
+// nextWait honours Retry-After (capped) and otherwise backs off exponentially with full jitter,
+// floored at waitMin so a retry never hammers the service at once.
+func (c *Client) nextWait(attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(d, c.maxRetryAfter)
+		}
+	}
+	ceiling := c.waitMin
+	for i := 1; i < attempt && ceiling < c.waitMax; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, c.waitMax)
+	return c.waitMin + rand.N(ceiling-c.waitMin+1)
+}
+
+// parseRetryAfter reads Retry-After as delay seconds or an HTTP date. Anything else, including
+// a negative number, is ignored so the caller falls back to its own backoff.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > math.MaxInt64/int64(time.Second) {
+			return math.MaxInt64, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
