@@ -1,0 +1,223 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
+)
+
+var (
+	_ resource.Resource                = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithConfigure   = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithImportState = (*orgAPIKeyResource)(nil)
+)
+
+// NewOrgAPIKeyResource is the constructor registered with the provider.
+func NewOrgAPIKeyResource() resource.Resource {
+	return &orgAPIKeyResource{}
+}
+
+type orgAPIKeyResource struct {
+	data *providerData
+}
+
+type orgAPIKeyResourceModel struct {
+	ID         types.String `tfsdk:"id"`
+	Name       types.String `tfsdk:"name"`
+	Key        types.String `tfsdk:"key"`
+	CreatedBy  types.String `tfsdk:"created_by"`
+	CreatedAt  types.String `tfsdk:"created_at"`
+	LastUsedAt types.String `tfsdk:"last_used_at"`
+}
+
+// setMetadata copies what the list endpoint knows; the plaintext key is never among it.
+func (m *orgAPIKeyResourceModel) setMetadata(t client.Token) {
+	m.ID = types.StringValue(t.ID)
+	m.Name = types.StringValue(t.Name)
+	m.CreatedBy = types.StringValue(t.CreatedBy)
+	m.CreatedAt = timeValue(t.CreatedAt)
+	m.LastUsedAt = optionalTimeValue(t.LastUsedAt)
+}
+
+func (r *orgAPIKeyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_org_api_key"
+}
+
+func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "An org-scoped API key. Creating the resource mints a key and stores its plaintext " +
+			"in state as the sensitive `key` attribute; destroying it revokes the key at once.\n\n" +
+			"The service shows the plaintext only in the mint response, so `key` is known only for keys minted " +
+			"by this resource, never for imported ones. The API cannot rename a key: changing `name` " +
+			"mints a new key and revokes the old one. A key revoked outside Terraform is dropped from state " +
+			"with a warning, and the next apply mints a replacement.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Key identifier assigned by the service, such as `tok_01HZX3B7N8PQ9K4M5R6T`. Used to import and to revoke.",
+				PlanModifiers:       keep,
+			},
+			"name": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `ci-bot` or `claude-agent-prod`. " +
+					"Not unique: the service accepts several live keys with one name. At most 128 characters, " +
+					"not blank, no control characters. Changing it replaces the key.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{keyNameValidator{}},
+			},
+			"key": schema.StringAttribute{
+				Computed:  true,
+				Sensitive: true,
+				MarkdownDescription: "The plaintext key (`mola_…`), sent as `Authorization: Bearer <key>`. " +
+					"Set once, from the mint response, and kept in state from then on: the service never shows it again. " +
+					"Null for an imported key. Treat the state file as a secret.",
+				PlanModifiers: keep,
+			},
+			"created_by": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` (another org key, by its " +
+					"first 8 characters) or `session:<user_id>` (a Canvas user).",
+				PlanModifiers: keep,
+			},
+			"created_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the key was minted, RFC 3339 in UTC.",
+				PlanModifiers:       keep,
+			},
+			"last_used_at": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "When the key last authenticated a request, RFC 3339 in UTC; null if never used. " +
+					"Refreshed on every read; a change never causes a diff.",
+				PlanModifiers: keep,
+			},
+		},
+	}
+}
+
+func (r *orgAPIKeyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = r.data.maskSecrets(ctx)
+	var plan orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	name := plan.Name.ValueString()
+	minted, err := r.data.client.Mint(ctx, name)
+	if err != nil {
+		var unknown *client.MintOutcomeUnknownError
+		if errors.As(err, &unknown) {
+			resp.Diagnostics.AddError("Unable to Confirm Org API Key Mint",
+				fmt.Sprintf("The request to mint key %q got no usable answer (%s), so a key may or may not have been created. "+
+					"List keys with the molecule_org_api_keys data source or in Canvas, revoke any unexpected key named %q, "+
+					"then run terraform apply again.", name, unknown.Cause, name))
+			return
+		}
+		resp.Diagnostics.AddError("Unable to Mint Org API Key",
+			fmt.Sprintf("Minting key %q failed: %s. %s", name, err, nextStep(err)))
+		return
+	}
+
+	plan.setMetadata(minted.Token)
+	plan.Key = types.StringValue(minted.Key)
+	tflog.Info(ctx, "minted org API key", map[string]any{"id": minted.ID, "name": minted.Name})
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ctx = r.data.maskSecrets(ctx)
+	var state orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	id := state.ID.ValueString()
+	token, err := r.data.findKey(ctx, id)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Read Org API Key",
+			fmt.Sprintf("Listing keys to refresh key %s failed: %s. State was left unchanged. %s", id, err, nextStep(err)))
+		return
+	}
+	if token == nil {
+		// An import has only the id in state; a vanished key there is a typo, not drift.
+		if state.Name.IsNull() {
+			resp.Diagnostics.AddError("Cannot Import Org API Key",
+				fmt.Sprintf("No live org API key has id %s. Check the id with the molecule_org_api_keys data source "+
+					"or in Canvas (Settings → Org API Keys); revoked keys cannot be imported.", id))
+			return
+		}
+		resp.Diagnostics.AddWarning("Org API Key Revoked Outside Terraform",
+			fmt.Sprintf("Key %s (%q) is no longer live: it was revoked outside Terraform. It has been removed from state; "+
+				"the next apply mints a replacement with a new secret.", id, state.Name.ValueString()))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+
+	// The plaintext comes from prior state untouched: the service can never supply it again.
+	state.setMetadata(*token)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update is never called with a real change: every configurable attribute forces replacement.
+// It keeps the prior state so that the framework's contract is met.
+func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var state orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	ctx = r.data.maskSecrets(ctx)
+	var state orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	id := state.ID.ValueString()
+	err := r.data.client.Revoke(ctx, id)
+	switch {
+	case err == nil:
+		tflog.Info(ctx, "revoked org API key", map[string]any{"id": id})
+	case client.IsNotFound(err):
+		tflog.Info(ctx, "org API key was already revoked", map[string]any{"id": id})
+	default:
+		resp.Diagnostics.AddError("Unable to Revoke Org API Key",
+			fmt.Sprintf("Revoking key %s (%q) failed: %s. The key may still be live and stays in state; "+
+				"run terraform destroy again, or revoke it in Canvas. %s", id, state.Name.ValueString(), err, nextStep(err)))
+	}
+}
+
+func (r *orgAPIKeyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !keyIDPattern.MatchString(req.ID) {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("%q is not an org API key id. Import by the key's id, such as tok_01HZX3B7N8PQ9K4M5R6T "+
+				"(see the molecule_org_api_keys data source or Canvas), not by its name or secret.", sanitizeForMessage(req.ID)))
+		return
+	}
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resp.Diagnostics.AddWarning("Imported Org API Key Has No Secret",
+		fmt.Sprintf("Key %s was imported with a null \"key\": the service shows a key's plaintext only when it is minted, "+
+			"so it cannot be recovered. Terraform now manages (and on destroy revokes) this key. If something needs "+
+			"the secret, mint a new key instead, or taint this one to replace it.", req.ID))
+}

@@ -1,0 +1,142 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+var (
+	_ datasource.DataSource              = (*orgAPIKeysDataSource)(nil)
+	_ datasource.DataSourceWithConfigure = (*orgAPIKeysDataSource)(nil)
+)
+
+// NewOrgAPIKeysDataSource is the constructor registered with the provider.
+func NewOrgAPIKeysDataSource() datasource.DataSource {
+	return &orgAPIKeysDataSource{}
+}
+
+type orgAPIKeysDataSource struct {
+	data *providerData
+}
+
+type orgAPIKeysDataSourceModel struct {
+	NamePrefix types.String `tfsdk:"name_prefix"`
+	NameRegex  types.String `tfsdk:"name_regex"`
+	CreatedBy  types.String `tfsdk:"created_by"`
+	Keys       types.List   `tfsdk:"keys"`
+}
+
+var keySummaryAttrTypes = map[string]attr.Type{
+	"id":           types.StringType,
+	"name":         types.StringType,
+	"created_by":   types.StringType,
+	"created_at":   types.StringType,
+	"last_used_at": types.StringType,
+}
+
+func (d *orgAPIKeysDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_org_api_keys"
+}
+
+func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Lists the organization's live org API keys, optionally filtered, with their metadata. " +
+			"Useful for audits (keys nobody has used lately, keys minted by a given person or key) and for finding " +
+			"ids to import. Plaintext keys are never listed.\n\nFilters combine with AND; without filters every live key is returned.",
+		Attributes: map[string]schema.Attribute{
+			"name_prefix": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Keep only keys whose name starts with this string (case-sensitive).",
+			},
+			"name_regex": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Keep only keys whose name matches this [RE2](https://github.com/google/re2/wiki/Syntax) regular expression (unanchored: use `^` and `$` for a whole-name match).",
+				Validators:          []validator.String{regexValidator{}},
+			},
+			"created_by": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Keep only keys whose `created_by` equals this exactly, such as `admin-token`, `org-token:mola_k7x` or `session:user_01HZX`.",
+			},
+			"keys": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "The matching live keys, sorted by `created_at`, then `id`.",
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"id":           schema.StringAttribute{Computed: true, MarkdownDescription: "Key identifier."},
+						"name":         schema.StringAttribute{Computed: true, MarkdownDescription: "Key name."},
+						"created_by":   schema.StringAttribute{Computed: true, MarkdownDescription: "Who minted the key."},
+						"created_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When the key was minted, RFC 3339 in UTC."},
+						"last_used_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When the key was last used, RFC 3339 in UTC; null if never used."},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (d *orgAPIKeysDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = d.data.maskSecrets(ctx)
+	var cfg orgAPIKeysDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	var re *regexp.Regexp
+	if !cfg.NameRegex.IsNull() {
+		var err error
+		if re, err = regexp.Compile(cfg.NameRegex.ValueString()); err != nil {
+			resp.Diagnostics.AddError("Invalid Regular Expression", err.Error())
+			return
+		}
+	}
+
+	tokens, err := d.data.listKeys(ctx)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to List Org API Keys", fmt.Sprintf("%s. %s", err, nextStep(err)))
+		return
+	}
+
+	kept := tokens[:0:0]
+	for _, t := range tokens {
+		if !cfg.NamePrefix.IsNull() && !strings.HasPrefix(t.Name, cfg.NamePrefix.ValueString()) {
+			continue
+		}
+		if re != nil && !re.MatchString(t.Name) {
+			continue
+		}
+		if !cfg.CreatedBy.IsNull() && t.CreatedBy != cfg.CreatedBy.ValueString() {
+			continue
+		}
+		kept = append(kept, t)
+	}
+	sortTokens(kept)
+
+	objType := types.ObjectType{AttrTypes: keySummaryAttrTypes}
+	elems := make([]attr.Value, len(kept))
+	for i, t := range kept {
+		elems[i] = types.ObjectValueMust(keySummaryAttrTypes, map[string]attr.Value{
+			"id":           types.StringValue(t.ID),
+			"name":         types.StringValue(t.Name),
+			"created_by":   types.StringValue(t.CreatedBy),
+			"created_at":   timeValue(t.CreatedAt),
+			"last_used_at": optionalTimeValue(t.LastUsedAt),
+		})
+	}
+	list, diags := types.ListValue(objType, elems)
+	resp.Diagnostics.Append(diags...)
+	cfg.Keys = list
+	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
+}

@@ -1,0 +1,263 @@
+// Package provider is the Terraform glue of the Molecule provider: schemas, models, CRUD and
+// diagnostics. Everything that speaks HTTP lives in internal/client.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
+)
+
+var _ provider.Provider = (*moleculeProvider)(nil)
+
+// Environment variables read when the matching attribute is not set in configuration.
+const (
+	envEndpoint       = "MOLECULE_ENDPOINT"
+	envOrg            = "MOLECULE_ORG"
+	envOrgToken       = "MOLECULE_ORG_TOKEN"
+	envAdminToken     = "MOLECULE_ADMIN_TOKEN"
+	envMaxRetries     = "MOLECULE_MAX_RETRIES"
+	envRequestTimeout = "MOLECULE_REQUEST_TIMEOUT"
+)
+
+type moleculeProvider struct {
+	version string
+	// getenv is os.Getenv in production; tests inject their own so that they can run in
+	// parallel, each against its own emulator, without touching the process environment.
+	getenv func(string) string
+}
+
+type moleculeProviderModel struct {
+	Endpoint       types.String `tfsdk:"endpoint"`
+	Org            types.String `tfsdk:"org"`
+	Token          types.String `tfsdk:"token"`
+	MaxRetries     types.Int64  `tfsdk:"max_retries"`
+	RequestTimeout types.String `tfsdk:"request_timeout"`
+}
+
+// New returns the provider constructor that main and the acceptance tests serve.
+func New(version string) func() provider.Provider {
+	return newWithEnv(version, os.Getenv)
+}
+
+func newWithEnv(version string, getenv func(string) string) func() provider.Provider {
+	return func() provider.Provider {
+		return &moleculeProvider{version: version, getenv: getenv}
+	}
+}
+
+func (p *moleculeProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "molecule"
+	resp.Version = p.version
+}
+
+func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages Molecule AI org-scoped API keys: mint named keys for CI bots and " +
+			"AI agents, list and audit them, and revoke them when they are destroyed.\n\n" +
+			"Exactly one of `endpoint` or `org` must be set, in configuration or through the environment.",
+		Attributes: map[string]schema.Attribute{
+			"endpoint": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Base URL of the organization, such as `https://acme.moleculesai.app`. " +
+					"Plain `http://` is accepted only for a loopback host (`127.0.0.0/8`, `::1`, `localhost`), " +
+					"so the bearer credential never crosses a network in clear text. " +
+					"Conflicts with `org`. Falls back to the `" + envEndpoint + "` environment variable.",
+			},
+			"org": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Organization slug (a DNS label), shorthand for `endpoint = \"https://<org>.moleculesai.app\"`. " +
+					"Conflicts with `endpoint`. Falls back to the `" + envOrg + "` environment variable.",
+			},
+			"token": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "Credential sent as a bearer token: an org API key (`mola_…`) or the deployment's `ADMIN_TOKEN`. " +
+					"Falls back to `" + envOrgToken + "`, then to `" + envAdminToken + "`. " +
+					"Prefer the environment so the credential stays out of configuration files.",
+			},
+			"max_retries": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("How many times a failed request is retried (rate limits, `5xx`, "+
+					"connection errors) before giving up; `0` disables retries. A mint is re-sent only when the "+
+					"service cannot have created a key. Defaults to `%d`; falls back to `%s`.", client.DefaultMaxRetries, envMaxRetries),
+				Validators: []validator.Int64{int64validator.Between(0, 20)},
+			},
+			"request_timeout": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Time limit for each HTTP attempt, as a Go duration such as `\"30s\"` "+
+					"or `\"2m\"`. Defaults to `\"%s\"`; falls back to `%s`.", client.DefaultRequestTimeout, envRequestTimeout),
+				Validators: []validator.String{durationValidator{min: time.Second, max: 10 * time.Minute}},
+			},
+		},
+	}
+}
+
+func (p *moleculeProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg moleculeProviderModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	unknown := map[string]bool{
+		"endpoint":        cfg.Endpoint.IsUnknown(),
+		"org":             cfg.Org.IsUnknown(),
+		"token":           cfg.Token.IsUnknown(),
+		"max_retries":     cfg.MaxRetries.IsUnknown(),
+		"request_timeout": cfg.RequestTimeout.IsUnknown(),
+	}
+	for _, attr := range []string{"endpoint", "org", "token", "max_retries", "request_timeout"} {
+		if unknown[attr] {
+			resp.Diagnostics.AddAttributeError(path.Root(attr), "Unknown Molecule Provider Configuration",
+				fmt.Sprintf("The provider's %q depends on a value that is not known until apply. "+
+					"Set it to a literal, a variable, or a value that is known at plan time, "+
+					"or apply the resources it depends on first (terraform apply -target=...).", attr))
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	endpoint := p.resolveEndpoint(cfg, resp)
+	token := p.resolveToken(cfg, resp)
+	maxRetries := p.resolveMaxRetries(cfg, resp)
+	timeout := p.resolveRequestTimeout(cfg, resp)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	tfVersion := req.TerraformVersion
+	if tfVersion == "" {
+		tfVersion = "unknown"
+	}
+	data, err := newProviderData(client.Config{
+		Endpoint:       endpoint,
+		Token:          token,
+		UserAgent:      fmt.Sprintf("terraform-provider-molecule/%s Terraform/%s", p.version, tfVersion),
+		MaxRetries:     maxRetries,
+		RequestTimeout: timeout,
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Create Molecule API Client", err.Error())
+		return
+	}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
+}
+
+// resolveEndpoint applies the precedence rule: configuration first, then the environment.
+// Mixing levels is deliberate: an explicit endpoint in configuration wins over a stray
+// MOLECULE_ORG in the shell, but two values at the same level are ambiguous and rejected.
+func (p *moleculeProvider) resolveEndpoint(cfg moleculeProviderModel, resp *provider.ConfigureResponse) string {
+	endpoint, org := cfg.Endpoint.ValueString(), cfg.Org.ValueString()
+	source := "configuration"
+	if cfg.Endpoint.IsNull() && cfg.Org.IsNull() {
+		endpoint, org = strings.TrimSpace(p.getenv(envEndpoint)), strings.TrimSpace(p.getenv(envOrg))
+		source = "environment (" + envEndpoint + ", " + envOrg + ")"
+	}
+	switch {
+	case endpoint != "" && org != "":
+		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Conflicting Molecule Endpoint Configuration",
+			"Both \"endpoint\" and \"org\" are set in the "+source+". Set exactly one: "+
+				"\"org\" for https://<org>.moleculesai.app, or \"endpoint\" for any other base URL.")
+		return ""
+	case endpoint == "" && org == "":
+		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Missing Molecule Endpoint Configuration",
+			"The provider needs to know which organization to manage. Set \"org\" (or "+envOrg+") to the "+
+				"organization's slug, or \"endpoint\" (or "+envEndpoint+") to its base URL, "+
+				"such as https://acme.moleculesai.app.")
+		return ""
+	case org != "":
+		u, err := client.OrgEndpoint(org)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("org"), "Invalid Molecule Organization", err.Error())
+			return ""
+		}
+		return u
+	}
+	u, err := client.ParseEndpoint(endpoint)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Molecule Endpoint", err.Error())
+		return ""
+	}
+	return u.String()
+}
+
+func (p *moleculeProvider) resolveToken(cfg moleculeProviderModel, resp *provider.ConfigureResponse) string {
+	token := cfg.Token.ValueString()
+	if cfg.Token.IsNull() {
+		token = p.getenv(envOrgToken)
+		if token == "" {
+			token = p.getenv(envAdminToken)
+		}
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		resp.Diagnostics.AddAttributeError(path.Root("token"), "Missing Molecule Credential",
+			"The provider needs a credential to call the Molecule API. Set the "+envOrgToken+
+				" environment variable to an org API key, or "+envAdminToken+" to the deployment's ADMIN_TOKEN. "+
+				"The \"token\" attribute works too, but keeps the secret in configuration.")
+	}
+	return token
+}
+
+func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, resp *provider.ConfigureResponse) int {
+	if !cfg.MaxRetries.IsNull() {
+		return int(cfg.MaxRetries.ValueInt64())
+	}
+	raw := strings.TrimSpace(p.getenv(envMaxRetries))
+	if raw == "" {
+		return client.DefaultMaxRetries
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 0 || n > 20 {
+		resp.Diagnostics.AddAttributeError(path.Root("max_retries"), "Invalid Molecule Provider Configuration",
+			fmt.Sprintf("%s must be a whole number from 0 to 20, got %q.", envMaxRetries, raw))
+	}
+	return n
+}
+
+func (p *moleculeProvider) resolveRequestTimeout(cfg moleculeProviderModel, resp *provider.ConfigureResponse) time.Duration {
+	raw, source := cfg.RequestTimeout.ValueString(), "request_timeout"
+	if cfg.RequestTimeout.IsNull() {
+		raw, source = strings.TrimSpace(p.getenv(envRequestTimeout)), envRequestTimeout
+	}
+	if raw == "" {
+		return client.DefaultRequestTimeout
+	}
+	d, err := parseDuration(raw, time.Second, 10*time.Minute)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("request_timeout"), "Invalid Molecule Provider Configuration",
+			fmt.Sprintf("%s: %s", source, err))
+	}
+	return d
+}
+
+func (p *moleculeProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewOrgAPIKeyResource,
+	}
+}
+
+func (p *moleculeProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		NewOrgAPIKeyDataSource,
+		NewOrgAPIKeysDataSource,
+	}
+}

@@ -1,0 +1,179 @@
+package provider
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+)
+
+// A data source read forces the provider to configure and call the API during plan.
+const listAllConfig = "data \"molecule_org_api_keys\" \"test\" {}\n"
+
+func TestAccProviderConfig_errors(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.needsEmulator("feeds the provider a synthetic environment")
+
+	// The group returns only when its parallel cases are done, so the count below sees them all.
+	t.Run("cases", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			env    map[string]string
+			config string
+			want   string
+		}{
+			{"missing token", map[string]string{envEndpoint: e.endpoint}, "", `(?s)Missing Molecule Credential.*MOLECULE_ORG_TOKEN.*MOLECULE_ADMIN_TOKEN`},
+			{"missing endpoint", map[string]string{envAdminToken: e.token}, "", `(?s)Missing Molecule Endpoint.*MOLECULE_ORG.*MOLECULE_ENDPOINT`},
+			{"both in configuration", map[string]string{envAdminToken: e.token},
+				"  endpoint = \"https://acme.moleculesai.app\"\n  org = \"acme\"\n", `(?s)Conflicting Molecule Endpoint.*exactly one`},
+			{"both in environment", map[string]string{envAdminToken: e.token, envEndpoint: e.endpoint, envOrg: "acme"}, "",
+				`(?s)Conflicting Molecule Endpoint.*environment`},
+			{"plain http to a remote host", map[string]string{envAdminToken: e.token},
+				"  endpoint = \"http://acme.example.invalid\"\n", `(?s)Invalid Molecule Endpoint.*https`},
+			{"malformed endpoint", map[string]string{envAdminToken: e.token}, "  endpoint = \"acme.moleculesai.app\"\n", `Invalid Molecule Endpoint`},
+			{"endpoint with query", map[string]string{envAdminToken: e.token}, "  endpoint = \"https://acme.moleculesai.app/?x=1\"\n", `Invalid Molecule Endpoint`},
+			{"endpoint with fragment", map[string]string{envAdminToken: e.token}, "  endpoint = \"https://acme.moleculesai.app/#top\"\n", `Invalid Molecule Endpoint`},
+			{"org is not a DNS label", map[string]string{envAdminToken: e.token}, "  org = \"Acme Corp\"\n", `Invalid Molecule Organization`},
+			{"max_retries out of range", e.env(), "  max_retries = 50\n", `(?s)max_retries.*between 0 and 20`},
+			{"request_timeout not a duration", e.env(), "  request_timeout = \"soon\"\n", `(?s)Invalid Duration.*not a duration`},
+			{"MOLECULE_MAX_RETRIES garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetries: "lots"}, "",
+				`MOLECULE_MAX_RETRIES must be a whole number`},
+			{"MOLECULE_REQUEST_TIMEOUT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envRequestTimeout: "1 hour"}, "",
+				`MOLECULE_REQUEST_TIMEOUT`},
+			{"unknown endpoint", e.env(), "  endpoint = terraform_data.later.output\n", `Unknown Molecule Provider Configuration`},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				config := "provider \"molecule\" {\n" + tc.config + "}\n" + listAllConfig
+				if strings.Contains(tc.config, "terraform_data") {
+					config += "resource \"terraform_data\" \"later\" {\n  input = \"x\"\n}\n"
+				}
+				tfresource.Test(t, tfresource.TestCase{
+					ProtoV6ProviderFactories: e.factoriesWithEnv(tc.env),
+					Steps:                    []tfresource.TestStep{{Config: config, ExpectError: regexp.MustCompile(tc.want)}},
+				})
+			})
+		}
+	})
+	if n := e.emu.RequestCount(emulator.EndpointList); n != 0 {
+		t.Fatalf("a misconfigured provider must not call the API, got %d list requests", n)
+	}
+}
+
+func TestAccProviderConfig_envFallbacks(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.needsEmulator("feeds the provider a synthetic environment")
+	orgKey, orgPlain := e.emu.Seed(emulator.SeedKey{Name: "automation"})
+	name := e.name("fallback")
+
+	createdByCheck := func(want string) []statecheck.StateCheck {
+		return []statecheck.StateCheck{statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact(want))}
+	}
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		config    string
+		createdBy string
+	}{
+		{"admin token from MOLECULE_ADMIN_TOKEN", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}, "", "admin-token"},
+		// MOLECULE_ORG_TOKEN wins over MOLECULE_ADMIN_TOKEN (here a wrong one, which would fail).
+		{"org key from MOLECULE_ORG_TOKEN", map[string]string{envEndpoint: e.endpoint, envOrgToken: orgPlain, envAdminToken: "wrong"}, "",
+			"org-token:" + orgPlain[:8]},
+		// Configuration wins over the environment, for the endpoint and for the credential.
+		{"configuration over environment", map[string]string{envOrg: "unreachable", envAdminToken: "wrong"},
+			"  endpoint = \"" + e.endpoint + "\"\n  token = \"" + e.token + "\"\n", "admin-token"},
+		{"retry settings from the environment", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token,
+			envMaxRetries: "0", envRequestTimeout: "5s"}, "", "admin-token"},
+	} {
+		tfresource.Test(t, tfresource.TestCase{
+			ProtoV6ProviderFactories: e.factoriesWithEnv(tc.env),
+			CheckDestroy:             e.checkDestroy,
+			Steps: []tfresource.TestStep{{
+				Config:            "provider \"molecule\" {\n" + tc.config + "}\n" + keyConfig(name),
+				ConfigStateChecks: createdByCheck(tc.createdBy),
+			}},
+		})
+	}
+	if !e.emu.IsLive(orgKey.ID) {
+		t.Fatal("the org key used as the credential must stay live")
+	}
+}
+
+func TestAccProviderConfig_userAgent(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	var mu sync.Mutex
+	var agents []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		agents = append(agents, r.UserAgent())
+		mu.Unlock()
+		emu.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{envEndpoint: srv.URL, envAdminToken: emu.AdminToken()}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: (&testEnv{}).factoriesWithEnv(env),
+		Steps:                    []tfresource.TestStep{{Config: listAllConfig}},
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	want := regexp.MustCompile(`^terraform-provider-molecule/test Terraform/\d+\.\d+\.\d+`)
+	if len(agents) == 0 {
+		t.Fatal("no request reached the server")
+	}
+	for _, a := range agents {
+		if !want.MatchString(a) {
+			t.Fatalf("User-Agent %q does not match %s", a, want)
+		}
+	}
+}
+
+// Without injection the provider reads the real process environment.
+func TestProviderConfig_processEnvironment(t *testing.T) {
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	t.Setenv(envEndpoint, emu.URL())
+	t.Setenv(envOrg, "")
+	t.Setenv(envOrgToken, "")
+	t.Setenv(envAdminToken, emu.AdminToken())
+
+	ctx := context.Background()
+	p := New("test")()
+	var sr provider.SchemaResponse
+	p.Schema(ctx, provider.SchemaRequest{}, &sr)
+	null := tftypes.NewValue(tftypes.String, nil)
+	raw := tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), map[string]tftypes.Value{
+		"endpoint": null, "org": null, "token": null, "request_timeout": null,
+		"max_retries": tftypes.NewValue(tftypes.Number, nil),
+	})
+	var resp provider.ConfigureResponse
+	p.Configure(ctx, provider.ConfigureRequest{TerraformVersion: "1.11.4", Config: tfsdk.Config{Schema: sr.Schema, Raw: raw}}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("configure from the process environment: %v", resp.Diagnostics)
+	}
+	data := resp.ResourceData.(*providerData)
+	if resp.DataSourceData != data || resp.EphemeralResourceData != data {
+		t.Fatal("resources, data sources and ephemeral resources must share one client")
+	}
+	if _, err := data.client.List(ctx); err != nil {
+		t.Fatalf("the configured client cannot list: %v", err)
+	}
+	if n := emu.RequestCount(emulator.EndpointList); n != 1 {
+		t.Fatalf("want 1 list request on the emulator from the environment's endpoint, got %d", n)
+	}
+}
