@@ -65,7 +65,7 @@ func TestAccOrgAPIKeyResource_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("name"), knownvalue.StringExact(first)),
 					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(plaintextRegexp)),
 					statecheck.ExpectSensitiveValue(keyAddr, tfjsonpath.New("key")),
-					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact("admin-token")),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact(e.createdBy())),
 					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_at"), knownvalue.StringRegexp(timestampRegexp)),
 					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("last_used_at"), knownvalue.Null()),
 				},

@@ -108,8 +108,8 @@ func filterOrdered(ordered []struct {
 
 func TestAccOrgAPIKeysDataSource_createdByAndOrder(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	e.needsEmulator("seeds keys with chosen creators and creation times")
+	// Seeds keys with chosen creators and creation times, which only the emulator allows.
+	e := newLocalEnv(t)
 	base := timeAgo(48 * time.Hour)
 	used := base.Add(time.Hour)
 	// Seeded out of order, two with one timestamp, so the sort by created_at then id is exercised.

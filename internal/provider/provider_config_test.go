@@ -25,8 +25,7 @@ const listAllConfig = "data \"molecule_org_api_keys\" \"test\" {}\n"
 
 func TestAccProviderConfig_errors(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	e.needsEmulator("feeds the provider a synthetic environment")
+	e := newLocalEnv(t)
 
 	// The group returns only when its parallel cases are done, so the count below sees them all.
 	t.Run("cases", func(t *testing.T) {
@@ -76,8 +75,7 @@ func TestAccProviderConfig_errors(t *testing.T) {
 
 func TestAccProviderConfig_envFallbacks(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	e.needsEmulator("feeds the provider a synthetic environment")
+	e := newLocalEnv(t)
 	orgKey, orgPlain := e.emu.Seed(emulator.SeedKey{Name: "automation"})
 	name := e.name("fallback")
 

@@ -49,8 +49,20 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newEnv(t, realOrg())
+}
+
+// newLocalEnv always runs against an in-process emulator: for tests that never need a real
+// organization (configuration errors) or that rely on emulator-only controls.
+func newLocalEnv(t *testing.T) *testEnv {
+	t.Helper()
+	return newEnv(t, false)
+}
+
+func newEnv(t *testing.T, real bool) *testEnv {
+	t.Helper()
 	e := &testEnv{t: t}
-	if realOrg() {
+	if real {
 		e.endpoint, e.token = os.Getenv(envAccEndpoint), os.Getenv(envAccToken)
 		if e.endpoint == "" || e.token == "" {
 			t.Fatalf("%s=1 needs %s and %s", envAccReal, envAccEndpoint, envAccToken)
@@ -74,6 +86,14 @@ func (e *testEnv) needsEmulator(why string) {
 	if e.emu == nil {
 		e.t.Skipf("needs the local emulator (%s); skipped against a real organization", why)
 	}
+}
+
+// createdBy is the attribution of keys the provider mints with this environment's credential.
+func (e *testEnv) createdBy() string {
+	if strings.HasPrefix(e.token, "mola_") {
+		return "org-token:" + e.token[:8]
+	}
+	return "admin-token"
 }
 
 // env is the environment the provider under test sees.
