@@ -42,6 +42,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{[]http.HandlerFunc{respond(500, "text/html", "<html>"+echo+"</html>")}, list},
 		{[]http.HandlerFunc{respond(502, key+"/html", echo)}, mint},
 		{[]http.HandlerFunc{respond(302, "", echo, "Location", "https://x/?t="+credential+"&k="+key)}, revoke},
+		{[]http.HandlerFunc{respond(302, "", "", "Location", "%zz"+credential+"/"+key)}, list}, // unparseable: net/http quotes it
+		{[]http.HandlerFunc{respond(307, "", "", "Location", "%zz"+credential+"/"+key)}, mint},
 		{[]http.HandlerFunc{jsonResponse(429, `{"error":"`+echo+`"}`, "Retry-After", "3600")}, list},
 		{[]http.HandlerFunc{jsonResponse(201, mintWith(`,"id":"tok_1","created_at":"`+key+`"`))}, mint},
 		{[]http.HandlerFunc{jsonResponse(201, mintWith(``))}, mint},

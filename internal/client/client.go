@@ -49,11 +49,13 @@ type Config struct {
 	UserAgent      string        // "" => a generic client identifier
 	MaxRetries     int           // retries after the first attempt (0 => none)
 	RequestTimeout time.Duration // per attempt; 0 => DefaultRequestTimeout
-	RetryWaitMin   time.Duration // 0 => 500ms
-	RetryWaitMax   time.Duration // 0 => 30s
-	MaxRetryAfter  time.Duration // cap on an honoured Retry-After; 0 => 60s
-	Logger         Logger
-	Transport      http.RoundTripper // nil => pooled transport sized for Terraform parallelism
+	// A wait between attempts is either a backoff, at most RetryWaitMax, or the service's
+	// Retry-After, at most MaxRetryAfter; setting both to one value caps every wait at it.
+	RetryWaitMin  time.Duration // 0 => 500ms, or RetryWaitMax if that is shorter
+	RetryWaitMax  time.Duration // 0 => 30s
+	MaxRetryAfter time.Duration // 0 => 60s
+	Logger        Logger
+	Transport     http.RoundTripper // nil => pooled transport sized for Terraform parallelism
 }
 
 // Token is the metadata of a live org API key.
@@ -145,8 +147,9 @@ func defaultTransport() *http.Transport {
 }
 
 // Mint creates a key named name and returns it with its plaintext. It is re-sent only when the
-// service cannot have created anything (429, or a connection that was never established); any
-// other failure after sending is a *MintOutcomeUnknownError.
+// service cannot have created anything (429, or a connection that was never established). A
+// refusal (3xx, 4xx, 501) is an *APIError; any other failure after sending is a
+// *MintOutcomeUnknownError.
 func (c *Client) Mint(ctx context.Context, name string) (*MintedToken, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -171,7 +174,7 @@ func (c *Client) Mint(ctx context.Context, name string) (*MintedToken, error) {
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK:
-	case resp.StatusCode >= 300 && resp.StatusCode < 500:
+	case refused(resp.StatusCode):
 		return nil, c.failure(resp, k)
 	default:
 		return nil, unknown(c.failure(resp, k))
@@ -300,7 +303,7 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s %s: %w", k.method, k.path, ctxErr)
 		}
-		return nil, k.finish(err)
+		return nil, k.finish(c.redact(err))
 	}
 	return resp, nil
 }

@@ -499,6 +499,8 @@ func TestMintIsNotResentAfterItMayHaveArrived(t *testing.T) {
 		"500":     jsonResponse(500, `{"error":"boom"}`),
 		"502":     respond(502, "text/html", "<html>bad gateway</html>"),
 		"503":     jsonResponse(503, `{"error":"unavailable"}`, "Retry-After", "0"),
+		"504":     respond(504, "text/plain", "upstream request timeout"),
+		"599":     respond(599, "", ""),
 		"timeout": stall,
 		"drop":    hangUp,
 	} {
@@ -520,14 +522,17 @@ func TestMintIsNotResentAfterItMayHaveArrived(t *testing.T) {
 
 func TestMintRefusedIsNotUnknown(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, jsonResponse(400, `{"error":"name too long"}`))
-	_, err := newTestClient(t, s.URL).Mint(context.Background(), "ci")
-	var unknown *MintOutcomeUnknownError
-	var apiErr *APIError
-	if errors.As(err, &unknown) || !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || s.requests() != 1 {
-		t.Errorf("Mint() error = %v after %d requests", err, s.requests())
+	for _, status := range []int{301, 400, 403, 409, 501} {
+		s := newServer(t, jsonResponse(status, `{"error":"refused"}`))
+		_, err := newTestClient(t, s.URL).Mint(context.Background(), "ci")
+		var unknown *MintOutcomeUnknownError
+		var apiErr *APIError
+		if errors.As(err, &unknown) || !errors.As(err, &apiErr) || apiErr.StatusCode != status || s.requests() != 1 {
+			t.Errorf("HTTP %d: Mint() error = %v after %d requests", status, err, s.requests())
+		}
 	}
-	if _, err := newTestClient(t, s.URL).Mint(context.Background(), "bad\nname"); err == nil || s.requests() != 1 {
+	s := newServer(t, jsonResponse(201, mintOK))
+	if _, err := newTestClient(t, s.URL).Mint(context.Background(), "bad\nname"); err == nil || s.requests() != 0 {
 		t.Errorf("an invalid name must fail before sending: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"errors"
+	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,14 +145,38 @@ func TestEmulatorRetriesIdempotentFaults(t *testing.T) {
 	}
 }
 
-func TestEmulatorNotImplementedNotRetried(t *testing.T) {
+// TestEmulatorNotImplementedIsDefinite: 501 means the service does not support the request, so
+// nothing was created or revoked and nothing is retried, not even a mint's outcome is in doubt.
+func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 501, Times: 5})
-	_, err := emulatorClient(t, emu, emu.AdminToken()).List(context.Background())
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 501 || emu.RequestCount(emulator.EndpointList) != 1 {
-		t.Errorf("List = %v after %d requests", err, emu.RequestCount(emulator.EndpointList))
+	for _, endpoint := range []string{emulator.EndpointList, emulator.EndpointMint, emulator.EndpointRevoke} {
+		t.Run(endpoint, func(t *testing.T) {
+			t.Parallel()
+			emu := emulator.NewTestServer(t, emulator.Options{})
+			emu.AddFault(emulator.Fault{Endpoint: endpoint, Status: 501, Times: 5})
+			c := emulatorClient(t, emu, emu.AdminToken())
+			ctx := context.Background()
+			var err error
+			switch endpoint {
+			case emulator.EndpointList:
+				_, err = c.List(ctx)
+			case emulator.EndpointMint:
+				_, err = c.Mint(ctx, "unsupported")
+			default:
+				err = c.Revoke(ctx, "tok_01HZX3B7N8PQ9K4M5R6T")
+			}
+			var apiErr *APIError
+			var unknown *MintOutcomeUnknownError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 501 || errors.As(err, &unknown) {
+				t.Fatalf("error = %v, want a plain *APIError with status 501", err)
+			}
+			if n := emu.RequestCount(endpoint); n != 1 {
+				t.Errorf("%s requests = %d, want exactly 1", endpoint, n)
+			}
+			if live := emu.LiveKeys(); len(live) != 0 {
+				t.Errorf("live keys = %+v, want none", live)
+			}
+		})
 	}
 }
 
@@ -210,5 +236,60 @@ func TestEmulatorRateLimitExhausted(t *testing.T) {
 	var unknown *MintOutcomeUnknownError
 	if !IsRateLimited(err) || errors.As(err, &unknown) || emu.RequestCount(emulator.EndpointMint) != 4 || len(emu.LiveKeys()) != 0 {
 		t.Errorf("Mint = %v after %d requests", err, emu.RequestCount(emulator.EndpointMint))
+	}
+}
+
+// TestEmulatorWaitCap sets both caps the way the provider's max_retry_wait does and checks that no
+// wait exceeds them, whatever the service asks for. The default minimum wait yields to the cap.
+func TestEmulatorWaitCap(t *testing.T) {
+	t.Parallel()
+	const limit = 50 * time.Millisecond
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	inAnHour := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 429, RetryAfter: "3600"})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503, RetryAfter: inAnHour})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: 429, RetryAfter: "3600", Times: 2})
+	log := &recordingLogger{}
+	c, err := New(Config{
+		Endpoint:      emu.URL(),
+		Token:         emu.AdminToken(),
+		MaxRetries:    3,
+		RetryWaitMax:  limit,
+		MaxRetryAfter: limit,
+		Logger:        log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := c.List(ctx); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	m, err := c.Mint(ctx, "after-429s")
+	if err != nil {
+		t.Fatalf("Mint: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("took %s", elapsed)
+	}
+	if n := emu.RequestCount(emulator.EndpointList); n != 4 {
+		t.Errorf("list requests = %d, want 4", n)
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 3 {
+		t.Errorf("mint requests = %d, want 3", n)
+	}
+	if live := emu.LiveKeys(); len(live) != 1 || live[0].ID != m.ID {
+		t.Errorf("live keys = %+v", live)
+	}
+	waits := regexp.MustCompile(`wait_ms:(\d+)`).FindAllStringSubmatch(log.String(), -1)
+	if len(waits) != 5 {
+		t.Fatalf("%d retries logged, want 5:\n%s", len(waits), log)
+	}
+	for _, w := range waits {
+		if ms, _ := strconv.Atoi(w[1]); time.Duration(ms)*time.Millisecond > limit {
+			t.Errorf("waited %sms, more than %s", w[1], limit)
+		}
 	}
 }

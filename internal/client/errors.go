@@ -57,9 +57,9 @@ func IsForbidden(err error) bool { return hasStatus(err, http.StatusForbidden) }
 func IsRateLimited(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
 
 // MintOutcomeUnknownError is returned by Mint when the request may have reached the service but
-// no usable answer came back (timeout or dropped connection after sending, 5xx, an unreadable
-// success response). A key may exist whose plaintext nobody has: the caller must reconcile by
-// listing before doing anything else, never by blindly minting again.
+// no usable answer came back (timeout or dropped connection after sending, a 5xx other than 501,
+// an unreadable success response). A key may exist whose plaintext nobody has: the caller must
+// reconcile by listing before doing anything else, never by blindly minting again.
 type MintOutcomeUnknownError struct {
 	Name    string
 	Started time.Time
@@ -73,6 +73,25 @@ func (e *MintOutcomeUnknownError) Error() string {
 }
 
 func (e *MintOutcomeUnknownError) Unwrap() error { return e.Cause }
+
+// redactedError is a transport error whose text quoted something the server sent, such as a
+// Location header net/http could not parse. Error gives the sanitized text; errors.Is and
+// errors.As still reach the original, so timeouts and refused connections stay recognizable.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact returns err with its text sanitized, or err itself when there was nothing to change.
+func (c *Client) redact(err error) error {
+	if s := c.sanitize(err.Error()); s != err.Error() {
+		return &redactedError{msg: s, err: err}
+	}
+	return err
+}
 
 // sanitize makes server-controlled or echoed text safe for an error string: the credential and
 // anything shaped like a key are redacted first (so truncation cannot leave half a secret), then

@@ -53,11 +53,11 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 		"duration_ms": time.Since(k.start).Milliseconds(),
 	}
 	if err != nil {
-		fields["error"] = err.Error()
+		fields["error"] = k.c.sanitize(err.Error())
 		k.mayHaveCommitted = !neverSent(err)
 	} else {
 		fields["status"] = resp.StatusCode
-		k.mayHaveCommitted = resp.StatusCode < 300 || resp.StatusCode >= 500
+		k.mayHaveCommitted = !refused(resp.StatusCode)
 	}
 	k.c.debug(ctx, "Molecule API request", fields)
 
@@ -89,6 +89,13 @@ func (k *call) retryable(resp *http.Response, err error) bool {
 		return k.idempotent
 	}
 	return false
+}
+
+// refused reports whether a status means the service declined the request without acting on
+// it: a redirect, a client error, or 501 Not Implemented (it does not support the request at all).
+// Other 5xx may come from a proxy after the service acted.
+func refused(status int) bool {
+	return status >= 300 && status < 500 || status == http.StatusNotImplemented
 }
 
 // finish adds what the retry loop knows to the final error of a request.
