@@ -83,6 +83,7 @@ type Client struct {
 	maxRetryAfter time.Duration
 	listLimit     int64
 	logger        Logger
+	rec           reconciler
 }
 
 // New validates cfg and returns a Client. Errors never contain the token.

@@ -22,6 +22,9 @@ const (
 	FaultCommitThenStatus
 	// FaultDropBeforeCommit closes the connection without performing anything.
 	FaultDropBeforeCommit
+	// FaultCommitThenHang performs the operation, then holds the response until the client
+	// gives up (a timeout, or Ctrl-C) and closes the connection: the answer is lost in flight.
+	FaultCommitThenHang
 )
 
 // Fault is one injected failure. Faults queue in the order added; each request takes the first

@@ -96,6 +96,20 @@ func TestFaultCommitThenDrop(t *testing.T) {
 	}
 }
 
+func TestFaultCommitThenHang(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t, Options{})
+	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenHang})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := a.send(ctx, http.MethodPost, "/org/tokens", a.admin(), mintBody("hung answer")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the client to give up waiting, got %v", err)
+	}
+	if live := a.emu.LiveKeys(); len(live) != 1 || live[0].Name != "hung answer" {
+		t.Fatalf("the mint was not committed before the answer hung: %+v", live)
+	}
+}
+
 func TestFaultCommitThenStatus(t *testing.T) {
 	t.Parallel()
 	a := newTestAPI(t, Options{})

@@ -144,6 +144,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		writeFault(w, f, status)
 	case FaultDropBeforeCommit:
 		drop(w)
+	case FaultCommitThenHang:
+		s.serveAPI(&discardWriter{}, r)
+		if s.wait(w, r, 24*time.Hour) {
+			drop(w)
+		}
 	default:
 		writeError(w, http.StatusInternalServerError, "emulator: unknown fault mode "+strconv.Itoa(int(f.Mode)))
 	}

@@ -1,0 +1,232 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// clockSkew widens the window in which a key may have come from a lost mint, because
+	// created_at is the service's clock and the attempt's start is ours.
+	clockSkew = time.Minute
+	// cleanupTimeout bounds reconciliation after the caller's context was cancelled (Ctrl-C):
+	// long enough to list and revoke, short enough not to hold up Terraform's exit.
+	cleanupTimeout = 10 * time.Second
+)
+
+// UnresolvedMintError is returned by MintReconciled when a mint's outcome is unknown and the keys
+// that may have come from it could not be cleaned up safely. Candidates lists their ids.
+type UnresolvedMintError struct {
+	Name       string
+	Candidates []string
+	Reason     string
+	Cause      error
+}
+
+func (e *UnresolvedMintError) Error() string {
+	ids := "none found"
+	if len(e.Candidates) > 0 {
+		ids = strings.Join(e.Candidates, ", ")
+	}
+	return fmt.Sprintf("a request to mint key %q got no usable answer (%v), and %s; keys that may have come from it: %s",
+		e.Name, e.Cause, e.Reason, ids)
+}
+
+func (e *UnresolvedMintError) Unwrap() error { return e.Cause }
+
+// MintAbandonedError is returned by MintReconciled when a mint's outcome was unknown, the mint
+// was not tried again (a second lost answer, or a cancellation), and reconciliation made sure no
+// key from it is left live.
+type MintAbandonedError struct {
+	Name  string
+	Cause error
+}
+
+func (e *MintAbandonedError) Error() string {
+	return fmt.Sprintf("minting key %q got no usable answer (%v); every key it may have created was found and revoked", e.Name, e.Cause)
+}
+
+func (e *MintAbandonedError) Unwrap() error { return e.Cause }
+
+// reconciler is the per-client memory MintReconciled needs to tell a lost mint's key from
+// every other key with the same name.
+type reconciler struct {
+	mu        sync.Mutex
+	nameLocks map[string]*nameLock
+	// baseline holds ids that were live before this client's first reconciled mint, and
+	// minted the ids this client minted and received.
+	baseline map[string]struct{}
+	minted   map[string]struct{}
+}
+
+type nameLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lock serializes mints of one name within this process, so that when a mint is reconciled no
+// sibling mint of the same name is still in flight and every key it made is already known.
+func (r *reconciler) lock(name string) func() {
+	r.mu.Lock()
+	if r.nameLocks == nil {
+		r.nameLocks = map[string]*nameLock{}
+	}
+	l := r.nameLocks[name]
+	if l == nil {
+		l = &nameLock{}
+		r.nameLocks[name] = l
+	}
+	l.refs++
+	r.mu.Unlock()
+
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		r.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(r.nameLocks, name)
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *reconciler) known(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, old := r.baseline[id]
+	_, ours := r.minted[id]
+	return old || ours
+}
+
+func (r *reconciler) remember(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.minted == nil {
+		r.minted = map[string]struct{}{}
+	}
+	r.minted[id] = struct{}{}
+}
+
+// ensureBaseline lists the live keys once per client, before its first reconciled mint.
+func (c *Client) ensureBaseline(ctx context.Context) error {
+	c.rec.mu.Lock()
+	done := c.rec.baseline != nil
+	c.rec.mu.Unlock()
+	if done {
+		return nil
+	}
+	tokens, err := c.List(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make(map[string]struct{}, len(tokens))
+	for _, t := range tokens {
+		ids[t.ID] = struct{}{}
+	}
+	c.rec.mu.Lock()
+	if c.rec.baseline == nil {
+		c.rec.baseline = ids
+	}
+	c.rec.mu.Unlock()
+	return nil
+}
+
+// MintReconciled mints a key and guarantees that no key is left live and unknown behind it.
+//
+// When a mint's outcome is unknown (timeout, dropped connection or 5xx after the request was
+// sent), it lists the keys and looks for ones that attempt created: same name, not live before
+// this client's first mint, not minted by this client, created during the attempt. Their
+// plaintext was lost with the response, so nobody can use them: they are revoked, and the mint is
+// tried once more. revoked returns the ids revoked that way.
+//
+// It refuses to revoke, and returns *UnresolvedMintError with the candidates, when a candidate
+// was minted by another credential than this client's. After a cancellation it still cleans up
+// (bounded by cleanupTimeout) but does not mint again.
+func (c *Client) MintReconciled(ctx context.Context, name string) (minted *MintedToken, revoked []string, err error) {
+	if err := ValidateName(name); err != nil {
+		return nil, nil, err
+	}
+	unlock := c.rec.lock(name)
+	defer unlock()
+	if err := c.ensureBaseline(ctx); err != nil {
+		return nil, nil, fmt.Errorf("listing keys before minting, so that a lost response can be reconciled: %w", err)
+	}
+
+	for attempt := 1; ; attempt++ {
+		m, err := c.Mint(ctx, name)
+		if err == nil {
+			c.rec.remember(m.ID)
+			return m, revoked, nil
+		}
+		var unknown *MintOutcomeUnknownError
+		if !errors.As(err, &unknown) {
+			return nil, revoked, err
+		}
+		c.warn(ctx, "Mint outcome unknown; reconciling", map[string]any{"name": name, "attempt": attempt})
+
+		cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		ids, rerr := c.revokeOrphans(cleanupCtx, unknown)
+		cancel()
+		revoked = append(revoked, ids...)
+		if rerr != nil {
+			return nil, revoked, rerr
+		}
+		if attempt == 2 || ctx.Err() != nil {
+			return nil, revoked, &MintAbandonedError{Name: name, Cause: unknown.Cause}
+		}
+	}
+}
+
+// revokeOrphans finds and revokes the keys a lost mint may have created.
+func (c *Client) revokeOrphans(ctx context.Context, lost *MintOutcomeUnknownError) ([]string, error) {
+	tokens, err := c.List(ctx)
+	if err != nil {
+		return nil, &UnresolvedMintError{Name: lost.Name, Reason: fmt.Sprintf("listing keys to find out failed (%v)", err), Cause: lost.Cause}
+	}
+	var candidates []Token
+	for _, t := range tokens {
+		if t.Name == lost.Name && !c.rec.known(t.ID) && !t.CreatedAt.Before(lost.Started.Add(-clockSkew)) {
+			candidates = append(candidates, t)
+		}
+	}
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].ID < candidates[j].ID })
+	ids := make([]string, len(candidates))
+	for i, t := range candidates {
+		ids[i] = t.ID
+	}
+	own := c.attribution()
+	for _, t := range candidates {
+		if t.CreatedBy != "" && t.CreatedBy != own {
+			return nil, &UnresolvedMintError{Name: lost.Name, Candidates: ids, Cause: lost.Cause,
+				Reason: fmt.Sprintf("key %s was minted by %s, not by this provider's credential, so it was left alone", t.ID, t.CreatedBy)}
+		}
+	}
+
+	var revoked, failed []string
+	for _, t := range candidates {
+		if err := c.Revoke(ctx, t.ID); err != nil && !IsNotFound(err) {
+			failed = append(failed, t.ID)
+			continue
+		}
+		revoked = append(revoked, t.ID)
+		c.warn(ctx, "Revoked key left by a lost mint response", map[string]any{"id": t.ID, "name": t.Name})
+	}
+	if len(failed) > 0 {
+		return revoked, &UnresolvedMintError{Name: lost.Name, Candidates: failed, Cause: lost.Cause,
+			Reason: "revoking the keys it may have created failed"}
+	}
+	return revoked, nil
+}
+
+// attribution is the created_by the service records for keys this client's credential mints.
+func (c *Client) attribution() string {
+	if strings.HasPrefix(c.token, "mola_") && len(c.token) >= 8 {
+		return "org-token:" + c.token[:8]
+	}
+	return "admin-token"
+}

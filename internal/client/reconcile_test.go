@@ -1,0 +1,238 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+)
+
+// liveNamed returns the ids of the emulator's live keys with this name.
+func liveNamed(emu *emulator.Server, name string) []string {
+	var ids []string
+	for _, k := range emu.LiveKeys() {
+		if k.Name == name {
+			ids = append(ids, k.ID)
+		}
+	}
+	return ids
+}
+
+// revokedNamed returns the ids of the emulator's revoked keys with this name.
+func revokedNamed(emu *emulator.Server, name string) []string {
+	var ids []string
+	for _, k := range emu.AllKeys() {
+		if k.Name == name && k.RevokedAt != nil {
+			ids = append(ids, k.ID)
+		}
+	}
+	return ids
+}
+
+func TestMintReconciledLostResponses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		fault       emulator.Fault
+		wantRevoked int
+	}{
+		{"committed then 502", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 502}, 1},
+		{"committed then 500", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 500}, 1},
+		{"committed then 504", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 504}, 1},
+		{"committed then dropped", emulator.Fault{Mode: emulator.FaultCommitThenDrop}, 1},
+		{"502 before commit", emulator.Fault{Mode: emulator.FaultRespond, Status: 502}, 0},
+		{"dropped before commit", emulator.Fault{Mode: emulator.FaultDropBeforeCommit}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			emu := emulator.NewTestServer(t, emulator.Options{})
+			c := emulatorClient(t, emu, emu.AdminToken())
+			tc.fault.Endpoint = emulator.EndpointMint
+			emu.AddFault(tc.fault)
+
+			m, revoked, err := c.MintReconciled(context.Background(), "ci-bot")
+			if err != nil {
+				t.Fatalf("MintReconciled: %v", err)
+			}
+			if len(revoked) != tc.wantRevoked {
+				t.Fatalf("revoked %v, want %d keys", revoked, tc.wantRevoked)
+			}
+			if live := liveNamed(emu, "ci-bot"); !slices.Equal(live, []string{m.ID}) {
+				t.Fatalf("live keys %v, want exactly the returned %s", live, m.ID)
+			}
+			if got := revokedNamed(emu, "ci-bot"); !slices.Equal(got, revoked) {
+				t.Fatalf("emulator revoked %v, client reported %v", got, revoked)
+			}
+			if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
+				t.Fatalf("want 2 mint requests (the lost one and one more), got %d", n)
+			}
+		})
+	}
+}
+
+func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 5})
+
+	_, revoked, err := c.MintReconciled(context.Background(), "flaky")
+	var abandoned *MintAbandonedError
+	if !errors.As(err, &abandoned) {
+		t.Fatalf("want MintAbandonedError, got %v", err)
+	}
+	if len(revoked) != 2 || len(liveNamed(emu, "flaky")) != 0 {
+		t.Fatalf("want both orphans revoked and none live; revoked %v, live %v", revoked, liveNamed(emu, "flaky"))
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
+		t.Fatalf("want exactly 2 mint requests, got %d", n)
+	}
+}
+
+func TestMintReconciledLeavesOlderKeysAlone(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	// A key with the same name and the same creator, minted moments before (say, by the previous
+	// apply of a count = 2 resource): it is in the baseline and must survive.
+	older, _ := emu.Seed(emulator.SeedKey{Name: "shared", CreatedBy: "admin-token"})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
+
+	m, revoked, err := c.MintReconciled(context.Background(), "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revoked) != 1 || revoked[0] == older.ID {
+		t.Fatalf("revoked %v; want only the orphan, not %s", revoked, older.ID)
+	}
+	live := liveNamed(emu, "shared")
+	slices.Sort(live)
+	want := []string{older.ID, m.ID}
+	slices.Sort(want)
+	if !slices.Equal(live, want) {
+		t.Fatalf("live %v, want %v", live, want)
+	}
+}
+
+func TestMintReconciledRefusesToRevokeForeignKeys(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+		t.Fatal(err)
+	}
+	// Minted in Canvas after the baseline, with the same name, while our response is lost.
+	foreign, _ := emu.Seed(emulator.SeedKey{Name: "agent", CreatedBy: "session:user_1"})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
+
+	_, revoked, err := c.MintReconciled(context.Background(), "agent")
+	var unresolved *UnresolvedMintError
+	if !errors.As(err, &unresolved) {
+		t.Fatalf("want UnresolvedMintError, got %v", err)
+	}
+	if len(revoked) != 0 || len(unresolved.Candidates) != 2 || !slices.Contains(unresolved.Candidates, foreign.ID) {
+		t.Fatalf("want nothing revoked and both candidates reported; revoked %v, candidates %v", revoked, unresolved.Candidates)
+	}
+	if len(liveNamed(emu, "agent")) != 2 {
+		t.Fatal("no candidate may be revoked when one belongs to someone else")
+	}
+}
+
+func TestMintReconciledListFailure(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+		t.Fatal(err)
+	}
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 500, Times: 10})
+
+	_, _, err := c.MintReconciled(context.Background(), "blind")
+	var unresolved *UnresolvedMintError
+	if !errors.As(err, &unresolved) || unresolved.Reason == "" {
+		t.Fatalf("want UnresolvedMintError explaining the failed list, got %v", err)
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
+		t.Fatalf("must not mint again without knowing the outcome; got %d mint requests", n)
+	}
+}
+
+func TestMintReconciledCancelledInFlight(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+		t.Fatal(err)
+	}
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Latency: time.Minute})
+	lists := emu.RequestCount(emulator.EndpointList)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, _, err := c.MintReconciled(ctx, "interrupted")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want a cancellation error, got %v", err)
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
+		t.Fatalf("want no mint after the cancellation (2 in all with the warm-up), got %d", n)
+	}
+	if emu.RequestCount(emulator.EndpointList) != lists+1 {
+		t.Fatal("a cancelled mint must still be reconciled")
+	}
+	if live := liveNamed(emu, "interrupted"); len(live) != 0 {
+		t.Fatalf("left live keys %v", live)
+	}
+}
+
+func TestMintReconciledConcurrentSameName(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 3})
+
+	const n = 8
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, _, err := c.MintReconciled(context.Background(), "pool")
+			if err == nil {
+				ids[i] = m.ID
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+
+	// A caller whose two tries both lose their answer fails; that is allowed, leaving a key is not.
+	var minted []string
+	for i, err := range errs {
+		var abandoned *MintAbandonedError
+		switch {
+		case err == nil:
+			minted = append(minted, ids[i])
+		case !errors.As(err, &abandoned):
+			t.Fatalf("mint %d: %v", i, err)
+		}
+	}
+	live := liveNamed(emu, "pool")
+	slices.Sort(live)
+	slices.Sort(minted)
+	if !slices.Equal(live, minted) {
+		t.Fatalf("live %v, minted %v: every live key must be one a caller received", live, minted)
+	}
+	if got := len(revokedNamed(emu, "pool")); got != 3 {
+		t.Fatalf("want the 3 orphans revoked, got %d", got)
+	}
+	if len(minted) < n-1 {
+		t.Fatalf("want at least %d keys minted with 3 lost answers among %d callers, got %d", n-1, n, len(minted))
+	}
+}
