@@ -119,18 +119,14 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 	}
 
 	name := plan.Name.ValueString()
-	minted, err := r.data.client.Mint(ctx, name)
+	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
+	for _, id := range revoked {
+		resp.Diagnostics.AddWarning("Revoked Key From a Lost Mint Response",
+			fmt.Sprintf("A request to mint key %q got no usable answer, but the service had created key %s. "+
+				"Its secret was lost with the response, so nobody can use it: the provider revoked it.", name, id))
+	}
 	if err != nil {
-		var unknown *client.MintOutcomeUnknownError
-		if errors.As(err, &unknown) {
-			resp.Diagnostics.AddError("Unable to Confirm Org API Key Mint",
-				fmt.Sprintf("The request to mint key %q got no usable answer (%s), so a key may or may not have been created. "+
-					"List keys with the molecule_org_api_keys data source or in Canvas, revoke any unexpected key named %q, "+
-					"then run terraform apply again.", name, unknown.Cause, name))
-			return
-		}
-		resp.Diagnostics.AddError("Unable to Mint Org API Key",
-			fmt.Sprintf("Minting key %q failed: %s. %s", name, err, nextStep(err)))
+		resp.Diagnostics.AddError("Unable to Mint Org API Key", mintFailureDetail(name, err))
 		return
 	}
 
@@ -220,4 +216,19 @@ func (r *orgAPIKeyResource) ImportState(ctx context.Context, req resource.Import
 		fmt.Sprintf("Key %s was imported with a null \"key\": the service shows a key's plaintext only when it is minted, "+
 			"so it cannot be recovered. Terraform now manages (and on destroy revokes) this key. If something needs "+
 			"the secret, mint a new key instead, or taint this one to replace it.", req.ID))
+}
+
+// mintFailureDetail explains a failed mint, and above all whether a key may have been left behind.
+func mintFailureDetail(name string, err error) string {
+	var unresolved *client.UnresolvedMintError
+	var abandoned *client.MintAbandonedError
+	switch {
+	case errors.As(err, &unresolved):
+		return fmt.Sprintf("%s. Nothing was recorded in state. Check these keys in Canvas (Settings → Org API Keys) or with the "+
+			"molecule_org_api_keys data source, revoke the ones nobody uses, then run terraform apply again.", err)
+	case errors.As(err, &abandoned):
+		return fmt.Sprintf("%s. Nothing was recorded in state and no key was left behind; run terraform apply again. %s",
+			err, nextStep(err))
+	}
+	return fmt.Sprintf("Minting key %q failed: %s. No key was created. %s", name, err, nextStep(err))
 }

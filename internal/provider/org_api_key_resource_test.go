@@ -378,3 +378,38 @@ func TestOrgAPIKeyResource_direct(t *testing.T) {
 		}
 	})
 }
+
+// A rejected credential is explained without being echoed, in any diagnostic.
+func TestOrgAPIKeyResource_rejectedCredentialNotEchoed(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	canary := "mola_canary" + strings.Repeat("7", 21)
+	data, err := newProviderData(client.Config{Endpoint: emu.URL(), Token: canary, UserAgent: "unit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &orgAPIKeyResource{data: data}
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &sr)
+	plan := tfsdk.Plan{Schema: sr.Schema, Raw: tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), nil)}
+	if d := plan.Set(ctx, &orgAPIKeyResourceModel{
+		ID: types.StringUnknown(), Name: types.StringValue("ci"), Key: types.StringUnknown(),
+		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
+	}); d.HasError() {
+		t.Fatal(d)
+	}
+	resp := resource.CreateResponse{State: tfsdk.State{Schema: sr.Schema, Raw: plan.Raw.Copy()}}
+	r.Create(ctx, resource.CreateRequest{Plan: plan}, &resp)
+	if !resp.Diagnostics.HasError() {
+		t.Fatal("want an error for a rejected credential")
+	}
+	var text strings.Builder
+	for _, d := range resp.Diagnostics {
+		text.WriteString(d.Summary() + "\n" + d.Detail() + "\n")
+	}
+	if !strings.Contains(text.String(), "the token was rejected") || !strings.Contains(text.String(), "MOLECULE_ORG_TOKEN") {
+		t.Fatalf("the diagnostic must explain the rejection and say what to check:\n%s", text.String())
+	}
+	mustContainNone(t, text.String(), canary, canary[:12])
+}

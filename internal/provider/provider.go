@@ -32,7 +32,10 @@ const (
 	envAdminToken     = "MOLECULE_ADMIN_TOKEN"
 	envMaxRetries     = "MOLECULE_MAX_RETRIES"
 	envRequestTimeout = "MOLECULE_REQUEST_TIMEOUT"
+	envMaxRetryWait   = "MOLECULE_MAX_RETRY_WAIT"
 )
+
+const defaultMaxRetryWait = time.Minute
 
 type moleculeProvider struct {
 	version string
@@ -47,6 +50,7 @@ type moleculeProviderModel struct {
 	Token          types.String `tfsdk:"token"`
 	MaxRetries     types.Int64  `tfsdk:"max_retries"`
 	RequestTimeout types.String `tfsdk:"request_timeout"`
+	MaxRetryWait   types.String `tfsdk:"max_retry_wait"`
 }
 
 // New returns the provider constructor that main and the acceptance tests serve.
@@ -103,6 +107,13 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"or `\"2m\"`. Defaults to `\"%s\"`; falls back to `%s`.", client.DefaultRequestTimeout, envRequestTimeout),
 				Validators: []validator.String{durationValidator{min: time.Second, max: 10 * time.Minute}},
 			},
+			"max_retry_wait": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("The longest single wait before a retry, as a Go duration. A `Retry-After` "+
+					"longer than this is cut to it, so a service asking for an hour cannot stall an apply; backoff "+
+					"waits never exceed it either. Defaults to `\"%s\"`; falls back to `%s`.", defaultMaxRetryWait, envMaxRetryWait),
+				Validators: []validator.String{durationValidator{min: 10 * time.Millisecond, max: 10 * time.Minute}},
+			},
 		},
 	}
 }
@@ -120,8 +131,9 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 		"token":           cfg.Token.IsUnknown(),
 		"max_retries":     cfg.MaxRetries.IsUnknown(),
 		"request_timeout": cfg.RequestTimeout.IsUnknown(),
+		"max_retry_wait":  cfg.MaxRetryWait.IsUnknown(),
 	}
-	for _, attr := range []string{"endpoint", "org", "token", "max_retries", "request_timeout"} {
+	for _, attr := range []string{"endpoint", "org", "token", "max_retries", "request_timeout", "max_retry_wait"} {
 		if unknown[attr] {
 			resp.Diagnostics.AddAttributeError(path.Root(attr), "Unknown Molecule Provider Configuration",
 				fmt.Sprintf("The provider's %q depends on a value that is not known until apply. "+
@@ -136,7 +148,8 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	endpoint := p.resolveEndpoint(cfg, resp)
 	token := p.resolveToken(cfg, resp)
 	maxRetries := p.resolveMaxRetries(cfg, resp)
-	timeout := p.resolveRequestTimeout(cfg, resp)
+	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, time.Second, resp)
+	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, 10*time.Millisecond, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -151,6 +164,8 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 		UserAgent:      fmt.Sprintf("terraform-provider-molecule/%s Terraform/%s", p.version, tfVersion),
 		MaxRetries:     maxRetries,
 		RequestTimeout: timeout,
+		RetryWaitMax:   min(maxWait, 30*time.Second),
+		MaxRetryAfter:  maxWait,
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create Molecule API Client", err.Error())
@@ -233,17 +248,19 @@ func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, resp *pr
 	return n
 }
 
-func (p *moleculeProvider) resolveRequestTimeout(cfg moleculeProviderModel, resp *provider.ConfigureResponse) time.Duration {
-	raw, source := cfg.RequestTimeout.ValueString(), "request_timeout"
-	if cfg.RequestTimeout.IsNull() {
-		raw, source = strings.TrimSpace(p.getenv(envRequestTimeout)), envRequestTimeout
+// resolveDuration reads a duration attribute, falling back to its environment variable and then
+// to its default.
+func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, min time.Duration, resp *provider.ConfigureResponse) time.Duration {
+	raw, source := v.ValueString(), attr
+	if v.IsNull() {
+		raw, source = strings.TrimSpace(p.getenv(env)), env
 	}
 	if raw == "" {
-		return client.DefaultRequestTimeout
+		return def
 	}
-	d, err := parseDuration(raw, time.Second, 10*time.Minute)
+	d, err := parseDuration(raw, min, 10*time.Minute)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("request_timeout"), "Invalid Molecule Provider Configuration",
+		resp.Diagnostics.AddAttributeError(path.Root(attr), "Invalid Molecule Provider Configuration",
 			fmt.Sprintf("%s: %s", source, err))
 	}
 	return d

@@ -49,6 +49,9 @@ func TestAccProviderConfig_errors(t *testing.T) {
 			{"org is not a DNS label", map[string]string{envAdminToken: e.token}, "  org = \"Acme Corp\"\n", `Invalid Molecule Organization`},
 			{"max_retries out of range", e.env(), "  max_retries = 50\n", `(?s)max_retries.*between 0 and 20`},
 			{"request_timeout not a duration", e.env(), "  request_timeout = \"soon\"\n", `(?s)Invalid Duration.*not a duration`},
+			{"max_retry_wait out of range", e.env(), "  max_retry_wait = \"2h\"\n", `(?s)Invalid Duration.*out of range`},
+			{"MOLECULE_MAX_RETRY_WAIT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetryWait: "-1s"}, "",
+				`MOLECULE_MAX_RETRY_WAIT`},
 			{"MOLECULE_MAX_RETRIES garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetries: "lots"}, "",
 				`MOLECULE_MAX_RETRIES must be a whole number`},
 			{"MOLECULE_REQUEST_TIMEOUT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envRequestTimeout: "1 hour"}, "",
@@ -149,6 +152,9 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	t.Setenv(envOrg, "")
 	t.Setenv(envOrgToken, "")
 	t.Setenv(envAdminToken, emu.AdminToken())
+	for _, k := range []string{envMaxRetries, envRequestTimeout, envMaxRetryWait} {
+		t.Setenv(k, "")
+	}
 
 	ctx := context.Background()
 	p := New("test")()
@@ -156,7 +162,7 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	p.Schema(ctx, provider.SchemaRequest{}, &sr)
 	null := tftypes.NewValue(tftypes.String, nil)
 	raw := tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), map[string]tftypes.Value{
-		"endpoint": null, "org": null, "token": null, "request_timeout": null,
+		"endpoint": null, "org": null, "token": null, "request_timeout": null, "max_retry_wait": null,
 		"max_retries": tftypes.NewValue(tftypes.Number, nil),
 	})
 	var resp provider.ConfigureResponse

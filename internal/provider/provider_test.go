@@ -98,7 +98,12 @@ func (e *testEnv) createdBy() string {
 
 // env is the environment the provider under test sees.
 func (e *testEnv) env() map[string]string {
-	return map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}
+	env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}
+	if e.emu != nil {
+		// Retries against the emulator need not wait for real.
+		env[envMaxRetryWait] = "100ms"
+	}
+	return env
 }
 
 func (e *testEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {

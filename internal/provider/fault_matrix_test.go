@@ -1,0 +1,384 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+)
+
+// The fault matrix: each row injects faults through the emulator's hooks at one point of a
+// key's life and asserts the emulator's final set of live keys against Terraform's state.
+
+// stateIDs returns the ids of the molecule_org_api_key instances in state.
+func stateIDs(s *terraform.State) []string {
+	var ids []string
+	for _, rs := range s.RootModule().Resources {
+		if rs.Type == "molecule_org_api_key" {
+			ids = append(ids, rs.Primary.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// liveMatchState asserts the invariant: the live keys carrying the configured names are exactly
+// the keys in state — nothing minted twice, nothing live and untracked.
+func liveMatchState(e *testEnv, names ...string) tfresource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		var live []string
+		for _, k := range e.emu.LiveKeys() {
+			if slices.Contains(names, k.Name) {
+				live = append(live, k.ID)
+			}
+		}
+		slices.Sort(live)
+		if got := stateIDs(s); !slices.Equal(live, got) {
+			return fmt.Errorf("live keys %v != keys in state %v", live, got)
+		}
+		return nil
+	}
+}
+
+// requestsSince asserts how many requests an endpoint received since *base.
+func requestsSince(e *testEnv, endpoint string, base *int, want int) tfresource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := e.emu.RequestCount(endpoint) - *base; got != want {
+			return fmt.Errorf("%s requests: got %d, want %d", endpoint, got, want)
+		}
+		return nil
+	}
+}
+
+func retryAfterDate(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+
+func TestAccFaultMatrix_mint(t *testing.T) {
+	t.Parallel()
+	rows := []struct {
+		name         string
+		faults       func() []emulator.Fault
+		wantMints    int
+		wantOrphans  int
+		wantErr      *regexp.Regexp
+		wantAttempts string
+	}{
+		{name: "429 Retry-After seconds", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "1"}} }},
+		{name: "429 Retry-After HTTP date", wantMints: 2, faults: func() []emulator.Fault {
+			return []emulator.Fault{{Status: 429, RetryAfter: retryAfterDate(time.Second)}}
+		}},
+		{name: "429 Retry-After huge is capped", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "3600"}} }},
+		{name: "429 Retry-After negative", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "-5"}} }},
+		{name: "429 Retry-After garbage", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "soon"}} }},
+		{name: "429 Retry-After missing", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429}} }},
+		{name: "503 Retry-After before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 503, RetryAfter: "1"}} }},
+		{name: "500 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 500}} }},
+		{name: "502 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 502}} }},
+		{name: "504 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 504}} }},
+		{name: "committed then 502", wantMints: 2, wantOrphans: 1, faults: func() []emulator.Fault {
+			return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 502}}
+		}},
+		{name: "committed then connection dropped", wantMints: 2, wantOrphans: 1, faults: func() []emulator.Fault {
+			return []emulator.Fault{{Mode: emulator.FaultCommitThenDrop}}
+		}},
+		{name: "committed then 500, twice", wantMints: 2, wantOrphans: 2, wantErr: errorPattern("Unable to Mint Org API Key", "no key was left behind"),
+			faults: func() []emulator.Fault {
+				return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 500, Times: 2}}
+			}},
+		{name: "501 is not retried", wantMints: 1, wantErr: errorPattern("Unable to Mint Org API Key", "501", "No key was created"),
+			faults: func() []emulator.Fault { return []emulator.Fault{{Status: 501, Times: 5}} }},
+		{name: "400 is not retried", wantMints: 1, wantErr: errorPattern("Unable to Mint Org API Key", "400"),
+			faults: func() []emulator.Fault {
+				return []emulator.Fault{{Status: 400, Body: `{"message":"name rejected"}`, Times: 5}}
+			}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			name := e.name("mint")
+			var mints int
+			inject := func() {
+				mints = e.emu.RequestCount(emulator.EndpointMint)
+				for _, f := range row.faults() {
+					f.Endpoint = emulator.EndpointMint
+					e.emu.AddFault(f)
+				}
+			}
+			orphans := func() error {
+				if got := len(e.emu.AllKeys()) - len(e.emu.LiveKeys()); got != row.wantOrphans {
+					return fmt.Errorf("want %d revoked orphan keys, got %d", row.wantOrphans, got)
+				}
+				return nil
+			}
+
+			steps := []tfresource.TestStep{{
+				PreConfig: inject,
+				Config:    keyConfig(name),
+				Check: tfresource.ComposeAggregateTestCheckFunc(
+					liveMatchState(e, name),
+					requestsSince(e, emulator.EndpointMint, &mints, row.wantMints),
+					func(*terraform.State) error { return orphans() },
+					keyAuthenticates(e),
+				),
+			}}
+			if row.wantErr != nil {
+				steps = []tfresource.TestStep{
+					{
+						PreConfig:   inject,
+						Config:      keyConfig(name),
+						ExpectError: row.wantErr,
+					},
+					{
+						// Nothing is in state after the failure; nothing may be live either, and the
+						// next apply converges to exactly one key.
+						PreConfig: func() {
+							if live := liveNamed(e, name); len(live) != 0 {
+								t.Errorf("after the failed apply, live keys %v are in no state", live)
+							}
+							if err := orphans(); err != nil {
+								t.Error(err)
+							}
+							e.emu.ClearFaults()
+						},
+						Config: keyConfig(name),
+						Check:  tfresource.ComposeAggregateTestCheckFunc(liveMatchState(e, name), keyAuthenticates(e)),
+					},
+				}
+			}
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				CheckDestroy:             e.checkDestroy,
+				Steps:                    steps,
+			})
+		})
+	}
+}
+
+func liveNamed(e *testEnv, name string) []string {
+	var ids []string
+	for _, k := range e.emu.LiveKeys() {
+		if k.Name == name {
+			ids = append(ids, k.ID)
+		}
+	}
+	return ids
+}
+
+func TestAccFaultMatrix_refresh(t *testing.T) {
+	t.Parallel()
+	rows := []struct {
+		name      string
+		faults    []emulator.Fault
+		wantLists int // requests during the refreshing plan
+		wantErr   *regexp.Regexp
+	}{
+		{name: "500 then success", faults: []emulator.Fault{{Status: 500}}, wantLists: 2},
+		{name: "502 then success", faults: []emulator.Fault{{Status: 502}}, wantLists: 2},
+		{name: "503 Retry-After then success", faults: []emulator.Fault{{Status: 503, RetryAfter: "1"}}, wantLists: 2},
+		{name: "504 then success", faults: []emulator.Fault{{Status: 504}}, wantLists: 2},
+		{name: "429 then success", faults: []emulator.Fault{{Status: 429, RetryAfter: "1"}}, wantLists: 2},
+		{name: "dropped connection then success", faults: []emulator.Fault{{Mode: emulator.FaultDropBeforeCommit}}, wantLists: 2},
+		{name: "501 is not retried", faults: []emulator.Fault{{Status: 501, Times: 10}}, wantLists: 1,
+			wantErr: errorPattern("Unable to Read Org API Key", "501", "State was left unchanged")},
+		{name: "persistent 500", faults: []emulator.Fault{{Status: 500, Times: 10}}, wantLists: 5,
+			wantErr: errorPattern("Unable to Read Org API Key", "500", "after 5 attempts", "State was left unchanged")},
+		{name: "unreadable body", faults: []emulator.Fault{{Status: 200, Body: `<html>proxy error</html>`, ContentType: "text/html", Times: 10}}, wantLists: 1,
+			wantErr: errorPattern("Unable to Read Org API Key", "cannot understand the response", "State was left unchanged")},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			name := e.name("refresh")
+			var id string
+			var lists int
+			step2 := tfresource.TestStep{
+				PreConfig: func() {
+					lists = e.emu.RequestCount(emulator.EndpointList)
+					for _, f := range row.faults {
+						f.Endpoint = emulator.EndpointList
+						e.emu.AddFault(f)
+					}
+				},
+				Config:   keyConfig(name),
+				PlanOnly: true,
+			}
+			if row.wantErr != nil {
+				step2.ExpectError = row.wantErr
+			}
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				CheckDestroy:             e.checkDestroy,
+				Steps: []tfresource.TestStep{
+					{Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
+					step2,
+					{
+						// Counted before anything else runs, then the state must be as it was.
+						PreConfig: func() {
+							if got := e.emu.RequestCount(emulator.EndpointList) - lists; got != row.wantLists {
+								t.Errorf("list requests during the faulty refresh: got %d, want %d", got, row.wantLists)
+							}
+							e.emu.ClearFaults()
+						},
+						Config:           keyConfig(name),
+						ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+						Check: tfresource.ComposeAggregateTestCheckFunc(
+							tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+							liveMatchState(e, name),
+							keyAuthenticates(e),
+						),
+					},
+				},
+			})
+		})
+	}
+}
+
+func TestAccFaultMatrix_revoke(t *testing.T) {
+	t.Parallel()
+	rows := []struct {
+		name        string
+		fault       emulator.Fault
+		wantRevokes int
+	}{
+		{"500 then success", emulator.Fault{Status: 500}, 2},
+		{"502 then success", emulator.Fault{Status: 502}, 2},
+		{"503 Retry-After then success", emulator.Fault{Status: 503, RetryAfter: "1"}, 2},
+		{"504 then success", emulator.Fault{Status: 504}, 2},
+		{"429 then success", emulator.Fault{Status: 429, RetryAfter: "1"}, 2},
+		// The revocation happens, its 204 is lost, the retry gets 404: that is success.
+		{"204 lost, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenDrop}, 2},
+		{"committed then 502, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 502}, 2},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			name := e.name("revoke")
+			var revokes int
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				CheckDestroy: func(s *terraform.State) error {
+					if got := e.emu.RequestCount(emulator.EndpointRevoke) - revokes; got != row.wantRevokes {
+						return fmt.Errorf("revoke requests: got %d, want %d", got, row.wantRevokes)
+					}
+					if live := liveNamed(e, name); len(live) != 0 {
+						return fmt.Errorf("keys %v still live after destroy", live)
+					}
+					return e.checkDestroy(s)
+				},
+				Steps: []tfresource.TestStep{{
+					Config: keyConfig(name),
+					Check: tfresource.ComposeAggregateTestCheckFunc(
+						liveMatchState(e, name),
+						func(*terraform.State) error {
+							revokes = e.emu.RequestCount(emulator.EndpointRevoke)
+							f := row.fault
+							f.Endpoint = emulator.EndpointRevoke
+							e.emu.AddFault(f)
+							return nil
+						},
+					),
+				}},
+			})
+		})
+	}
+}
+
+// Fifty keys at Terraform's default parallelism of 10, against a rate limit that forces 429s:
+// every key is minted exactly once, and all are revoked on destroy.
+func TestAccFaultMatrix_rateLimitedBulk(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	e.emu.SetRateLimit(emulator.RateLimit{Requests: 20, Per: time.Second, RetryAfter: "1"})
+	env := e.env()
+	env[envMaxRetryWait] = "2s"
+	env[envMaxRetries] = "10"
+	const n = 50
+	prefix := e.name("bulk") + "-"
+	config := fmt.Sprintf(`
+resource "molecule_org_api_key" "bulk" {
+  count = %d
+  name  = "%s${count.index}"
+}
+`, n, prefix)
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+		CheckDestroy: func(s *terraform.State) error {
+			if live := len(e.emu.LiveKeys()); live != 0 {
+				return fmt.Errorf("%d keys still live after destroy", live)
+			}
+			return nil
+		},
+		Steps: []tfresource.TestStep{{
+			Config: config,
+			Check: func(s *terraform.State) error {
+				mintedByName := map[string]int{}
+				for _, ev := range e.emu.Events() {
+					if ev.Type == "mint" {
+						mintedByName[ev.Name]++
+					}
+				}
+				for i := range n {
+					if c := mintedByName[fmt.Sprintf("%s%d", prefix, i)]; c != 1 {
+						return fmt.Errorf("key %s%d was minted %d times", prefix, i, c)
+					}
+				}
+				if len(mintedByName) != n || len(e.emu.LiveKeys()) != n || len(stateIDs(s)) != n {
+					return fmt.Errorf("want %d keys minted, live and in state; got %d, %d, %d",
+						n, len(mintedByName), len(e.emu.LiveKeys()), len(stateIDs(s)))
+				}
+				if e.emu.RequestCount(emulator.EndpointMint) <= n {
+					return fmt.Errorf("the rate limit never answered 429 (%d mint requests); the test proves nothing", e.emu.RequestCount(emulator.EndpointMint))
+				}
+				var live []string
+				for _, k := range e.emu.LiveKeys() {
+					live = append(live, k.ID)
+				}
+				slices.Sort(live)
+				if !slices.Equal(live, stateIDs(s)) {
+					return fmt.Errorf("live keys and state differ")
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func TestAccFaultMatrix_rejectedCredential(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "old-automation"})
+	e.emu.Revoke(k.ID)
+	for _, tc := range []struct {
+		name  string
+		token string
+	}{
+		{"revoked org key", plaintext},
+		{"wrong admin token", "not-the-admin-token-" + strings.Repeat("x", 12)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{envEndpoint: e.endpoint, envOrgToken: tc.token}
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				Steps: []tfresource.TestStep{{
+					Config:      keyConfig(e.name("rejected")),
+					ExpectError: errorPattern("Unable to Mint Org API Key", "401", "the token was rejected; it may have been revoked"),
+				}},
+			})
+		})
+	}
+	if len(e.emu.LiveKeys()) != 0 {
+		t.Fatal("a rejected credential must not mint anything")
+	}
+}
