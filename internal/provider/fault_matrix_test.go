@@ -83,6 +83,13 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 		{name: "500 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 500}} }},
 		{name: "502 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 502}} }},
 		{name: "504 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 504}} }},
+		{name: "200 without key", wantMints: 2, faults: func() []emulator.Fault {
+			return []emulator.Fault{{Status: 200, Body: `{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"x"}`}}
+		}},
+		{name: "200 with truncated JSON", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 201, Body: `{"id":"tok_01HZ`}} }},
+		{name: "200 with an HTML proxy page", wantMints: 2, faults: func() []emulator.Fault {
+			return []emulator.Fault{{Status: 200, Body: "<html><body>Bad gateway</body></html>", ContentType: "text/html"}}
+		}},
 		{name: "committed then 502", wantMints: 2, wantOrphans: 1, faults: func() []emulator.Fault {
 			return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 502}}
 		}},
