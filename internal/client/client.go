@@ -56,6 +56,9 @@ type Config struct {
 	MaxRetryAfter time.Duration // 0 => 60s
 	Logger        Logger
 	Transport     http.RoundTripper // nil => pooled transport sized for Terraform parallelism
+	// SnapshotMaxAge bounds the age of the shared list behind Snapshot; 0 => DefaultSnapshotMaxAge.
+	SnapshotMaxAge time.Duration
+	Now            func() time.Time // clock for the snapshot's age; nil => time.Now
 }
 
 // Token is the metadata of a live org API key.
@@ -84,6 +87,7 @@ type Client struct {
 	listLimit     int64
 	logger        Logger
 	rec           reconciler
+	cache         snapshotCache
 }
 
 // New validates cfg and returns a Client. Errors never contain the token.
@@ -111,6 +115,11 @@ func New(cfg Config) (*Client, error) {
 		maxRetryAfter: cmp.Or(cfg.MaxRetryAfter, defaultMaxRetryAfter),
 		listLimit:     maxListBody,
 		logger:        cfg.Logger,
+	}
+	c.cache.maxAge = cmp.Or(cfg.SnapshotMaxAge, DefaultSnapshotMaxAge)
+	c.cache.now = cfg.Now
+	if c.cache.now == nil {
+		c.cache.now = time.Now
 	}
 	if cfg.RetryWaitMin == 0 {
 		c.waitMin = min(c.waitMin, c.waitMax)
@@ -155,6 +164,8 @@ func (c *Client) Mint(ctx context.Context, name string) (*MintedToken, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
+	// Whatever the outcome, the shared snapshot may no longer match the service.
+	defer c.cache.invalidate()
 	body, err := json.Marshal(struct {
 		Name string `json:"name"`
 	}{name})
@@ -233,6 +244,7 @@ func (c *Client) Revoke(ctx context.Context, id string) error {
 	case keyPattern.MatchString(id):
 		return errors.New("the key id looks like a key's plaintext (mola_…), not its id (tok_…); pass the id")
 	}
+	defer c.cache.invalidate()
 	k := c.newCall(http.MethodDelete, tokensPath+"/"+url.PathEscape(id), true)
 	resp, err := c.do(ctx, k, nil)
 	if err != nil {

@@ -112,7 +112,8 @@ func (r *reconciler) remember(id string) {
 	r.minted[id] = struct{}{}
 }
 
-// ensureBaseline lists the live keys once per client, before its first reconciled mint.
+// ensureBaseline records the live keys once per client, before its first reconciled mint. Any
+// snapshot taken before the mint will do, so a refresh's list is reused.
 func (c *Client) ensureBaseline(ctx context.Context) error {
 	c.rec.mu.Lock()
 	done := c.rec.baseline != nil
@@ -120,12 +121,12 @@ func (c *Client) ensureBaseline(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	tokens, err := c.List(ctx)
+	snap, err := c.Snapshot(ctx)
 	if err != nil {
 		return err
 	}
-	ids := make(map[string]struct{}, len(tokens))
-	for _, t := range tokens {
+	ids := make(map[string]struct{}, len(snap.Tokens))
+	for _, t := range snap.Tokens {
 		ids[t.ID] = struct{}{}
 	}
 	c.rec.mu.Lock()

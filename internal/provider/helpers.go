@@ -53,21 +53,25 @@ func nextStep(err error) string {
 }
 
 // findKey returns the live key with the given id, or nil when no live key has it. The API has
-// no get-by-id, so this lists.
+// no get-by-id, so this looks the key up in the process's shared list snapshot: refreshing N
+// keys costs one list request, not N.
 func (d *providerData) findKey(ctx context.Context, id string) (*client.Token, error) {
-	tokens, err := d.listKeys(ctx)
+	snap, err := d.client.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for i := range tokens {
-		if tokens[i].ID == id {
-			return &tokens[i], nil
-		}
+	if t, ok := snap.Lookup(id); ok {
+		return &t, nil
 	}
 	return nil, nil
 }
 
-// listKeys is the single place reads of keys go through.
+// listKeys returns the live keys from the shared snapshot. The slice is shared: callers copy
+// before they reorder or modify it.
 func (d *providerData) listKeys(ctx context.Context) ([]client.Token, error) {
-	return d.client.List(ctx)
+	snap, err := d.client.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Tokens, nil
 }
