@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -21,24 +23,36 @@ var (
 	_ resource.Resource                = (*orgAPIKeyResource)(nil)
 	_ resource.ResourceWithConfigure   = (*orgAPIKeyResource)(nil)
 	_ resource.ResourceWithImportState = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*orgAPIKeyResource)(nil)
+)
+
+// Bounds of rotate_after: below a minute every run would rotate; beyond ten years is a typo.
+const (
+	minRotateAfter = time.Minute
+	maxRotateAfter = 87600 * time.Hour
 )
 
 // NewOrgAPIKeyResource is the constructor registered with the provider.
 func NewOrgAPIKeyResource() resource.Resource {
-	return &orgAPIKeyResource{}
+	return &orgAPIKeyResource{now: time.Now}
 }
 
 type orgAPIKeyResource struct {
 	data *providerData
+	// now decides whether a key is due for rotation; unit tests replace it to move time.
+	now func() time.Time
 }
 
 type orgAPIKeyResourceModel struct {
-	ID         types.String `tfsdk:"id"`
-	Name       types.String `tfsdk:"name"`
-	Key        types.String `tfsdk:"key"`
-	CreatedBy  types.String `tfsdk:"created_by"`
-	CreatedAt  types.String `tfsdk:"created_at"`
-	LastUsedAt types.String `tfsdk:"last_used_at"`
+	ID               types.String `tfsdk:"id"`
+	Name             types.String `tfsdk:"name"`
+	Key              types.String `tfsdk:"key"`
+	CreatedBy        types.String `tfsdk:"created_by"`
+	CreatedAt        types.String `tfsdk:"created_at"`
+	LastUsedAt       types.String `tfsdk:"last_used_at"`
+	RotateAfter      types.String `tfsdk:"rotate_after"`
+	RotateAt         types.String `tfsdk:"rotate_at"`
+	RotationTriggers types.Map    `tfsdk:"rotation_triggers"`
 }
 
 // setMetadata copies what the list endpoint knows; the plaintext key is never among it.
@@ -48,6 +62,40 @@ func (m *orgAPIKeyResourceModel) setMetadata(t client.Token) {
 	m.CreatedBy = types.StringValue(t.CreatedBy)
 	m.CreatedAt = timeValue(t.CreatedAt)
 	m.LastUsedAt = optionalTimeValue(t.LastUsedAt)
+}
+
+// rotationTime is when the key falls due: created_at plus rotate_after. ok is false when either
+// is null or unknown.
+func (m *orgAPIKeyResourceModel) rotationTime() (at time.Time, ok bool, err error) {
+	if m.CreatedAt.IsNull() || m.CreatedAt.IsUnknown() || m.RotateAfter.IsNull() || m.RotateAfter.IsUnknown() {
+		return time.Time{}, false, nil
+	}
+	created, err := time.Parse(time.RFC3339, m.CreatedAt.ValueString())
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("created_at %q is not an RFC 3339 time", m.CreatedAt.ValueString())
+	}
+	// Bounds are the validator's job: a value in state must still work if they ever change.
+	d, err := time.ParseDuration(m.RotateAfter.ValueString())
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("rotate_after %q is not a duration", m.RotateAfter.ValueString())
+	}
+	return created.Add(d).UTC(), true, nil
+}
+
+// setRotateAt derives rotate_at from created_at and rotate_after, so that it can never drift.
+func (m *orgAPIKeyResourceModel) setRotateAt() error {
+	at, ok, err := m.rotationTime()
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		m.RotateAt = timeValue(at)
+	case m.RotateAfter.IsNull() || m.CreatedAt.IsNull():
+		m.RotateAt = types.StringNull()
+	default:
+		m.RotateAt = types.StringUnknown()
+	}
+	return nil
 }
 
 func (r *orgAPIKeyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -62,7 +110,10 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"The service shows the plaintext only in the mint response, so `key` is known only for keys minted " +
 			"by this resource, never for imported ones. The API cannot rename a key: changing `name` " +
 			"mints a new key and revokes the old one. A key revoked outside Terraform is dropped from state " +
-			"with a warning, and the next apply mints a replacement.",
+			"with a warning, and the next apply mints a replacement.\n\n" +
+			"`rotate_after` replaces the key on the first plan after it has reached that age, and changing " +
+			"`rotation_triggers` replaces it at once. With `lifecycle { create_before_destroy = true }` the new key " +
+			"is minted before the old one is revoked.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -102,6 +153,29 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"Refreshed on every read; a change never causes a diff.",
 				PlanModifiers: keep,
 			},
+			"rotate_after": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Age at which the key is due for rotation, as a Go duration such as `\"720h\"` (30 days), " +
+					"between `1m` and `87600h` (10 years). The first plan at or after `rotate_at` replaces the key; " +
+					"rotation needs a Terraform run, so run plan and apply on a schedule. Changing this value " +
+					"only moves `rotate_at` and updates in place, unless the new `rotate_at` has already passed. " +
+					"Unset by default: the key never falls due.",
+				Validators: []validator.String{durationValidator{min: minRotateAfter, max: maxRotateAfter}},
+			},
+			"rotate_at": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "When the key falls due for rotation, RFC 3339 in UTC: `created_at` plus `rotate_after`. " +
+					"Null when `rotate_after` is not set; known after apply for a key not yet minted.",
+			},
+			"rotation_triggers": schema.MapAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Arbitrary strings that replace the key when any of them changes, or when an entry " +
+					"is added or removed: for rotation driven by other resources or by a version number you bump. " +
+					"Setting it on a key that has none, such as one just imported, replaces the key too. " +
+					"Not sent to the service.",
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+			},
 		},
 	}
 }
@@ -133,6 +207,12 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 	plan.setMetadata(minted.Token)
 	plan.Key = types.StringValue(minted.Key)
 	tflog.Info(ctx, "minted org API key", map[string]any{"id": minted.ID, "name": minted.Name})
+	if err := plan.setRotateAt(); err != nil {
+		// The key is live and its secret exists only here, so it goes to state regardless.
+		resp.Diagnostics.AddWarning("Unable to Compute Rotation Time",
+			fmt.Sprintf("Key %s was minted, but its rotate_at could not be computed: %s.", minted.ID, err))
+		plan.RotateAt = types.StringNull()
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -168,18 +248,72 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 
 	// The plaintext comes from prior state untouched: the service can never supply it again.
 	state.setMetadata(*token)
+	if err := state.setRotateAt(); err != nil {
+		resp.Diagnostics.AddError("Unable to Read Org API Key",
+			fmt.Sprintf("Key %s: %s. State was left unchanged.", id, err))
+		return
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update is never called with a real change: every configurable attribute forces replacement.
-// It keeps the prior state so that the framework's contract is met.
+// Update only ever changes rotate_after: everything else forces replacement. The key stays as it
+// is, so no request is made; rotate_at moves with the new setting.
 func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var state orgAPIKeyResourceModel
+	var plan, state orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	state.RotateAfter = plan.RotateAfter
+	state.RotationTriggers = plan.RotationTriggers
+	if err := state.setRotateAt(); err != nil {
+		resp.Diagnostics.AddError("Unable to Update Org API Key",
+			fmt.Sprintf("Key %s: %s. State was left unchanged.", state.ID.ValueString(), err))
+		return
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// ModifyPlan shows the rotate_at that rotate_after implies and, once that time has passed,
+// replaces the key. A time-driven replacement can only be decided here: nothing in the
+// configuration or in the service's data changes when a key comes of age.
+func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// A new key's rotate_at waits for the mint's created_at: setRotateAt leaves it unknown.
+	existing := !req.State.Raw.IsNull()
+	var state orgAPIKeyResourceModel
+	if existing {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		plan.CreatedAt = state.CreatedAt
+	}
+	if err := plan.setRotateAt(); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("rotate_after"), "Unable to Plan Org API Key Rotation",
+			fmt.Sprintf("The rotation time of key %q cannot be computed: %s.", plan.Name.ValueString(), err))
+		return
+	}
+
+	if at, known, _ := plan.rotationTime(); existing && known && !r.now().Before(at) {
+		// An unknown rotate_at is what makes Terraform honour the replacement: it replaces only
+		// when the value at a RequiresReplace path differs from state.
+		plan.RotateAt = types.StringUnknown()
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("rotate_at"))
+		resp.Diagnostics.AddWarning("Org API Key Due for Rotation",
+			fmt.Sprintf("Key %s (%q) is due for rotation: rotate_at %s has passed; this plan replaces it with a new key. "+
+				"With lifecycle { create_before_destroy = true } the new key is minted before the old one is revoked.",
+				state.ID.ValueString(), state.Name.ValueString(), at.Format(time.RFC3339)))
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("rotate_at"), plan.RotateAt)...)
 }
 
 func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

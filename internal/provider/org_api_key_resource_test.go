@@ -341,7 +341,7 @@ func TestOrgAPIKeyResource_direct(t *testing.T) {
 		if d := state.Set(ctx, &orgAPIKeyResourceModel{
 			ID: types.StringValue(k.ID), Name: types.StringValue("doomed"), Key: types.StringValue("mola_" + strings.Repeat("z", 26)),
 			CreatedBy: types.StringValue("admin-token"), CreatedAt: types.StringValue(time.Now().UTC().Format(time.RFC3339)),
-			LastUsedAt: types.StringNull(),
+			LastUsedAt: types.StringNull(), RotationTriggers: types.MapNull(types.StringType),
 		}); d.HasError() {
 			t.Fatal(d)
 		}
@@ -364,7 +364,7 @@ func TestOrgAPIKeyResource_direct(t *testing.T) {
 		if d := state.Set(ctx, &orgAPIKeyResourceModel{
 			ID: types.StringValue(k.ID), Name: types.StringValue("twice"), Key: types.StringNull(),
 			CreatedBy: types.StringValue("admin-token"), CreatedAt: types.StringValue(time.Now().UTC().Format(time.RFC3339)),
-			LastUsedAt: types.StringNull(),
+			LastUsedAt: types.StringNull(), RotationTriggers: types.MapNull(types.StringType),
 		}); d.HasError() {
 			t.Fatal(d)
 		}
@@ -396,6 +396,7 @@ func TestOrgAPIKeyResource_rejectedCredentialNotEchoed(t *testing.T) {
 	if d := plan.Set(ctx, &orgAPIKeyResourceModel{
 		ID: types.StringUnknown(), Name: types.StringValue("ci"), Key: types.StringUnknown(),
 		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
+		RotationTriggers: types.MapNull(types.StringType),
 	}); d.HasError() {
 		t.Fatal(d)
 	}

@@ -47,6 +47,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	if d := plan.Set(ctx, &orgAPIKeyResourceModel{
 		ID: types.StringUnknown(), Name: types.StringValue("canary"), Key: types.StringUnknown(),
 		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
+		RotationTriggers: types.MapNull(types.StringType),
 	}); d.HasError() {
 		t.Fatal(d)
 	}

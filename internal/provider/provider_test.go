@@ -49,17 +49,24 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	return newEnv(t, realOrg())
+	return newEnv(t, realOrg(), emulator.Options{})
 }
 
 // newLocalEnv always runs against an in-process emulator: for tests that never need a real
 // organization (configuration errors) or that rely on emulator-only controls.
 func newLocalEnv(t *testing.T) *testEnv {
 	t.Helper()
-	return newEnv(t, false)
+	return newEnv(t, false, emulator.Options{})
 }
 
-func newEnv(t *testing.T, real bool) *testEnv {
+// newLocalEnvWithOptions is newLocalEnv with a configured emulator, such as one whose clock
+// runs in the past so that keys are minted old.
+func newLocalEnvWithOptions(t *testing.T, opts emulator.Options) *testEnv {
+	t.Helper()
+	return newEnv(t, false, opts)
+}
+
+func newEnv(t *testing.T, real bool, opts emulator.Options) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t}
 	if real {
@@ -68,7 +75,7 @@ func newEnv(t *testing.T, real bool) *testEnv {
 			t.Fatalf("%s=1 needs %s and %s", envAccReal, envAccEndpoint, envAccToken)
 		}
 	} else {
-		e.emu = emulator.NewTestServer(t, emulator.Options{})
+		e.emu = emulator.NewTestServer(t, opts)
 		e.endpoint, e.token = e.emu.URL(), e.emu.AdminToken()
 	}
 	api, err := client.New(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "molecule-acc-test", MaxRetries: 2})

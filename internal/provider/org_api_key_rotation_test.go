@@ -1,0 +1,584 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+)
+
+// rotationConfig is keyConfig with more arguments in the resource block.
+func rotationConfig(name, body string) string {
+	return fmt.Sprintf(`
+resource "molecule_org_api_key" "test" {
+  name = %q
+%s}
+`, name, body)
+}
+
+func triggersConfig(name string, triggers map[string]string, createBeforeDestroy bool) string {
+	var body strings.Builder
+	if triggers != nil {
+		body.WriteString("  rotation_triggers = {\n")
+		for _, k := range slices.Sorted(maps.Keys(triggers)) {
+			fmt.Fprintf(&body, "    %s = %q\n", k, triggers[k])
+		}
+		body.WriteString("  }\n")
+	}
+	if createBeforeDestroy {
+		body.WriteString("\n  lifecycle {\n    create_before_destroy = true\n  }\n")
+	}
+	return rotationConfig(name, body.String())
+}
+
+// pastClock is an emulator clock a test can set back, so that keys are minted long ago while
+// the provider judges their age by the real time.
+type pastClock struct{ back atomic.Int64 }
+
+func (c *pastClock) now() time.Time          { return time.Now().Add(-time.Duration(c.back.Load())) }
+func (c *pastClock) setBack(d time.Duration) { c.back.Store(int64(d)) }
+
+// expectRotateAt checks that rotate_at is exactly created_at plus after, as the state holds them.
+type expectRotateAt struct {
+	addr  string
+	after time.Duration
+}
+
+func (c expectRotateAt) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
+		resp.Error = fmt.Errorf("no state to check %s against", c.addr)
+		return
+	}
+	for _, r := range req.State.Values.RootModule.Resources {
+		if r.Address != c.addr {
+			continue
+		}
+		createdAt, _ := r.AttributeValues["created_at"].(string)
+		rotateAt, _ := r.AttributeValues["rotate_at"].(string)
+		created, err := time.Parse(time.RFC3339, createdAt)
+		if err != nil {
+			resp.Error = fmt.Errorf("%s.created_at %q: %v", c.addr, createdAt, err)
+			return
+		}
+		if want := created.Add(c.after).UTC().Format(time.RFC3339); rotateAt != want {
+			resp.Error = fmt.Errorf("%s.rotate_at = %q; want created_at %s + %s = %s", c.addr, rotateAt, createdAt, c.after, want)
+		}
+		return
+	}
+	resp.Error = fmt.Errorf("%s not in state", c.addr)
+}
+
+// eventSeq returns the position of a key's "mint" or "revoke" in the emulator's timeline.
+func eventSeq(e *testEnv, typ, id string) (int, error) {
+	for _, ev := range e.emu.Events() {
+		if ev.Type == typ && ev.ID == id {
+			return ev.Seq, nil
+		}
+	}
+	return 0, fmt.Errorf("the emulator has no %s event for key %s", typ, id)
+}
+
+// replacedKey checks that the key in state, captured into *newID, is new, is the only live key
+// named name, and that *oldID was revoked.
+func replacedKey(e *testEnv, name string, oldID, newID *string) tfresource.TestCheckFunc {
+	return tfresource.ComposeTestCheckFunc(
+		captureAttr(keyAddr, "id", newID),
+		func(*terraform.State) error {
+			if *newID == *oldID {
+				return fmt.Errorf("key %s was kept; want a replacement", *oldID)
+			}
+			if e.isLive(*oldID) {
+				return fmt.Errorf("replaced key %s is still live", *oldID)
+			}
+			if live := e.liveWithName(name); len(live) != 1 || live[0].ID != *newID {
+				return fmt.Errorf("want exactly one live key %q, %s; got %v", name, *newID, live)
+			}
+			return nil
+		},
+	)
+}
+
+// revokedBeforeMinted checks the order of the replacement of *oldID by *newID in the timeline.
+func revokedBeforeMinted(e *testEnv, oldID, newID *string, wantRevokeFirst bool) tfresource.TestCheckFunc {
+	return func(*terraform.State) error {
+		revoked, err := eventSeq(e, "revoke", *oldID)
+		if err != nil {
+			return err
+		}
+		minted, err := eventSeq(e, "mint", *newID)
+		if err != nil {
+			return err
+		}
+		if (revoked < minted) != wantRevokeFirst {
+			return fmt.Errorf("old key %s revoked at seq %d, new key %s minted at seq %d; want revoke first: %v",
+				*oldID, revoked, *newID, minted, wantRevokeFirst)
+		}
+		return nil
+	}
+}
+
+func TestAccOrgAPIKeyResource_rotateAfter(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("rotate-after")
+	var id, key, createdAt string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config: rotationConfig(name, "  rotate_after = \"720h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectUnknownValue(keyAddr, tfjsonpath.New("rotate_at")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_after"), knownvalue.StringExact("720h")),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_at"), knownvalue.StringRegexp(timestampRegexp)),
+					expectRotateAt{keyAddr, 720 * time.Hour},
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					captureAttr(keyAddr, "id", &id),
+					captureAttr(keyAddr, "key", &key),
+					captureAttr(keyAddr, "created_at", &createdAt),
+					keyAuthenticates(e),
+				),
+			},
+			{
+				// last_used_at drifted (keyAuthenticates used the key); rotate_at must not move.
+				Config: rotationConfig(name, "  rotate_after = \"720h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("last_used_at"), knownvalue.StringRegexp(timestampRegexp)),
+					expectRotateAt{keyAddr, 720 * time.Hour},
+				},
+			},
+			{
+				PreConfig: e.emu.ResetCounts,
+				Config:    rotationConfig(name, "  rotate_after = \"1440h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionUpdate),
+						// The plan already shows the new time, not "known after apply".
+						plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_at"), knownvalue.StringFunc(func(v string) error {
+							created, err := time.Parse(time.RFC3339, createdAt)
+							if err != nil {
+								return err
+							}
+							if want := created.Add(1440 * time.Hour).Format(time.RFC3339); v != want {
+								return fmt.Errorf("planned rotate_at %s; want %s", v, want)
+							}
+							return nil
+						})),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{expectRotateAt{keyAddr, 1440 * time.Hour}},
+				Check: tfresource.ComposeTestCheckFunc(
+					tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+					tfresource.TestCheckResourceAttrPtr(keyAddr, "key", &key),
+					tfresource.TestCheckResourceAttrPtr(keyAddr, "created_at", &createdAt),
+					func(*terraform.State) error {
+						if n := e.emu.RequestCount(emulator.EndpointMint) + e.emu.RequestCount(emulator.EndpointRevoke); n != 0 {
+							return fmt.Errorf("changing rotate_after made %d mint or revoke requests; want none", n)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				// Import cannot know the configuration's rotation settings.
+				ResourceName:            keyAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"key", "last_used_at", "rotate_after", "rotate_at"},
+			},
+			{
+				Config: keyConfig(name),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_after"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+				},
+				Check: tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+			},
+		},
+	})
+}
+
+func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
+	t.Parallel()
+	var clock pastClock
+	clock.setBack(800 * time.Hour)
+	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	name := e.name("due")
+	config := rotationConfig(name, "  rotate_after = \"720h\"\n")
+	var oldID, newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				// Minted 800 hours ago, the key is already past its rotate_at: the very next plan,
+				// with nothing changed, must replace it.
+				Config:             config,
+				ConfigStateChecks:  []statecheck.StateCheck{expectRotateAt{keyAddr, 720 * time.Hour}},
+				Check:              captureAttr(keyAddr, "id", &oldID),
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					},
+				},
+			},
+			{
+				// The replacement is minted now, so it is not due and the plan after it is empty.
+				PreConfig: func() { clock.setBack(0) },
+				Config:    config,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate),
+						plancheck.ExpectUnknownValue(keyAddr, tfjsonpath.New("rotate_at")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(plaintextRegexp)),
+					expectRotateAt{keyAddr, 720 * time.Hour},
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					replacedKey(e, name, &oldID, &newID),
+					keyAuthenticates(e),
+				),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+func TestAccOrgAPIKeyResource_rotationTriggers(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("triggers")
+	var first string
+	var ids [4]string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config: keyConfig(name),
+				Check:  captureAttr(keyAddr, "id", &first),
+			},
+			{
+				Config: triggersConfig(name, map[string]string{"version": "1"}, false),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionReplace)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotation_triggers"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"version": knownvalue.StringExact("1")})),
+				},
+				Check: replacedKey(e, name, &first, &ids[0]),
+			},
+			{
+				// Without create_before_destroy Terraform revokes the old key before minting the new one.
+				Config: triggersConfig(name, map[string]string{"version": "2"}, false),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					replacedKey(e, name, &ids[0], &ids[1]),
+					revokedBeforeMinted(e, &ids[0], &ids[1], true),
+				),
+			},
+			{
+				Config: triggersConfig(name, map[string]string{"version": "2", "owner": "ci"}, false),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionReplace)},
+				},
+				Check: replacedKey(e, name, &ids[1], &ids[2]),
+			},
+			{
+				Config: triggersConfig(name, nil, false),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionReplace)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotation_triggers"), knownvalue.Null()),
+				},
+				Check: replacedKey(e, name, &ids[2], &ids[3]),
+			},
+		},
+	})
+}
+
+func TestAccOrgAPIKeyResource_rotationCreateBeforeDestroy(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("cbd")
+	var oldID, newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config: triggersConfig(name, map[string]string{"version": "1"}, true),
+				Check:  captureAttr(keyAddr, "id", &oldID),
+			},
+			{
+				// Zero downtime: the old key is still live when its replacement is minted.
+				Config: triggersConfig(name, map[string]string{"version": "2"}, true),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionCreateBeforeDestroy)},
+				},
+				Check: tfresource.ComposeTestCheckFunc(
+					replacedKey(e, name, &oldID, &newID),
+					revokedBeforeMinted(e, &oldID, &newID, false),
+					keyAuthenticates(e),
+				),
+			},
+		},
+	})
+}
+
+func TestAccOrgAPIKeyResource_rotateAfterInvalid(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("rotate-invalid")
+	for _, tc := range []struct{ value, want string }{
+		{"soon", `"soon" is not a duration`},
+		{"-5h", `"-5h" is out of range`},
+		{"30s", `"30s" is out of range`},
+		{"87601h", `"87601h" is out of range`},
+	} {
+		tfresource.Test(t, tfresource.TestCase{
+			ProtoV6ProviderFactories: e.factories(),
+			Steps: []tfresource.TestStep{{
+				Config:      rotationConfig(name, fmt.Sprintf("  rotate_after = %q\n", tc.value)),
+				PlanOnly:    true,
+				ExpectError: errorPattern("Invalid Duration", tc.want),
+			}},
+		})
+	}
+	if n := e.emu.RequestCount(emulator.EndpointMint); n != 0 {
+		t.Fatalf("an invalid rotate_after must be refused before any mint request, got %d", n)
+	}
+}
+
+// An imported key takes rotation settings in place, and shortening rotate_after below its age
+// rotates it at once.
+func TestAccOrgAPIKeyResource_importThenRotateAfter(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("import-rotate")
+	seeded, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: timeAgo(100 * time.Hour)})
+	var newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config:             keyConfig(name),
+				ResourceName:       keyAddr,
+				ImportState:        true,
+				ImportStateId:      seeded.ID,
+				ImportStatePersist: true,
+			},
+			{
+				Config: rotationConfig(name, "  rotate_after = \"720h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_at"),
+						knownvalue.StringExact(seeded.CreatedAt.Add(720*time.Hour).Format(time.RFC3339))),
+				},
+			},
+			{
+				Config: rotationConfig(name, "  rotate_after = \"72h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(plaintextRegexp)),
+					expectRotateAt{keyAddr, 72 * time.Hour},
+				},
+				Check: replacedKey(e, name, &seeded.ID, &newID),
+			},
+		},
+	})
+}
+
+// The due/not-due decision at its boundary, with the resource's clock moved instead of waiting.
+// Warnings are asserted here: the testing harness does not expose them.
+func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	(&orgAPIKeyResource{}).Schema(ctx, resource.SchemaRequest{}, &sr)
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const id = "tok_01HZX3B7N8PQ9K4M5R6T"
+
+	model := func(rotateAfter types.String) *orgAPIKeyResourceModel {
+		return &orgAPIKeyResourceModel{
+			ID: types.StringValue(id), Name: types.StringValue("ci-bot"), Key: types.StringNull(),
+			CreatedBy: types.StringValue("admin-token"), CreatedAt: types.StringValue(created.Format(time.RFC3339)),
+			LastUsedAt: types.StringNull(), RotateAfter: rotateAfter, RotateAt: types.StringNull(),
+			RotationTriggers: types.MapNull(types.StringType),
+		}
+	}
+	raw := func(m *orgAPIKeyResourceModel) tftypes.Value {
+		t.Helper()
+		s := tfsdk.State{Schema: sr.Schema, Raw: tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), nil)}
+		if m != nil {
+			if d := s.Set(ctx, m); d.HasError() {
+				t.Fatal(d)
+			}
+		}
+		return s.Raw
+	}
+	newKey := func() *orgAPIKeyResourceModel {
+		m := model(types.StringValue("720h"))
+		m.ID, m.CreatedBy, m.CreatedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+		return m
+	}
+
+	for _, tc := range []struct {
+		name         string
+		state, plan  *orgAPIKeyResourceModel
+		now          time.Time
+		wantRotateAt attr.Value
+		wantReplace  bool
+	}{
+		{"not due a second before", model(types.StringValue("720h")), model(types.StringValue("720h")),
+			created.Add(720*time.Hour - time.Second), types.StringValue("2026-01-31T00:00:00Z"), false},
+		{"due at rotate_at", model(types.StringValue("720h")), model(types.StringValue("720h")),
+			created.Add(720 * time.Hour), types.StringUnknown(), true},
+		{"longer rotate_after postpones", model(types.StringValue("720h")), model(types.StringValue("1440h")),
+			created.Add(1000 * time.Hour), types.StringValue("2026-03-02T00:00:00Z"), false},
+		{"shorter rotate_after makes due", model(types.StringValue("720h")), model(types.StringValue("24h")),
+			created.Add(25 * time.Hour), types.StringUnknown(), true},
+		{"no rotate_after never due", model(types.StringNull()), model(types.StringNull()),
+			created.Add(87600 * time.Hour), types.StringNull(), false},
+		{"unknown rotate_after", model(types.StringNull()), model(types.StringUnknown()),
+			created.Add(87600 * time.Hour), types.StringUnknown(), false},
+		{"create with rotate_after", nil, newKey(), created, types.StringUnknown(), false},
+		{"create without rotate_after", nil, model(types.StringNull()), created, types.StringNull(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &orgAPIKeyResource{now: func() time.Time { return tc.now }}
+			plan := tfsdk.Plan{Schema: sr.Schema, Raw: raw(tc.plan)}
+			req := resource.ModifyPlanRequest{
+				Config: tfsdk.Config{Schema: sr.Schema, Raw: plan.Raw},
+				Plan:   plan,
+				State:  tfsdk.State{Schema: sr.Schema, Raw: raw(tc.state)},
+			}
+			resp := resource.ModifyPlanResponse{Plan: tfsdk.Plan{Schema: sr.Schema, Raw: plan.Raw.Copy()}}
+			r.ModifyPlan(ctx, req, &resp)
+			if resp.Diagnostics.HasError() {
+				t.Fatal(resp.Diagnostics)
+			}
+			var got types.String
+			resp.Plan.GetAttribute(ctx, path.Root("rotate_at"), &got)
+			if !got.Equal(tc.wantRotateAt) {
+				t.Errorf("planned rotate_at = %s; want %s", got, tc.wantRotateAt)
+			}
+			if !tc.wantReplace {
+				if len(resp.RequiresReplace) != 0 || len(resp.Diagnostics) != 0 {
+					t.Fatalf("want no replacement and no diagnostics, got %v, %v", resp.RequiresReplace, resp.Diagnostics)
+				}
+				return
+			}
+			if len(resp.RequiresReplace) != 1 || !resp.RequiresReplace[0].Equal(path.Root("rotate_at")) {
+				t.Fatalf("want replacement because of rotate_at, got %v", resp.RequiresReplace)
+			}
+			if w := resp.Diagnostics.Warnings(); len(w) != 1 ||
+				!strings.Contains(w[0].Detail(), fmt.Sprintf(`Key %s ("ci-bot") is due for rotation: rotate_at `, id)) ||
+				!strings.Contains(w[0].Detail(), "has passed; this plan replaces it with a new key") {
+				t.Fatalf("want one warning giving the reason, got %v", resp.Diagnostics)
+			}
+		})
+	}
+
+	t.Run("destroy", func(t *testing.T) {
+		r := &orgAPIKeyResource{now: func() time.Time { return created.Add(87600 * time.Hour) }}
+		nullPlan := tfsdk.Plan{Schema: sr.Schema, Raw: raw(nil)}
+		req := resource.ModifyPlanRequest{
+			Config: tfsdk.Config{Schema: sr.Schema, Raw: raw(nil)},
+			Plan:   nullPlan,
+			State:  tfsdk.State{Schema: sr.Schema, Raw: raw(model(types.StringValue("1m")))},
+		}
+		resp := resource.ModifyPlanResponse{Plan: nullPlan}
+		r.ModifyPlan(ctx, req, &resp)
+		if len(resp.Diagnostics) != 0 || len(resp.RequiresReplace) != 0 || !resp.Plan.Raw.IsNull() {
+			t.Fatalf("a destroy plan must stay untouched, got %v, %v", resp.Diagnostics, resp.RequiresReplace)
+		}
+	})
+}
+
+// A rename replaces the key; its rotate_at must follow the new key's created_at, not the old one's.
+func TestAccOrgAPIKeyResource_renameWithRotateAfter(t *testing.T) {
+	t.Parallel()
+	clock := &pastClock{}
+	clock.setBack(100 * time.Hour)
+	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	first, second := e.name("rot-a"), e.name("rot-b")
+	var oldID, newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config:            rotationConfig(first, "  rotate_after = \"720h\"\n"),
+				ConfigStateChecks: []statecheck.StateCheck{expectRotateAt{addr: keyAddr, after: 720 * time.Hour}},
+				Check:             captureAttr(keyAddr, "id", &oldID),
+			},
+			{
+				PreConfig: func() { clock.setBack(0) },
+				Config:    rotationConfig(second, "  rotate_after = \"720h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{expectRotateAt{addr: keyAddr, after: 720 * time.Hour}},
+				Check:             tfresource.ComposeAggregateTestCheckFunc(captureAttr(keyAddr, "id", &newID), replacedKey(e, second, &oldID, &newID)),
+			},
+		},
+	})
+}
