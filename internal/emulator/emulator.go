@@ -240,6 +240,26 @@ func (s *Server) Key(id string) (Key, bool) {
 	return r.export(), true
 }
 
+// KeyBySHA256 returns the metadata of the key, revoked or not, whose plaintext has the given
+// SHA-256 digest in hex (as Terraform's sha256() prints it). Tests use it to identify a key they
+// may only see as a digest, because its plaintext must never be written anywhere.
+func (s *Server) KeyBySHA256(hexDigest string) (Key, bool) {
+	sum, err := hex.DecodeString(hexDigest)
+	if err != nil || len(sum) != sha256.Size {
+		return Key{}, false
+	}
+	want := [sha256.Size]byte(sum)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// byHash holds live keys only; a revoked key is still worth finding.
+	for _, r := range s.order {
+		if r.hash == want {
+			return r.export(), true
+		}
+	}
+	return Key{}, false
+}
+
 // IsLive reports whether id names a key that exists and is not revoked.
 func (s *Server) IsLive(id string) bool {
 	s.mu.Lock()

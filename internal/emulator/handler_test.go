@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
@@ -466,6 +468,37 @@ func TestSeedDefaultsAndTouch(t *testing.T) {
 	again, _ := a.emu.Key(k.ID)
 	if again.LastUsedAt.IsZero() {
 		t.Fatal("Key returned a pointer into the emulator's state")
+	}
+}
+
+func TestKeyBySHA256(t *testing.T) {
+	t.Parallel()
+	a := newTestAPI(t, Options{})
+	minted := a.mint(a.admin(), "minted")
+	seeded, seededKey := a.emu.Seed(SeedKey{Name: "seeded"})
+	a.emu.Revoke(seeded.ID)
+	digest := func(plaintext string) string {
+		sum := sha256.Sum256([]byte(plaintext))
+		return hex.EncodeToString(sum[:])
+	}
+
+	for _, tc := range []struct {
+		digest, id string
+		revoked    bool
+	}{
+		{digest(minted.Key), minted.ID, false},
+		{strings.ToUpper(digest(minted.Key)), minted.ID, false},
+		{digest(seededKey), seeded.ID, true},
+	} {
+		k, ok := a.emu.KeyBySHA256(tc.digest)
+		if !ok || k.ID != tc.id || (k.RevokedAt != nil) != tc.revoked {
+			t.Errorf("KeyBySHA256(%s) = %+v, %v; want %s, revoked %v", tc.digest, k, ok, tc.id, tc.revoked)
+		}
+	}
+	for _, bad := range []string{"", digest("mola_unknown"), digest(minted.Key)[:62], digest(minted.Key) + "00", "zz" + digest(minted.Key)[2:], minted.Key} {
+		if k, ok := a.emu.KeyBySHA256(bad); ok {
+			t.Errorf("KeyBySHA256(%q) found %s", bad, k.ID)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -22,7 +23,10 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
 
-var _ provider.Provider = (*moleculeProvider)(nil)
+var (
+	_ provider.Provider                       = (*moleculeProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*moleculeProvider)(nil)
+)
 
 // Environment variables read when the matching attribute is not set in configuration.
 const (
@@ -276,5 +280,11 @@ func (p *moleculeProvider) DataSources(_ context.Context) []func() datasource.Da
 	return []func() datasource.DataSource{
 		NewOrgAPIKeyDataSource,
 		NewOrgAPIKeysDataSource,
+	}
+}
+
+func (p *moleculeProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		NewOrgAPIKeyEphemeralResource,
 	}
 }

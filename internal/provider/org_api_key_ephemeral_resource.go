@@ -1,0 +1,205 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
+)
+
+var (
+	_ ephemeral.EphemeralResource              = (*orgAPIKeyEphemeralResource)(nil)
+	_ ephemeral.EphemeralResourceWithConfigure = (*orgAPIKeyEphemeralResource)(nil)
+	_ ephemeral.EphemeralResourceWithClose     = (*orgAPIKeyEphemeralResource)(nil)
+)
+
+// privateKeyOpened names the private data Open leaves for Close.
+const privateKeyOpened = "opened_key"
+
+// closeGrace bounds a revocation once Terraform has cancelled the call making it: long enough
+// to revoke, short enough not to hold up Terraform's exit.
+const closeGrace = 10 * time.Second
+
+// NewOrgAPIKeyEphemeralResource is the constructor registered with the provider.
+func NewOrgAPIKeyEphemeralResource() ephemeral.EphemeralResource {
+	return &orgAPIKeyEphemeralResource{}
+}
+
+type orgAPIKeyEphemeralResource struct {
+	data *providerData
+}
+
+type orgAPIKeyEphemeralResourceModel struct {
+	Name          types.String `tfsdk:"name"`
+	RevokeOnClose types.Bool   `tfsdk:"revoke_on_close"`
+	ID            types.String `tfsdk:"id"`
+	Key           types.String `tfsdk:"key"`
+	CreatedBy     types.String `tfsdk:"created_by"`
+	CreatedAt     types.String `tfsdk:"created_at"`
+}
+
+// openedKey is what Close needs to know about the key Open minted. It never holds the plaintext.
+type openedKey struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	RevokeOnClose bool   `json:"revoke_on_close"`
+}
+
+func (r *orgAPIKeyEphemeralResource) Metadata(_ context.Context, req ephemeral.MetadataRequest, resp *ephemeral.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_org_api_key"
+}
+
+func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A short-lived org-scoped API key that never touches plan or state files. Terraform " +
+			"mints the key when it opens the ephemeral resource and, by default, revokes it when it closes it, " +
+			"at the end of the same plan or apply. Use it to hand a credential to something that accepts " +
+			"ephemeral values, such as a provider's configuration or a write-only attribute.\n\n" +
+			"Terraform opens ephemeral resources during plan **and** during apply: each of them mints its own " +
+			"key and revokes it when it ends.",
+		Attributes: map[string]schema.Attribute{
+			"name": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `terraform-run`. Every key " +
+					"this resource mints carries it; choose one that says where the key came from, so a key left " +
+					"behind by an interrupted run is easy to find. At most 128 characters, not blank, no control characters.",
+				Validators: []validator.String{keyNameValidator{}},
+			},
+			"revoke_on_close": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Whether the key is revoked when Terraform closes the ephemeral resource, at the " +
+					"end of each plan and apply. Defaults to `true` when unset. With `false` every plan " +
+					"and every apply leaves a new live key behind, which something else must revoke.",
+			},
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Identifier of the minted key, such as `tok_01HZX3B7N8PQ9K4M5R6T`. Different on every run.",
+			},
+			"key": schema.StringAttribute{
+				Computed:  true,
+				Sensitive: true,
+				MarkdownDescription: "The plaintext key (`mola_…`), sent as `Authorization: Bearer <key>`. Valid until " +
+					"the ephemeral resource is closed (unless `revoke_on_close` is `false`). Never stored in plan or state.",
+			},
+			"created_by": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "Who minted the key: `admin-token` when the provider's credential is the ADMIN_TOKEN, " +
+					"`org-token:<prefix>` (its first 8 characters) when it is an org API key.",
+			},
+			"created_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the key was minted, RFC 3339 in UTC.",
+			},
+		},
+	}
+}
+
+func (r *orgAPIKeyEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
+	ctx = r.data.maskSecrets(ctx)
+	var cfg orgAPIKeyEphemeralResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	name := cfg.Name.ValueString()
+	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
+	for _, id := range revoked {
+		resp.Diagnostics.AddWarning("Revoked Key From a Lost Mint Response",
+			fmt.Sprintf("A request to mint ephemeral key %q got no usable answer, but the service had created key %s. "+
+				"Its secret was lost with the response, so nobody can use it: the provider revoked it.", name, id))
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Mint Ephemeral Org API Key", mintFailureDetail(name, err))
+		return
+	}
+	tflog.Info(ctx, "minted ephemeral org API key", map[string]any{"id": minted.ID, "name": minted.Name})
+
+	// Terraform calls Close only after a successful Open, so from here on a failure must revoke
+	// the key itself or leave it live with nobody holding its secret.
+	opened := openedKey{ID: minted.ID, Name: name, RevokeOnClose: cfg.RevokeOnClose.IsNull() || cfg.RevokeOnClose.ValueBool()}
+	var diags diag.Diagnostics
+	if raw, err := json.Marshal(opened); err != nil {
+		diags.AddError("Unable to Record Ephemeral Org API Key", err.Error())
+	} else {
+		diags.Append(resp.Private.SetKey(ctx, privateKeyOpened, raw)...)
+	}
+	if !diags.HasError() {
+		cfg.ID = types.StringValue(minted.ID)
+		cfg.Key = types.StringValue(minted.Key)
+		cfg.CreatedBy = types.StringValue(minted.CreatedBy)
+		cfg.CreatedAt = timeValue(minted.CreatedAt)
+		diags.Append(resp.Result.Set(ctx, &cfg)...)
+	}
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
+		r.revoke(ctx, opened, &resp.Diagnostics)
+	}
+}
+
+func (r *orgAPIKeyEphemeralResource) Close(ctx context.Context, req ephemeral.CloseRequest, resp *ephemeral.CloseResponse) {
+	ctx = r.data.maskSecrets(ctx)
+	raw, diags := req.Private.GetKey(ctx, privateKeyOpened)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() || raw == nil {
+		return
+	}
+	var opened openedKey
+	if err := json.Unmarshal(raw, &opened); err != nil || opened.ID == "" {
+		resp.Diagnostics.AddError("Unable to Revoke Ephemeral Org API Key",
+			"The record Terraform kept of the key opened by this run could not be read, so the key was not revoked. "+
+				"This is a bug in the provider; please report it. Find the key with the molecule_org_api_keys data source "+
+				"(by name and created_at) or in Canvas (Settings → Org API Keys), and revoke it there.")
+		return
+	}
+	if !opened.RevokeOnClose {
+		tflog.Info(ctx, "leaving ephemeral org API key live: revoke_on_close is false", map[string]any{"id": opened.ID})
+		return
+	}
+	r.revoke(ctx, opened, &resp.Diagnostics)
+}
+
+// revoke revokes an opened key; a key that is already revoked is fine.
+func (r *orgAPIKeyEphemeralResource) revoke(ctx context.Context, opened openedKey, diags *diag.Diagnostics) {
+	// Interrupting a run cancels the calls in flight; a revocation under way is let finish, as
+	// the key would otherwise stay live after its secret was handed out.
+	ctx, cancel := detachOnCancel(ctx, closeGrace)
+	defer cancel()
+	err := r.data.client.Revoke(ctx, opened.ID)
+	switch {
+	case err == nil:
+		tflog.Info(ctx, "revoked ephemeral org API key", map[string]any{"id": opened.ID})
+	case client.IsNotFound(err):
+		tflog.Info(ctx, "ephemeral org API key was already revoked", map[string]any{"id": opened.ID})
+	default:
+		diags.AddError("Unable to Revoke Ephemeral Org API Key",
+			fmt.Sprintf("Revoking ephemeral key %s (%q) failed: %s. The key may still be live, and no Terraform state "+
+				"tracks it. Revoke it in Canvas (Settings → Org API Keys), or import it into a molecule_org_api_key "+
+				"resource (import by id %s) and destroy that. %s",
+				opened.ID, opened.Name, err, opened.ID, nextStep(err)))
+	}
+}
+
+// detachOnCancel returns a context that outlives parent's cancellation by at most grace, so that
+// cleanup started by a cancelled operation still gets a chance to finish.
+func detachOnCancel(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() { time.AfterFunc(grace, cancel) })
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}

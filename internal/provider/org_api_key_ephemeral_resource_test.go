@@ -1,0 +1,531 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/echoprovider"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+)
+
+const (
+	echoAddr     = "echo.test"
+	consumerAddr = "data.molecule_org_api_keys.consumer"
+)
+
+var (
+	sha256HexRegexp = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// anyPlaintextRegexp finds a plaintext key anywhere in a document, unlike plaintextRegexp.
+	anyPlaintextRegexp = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
+	ephemeralVersions  = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
+)
+
+// ephemeralFactories adds two consumers of the ephemeral key to the provider under test: echo,
+// which copies its provider configuration into state, and moleculeconsumer, a separate server of
+// this provider that authenticates with the ephemeral key. The harness serves every alias of one
+// provider from a single server, so two configurations of "molecule" would share one client; a
+// second name gets a server of its own.
+func (e *testEnv) ephemeralFactories() map[string]func() (tfprotov6.ProviderServer, error) {
+	f := e.factories()
+	f["echo"] = echoprovider.NewProviderServer()
+	f["moleculeconsumer"] = providerserver.NewProtocol6WithError(newWithEnv("test", func(string) string { return "" })())
+	return f
+}
+
+// ephemeralKeyConfig opens an ephemeral key named name and hands it to both consumers. Echo gets
+// only the key's SHA-256, so that no state holds the plaintext; the consumer lists keys with it
+// during apply (its read waits for echo.test, which is created then).
+func ephemeralKeyConfig(e *testEnv, name, extra string) string {
+	return fmt.Sprintf(`
+ephemeral "molecule_org_api_key" "test" {
+  name = %[1]q
+%[3]s}
+
+provider "echo" {
+  data = {
+    id         = ephemeral.molecule_org_api_key.test.id
+    key_sha256 = sha256(ephemeral.molecule_org_api_key.test.key)
+  }
+}
+
+resource "echo" "test" {}
+
+provider "moleculeconsumer" {
+  endpoint = %[2]q
+  token    = ephemeral.molecule_org_api_key.test.key
+}
+
+data "molecule_org_api_keys" "consumer" {
+  provider    = moleculeconsumer
+  name_prefix = %[1]q
+
+  depends_on = [echo.test]
+}
+`, name, e.endpoint, extra)
+}
+
+// stateCheck adapts a function to statecheck.StateCheck.
+type stateCheck func(statecheck.CheckStateRequest) error
+
+func (f stateCheck) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = f(req)
+}
+
+// planCheck adapts a function to plancheck.PlanCheck.
+type planCheck func(plancheck.CheckPlanRequest) error
+
+func (f planCheck) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	resp.Error = f(req)
+}
+
+// noPlaintext fails when a plan or state document, sensitive values included, holds a plaintext key.
+func noPlaintext(what string, doc any) error {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if anyPlaintextRegexp.Match(raw) {
+		return fmt.Errorf("the %s holds a plaintext org API key", what)
+	}
+	return nil
+}
+
+var (
+	stateHasNoPlaintext = stateCheck(func(req statecheck.CheckStateRequest) error { return noPlaintext("state", req.State) })
+	planHasNoPlaintext  = planCheck(func(req plancheck.CheckPlanRequest) error { return noPlaintext("plan", req.Plan) })
+)
+
+// echoedKey is the emulator's record of the key whose digest reached echo.test.
+func echoedKey(e *testEnv, req statecheck.CheckStateRequest) (emulator.Key, error) {
+	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
+		return emulator.Key{}, fmt.Errorf("the state is empty")
+	}
+	for _, r := range req.State.Values.RootModule.Resources {
+		if r.Address != echoAddr {
+			continue
+		}
+		data, _ := r.AttributeValues["data"].(map[string]any)
+		id, _ := data["id"].(string)
+		digest, _ := data["key_sha256"].(string)
+		k, ok := e.emu.KeyBySHA256(digest)
+		if !ok {
+			return emulator.Key{}, fmt.Errorf("no key the emulator minted has the SHA-256 %q that reached %s", digest, echoAddr)
+		}
+		if k.ID != id {
+			return emulator.Key{}, fmt.Errorf("%s holds id %s but the digest of key %s", echoAddr, id, k.ID)
+		}
+		return k, nil
+	}
+	return emulator.Key{}, fmt.Errorf("%s not in state", echoAddr)
+}
+
+// expectEchoedKey checks that the key that reached the consumers is a real key minted by the
+// provider with name, that it authenticated the consumer, and whether it is still live.
+func expectEchoedKey(e *testEnv, name string, wantLive bool, dst *emulator.Key) stateCheck {
+	return func(req statecheck.CheckStateRequest) error {
+		k, err := echoedKey(e, req)
+		if err != nil {
+			return err
+		}
+		if dst != nil {
+			*dst = k
+		}
+		switch {
+		case k.Name != name || k.CreatedBy != e.createdBy():
+			return fmt.Errorf("echoed key %s is named %q and created by %q; want %q by %q", k.ID, k.Name, k.CreatedBy, name, e.createdBy())
+		case k.LastUsedAt == nil:
+			return fmt.Errorf("echoed key %s never authenticated a request, so the consumer did not get a working key", k.ID)
+		case wantLive && k.RevokedAt != nil:
+			return fmt.Errorf("echoed key %s was revoked, but revoke_on_close is false", k.ID)
+		case !wantLive && k.RevokedAt == nil:
+			return fmt.Errorf("echoed key %s is still live after the run closed it", k.ID)
+		}
+		return nil
+	}
+}
+
+// keysNamed returns every key the emulator ever held with name, revoked ones included.
+func keysNamed(e *testEnv, name string) []emulator.Key {
+	var out []emulator.Key
+	for _, k := range e.emu.AllKeys() {
+		if k.Name == name {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// expectAllNamed checks that at least min keys named name were minted and that every one of them
+// is revoked (or, with wantLive, that none is).
+func expectAllNamed(e *testEnv, name string, min int, wantLive bool) error {
+	keys := keysNamed(e, name)
+	if len(keys) < min {
+		return fmt.Errorf("want at least %d keys named %q (one per plan and apply), got %d", min, name, len(keys))
+	}
+	for _, k := range keys {
+		if live := k.RevokedAt == nil; live != wantLive {
+			return fmt.Errorf("key %s (%q): live = %v, want %v; all: %+v", k.ID, name, live, wantLive, keys)
+		}
+	}
+	return nil
+}
+
+func TestAccOrgAPIKeyEphemeralResource_basic(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("ephemeral")
+
+	tfresource.Test(t, tfresource.TestCase{
+		TerraformVersionChecks:   ephemeralVersions,
+		ProtoV6ProviderFactories: e.ephemeralFactories(),
+		CheckDestroy: func(*terraform.State) error {
+			if live := e.emu.LiveKeys(); len(live) != 0 {
+				return fmt.Errorf("live keys after destroy: %+v", live)
+			}
+			return expectAllNamed(e, name, 3, false)
+		},
+		Steps: []tfresource.TestStep{{
+			Config: ephemeralKeyConfig(e, name, ""),
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(echoAddr, plancheck.ResourceActionCreate), planHasNoPlaintext},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				// Echo holds the id and the digest, nothing else.
+				statecheck.ExpectKnownValue(echoAddr, tfjsonpath.New("data"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+					"id":         knownvalue.StringRegexp(idRegexp),
+					"key_sha256": knownvalue.StringRegexp(sha256HexRegexp),
+				})),
+				expectEchoedKey(e, name, false, nil),
+				stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 2, false) }),
+				// Authenticated with the key, the consumer saw the key itself as the only live one of its name.
+				statecheck.ExpectKnownValue(consumerAddr, tfjsonpath.New("keys"), knownvalue.ListSizeExact(1)),
+				statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
+					echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
+				stateHasNoPlaintext,
+			},
+			Check: func(s *terraform.State) error {
+				for addr, rs := range s.RootModule().Resources {
+					for attr, v := range rs.Primary.Attributes {
+						if anyPlaintextRegexp.MatchString(v) {
+							return fmt.Errorf("%s.%s holds a plaintext org API key", addr, attr)
+						}
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func TestAccOrgAPIKeyEphemeralResource_keepOnClose(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("ephemeral-kept")
+	t.Cleanup(func() {
+		for _, k := range keysNamed(e, name) {
+			e.emu.Revoke(k.ID)
+		}
+	})
+	var minted int
+
+	tfresource.Test(t, tfresource.TestCase{
+		TerraformVersionChecks:   ephemeralVersions,
+		ProtoV6ProviderFactories: e.ephemeralFactories(),
+		CheckDestroy: func(*terraform.State) error {
+			// The plans after the apply and the destroy open the ephemeral resource again; their
+			// keys stay live as well.
+			if n := len(keysNamed(e, name)); n <= minted {
+				return fmt.Errorf("no key was minted after the apply: %d then, %d now", minted, n)
+			}
+			return expectAllNamed(e, name, minted, true)
+		},
+		Steps: []tfresource.TestStep{{
+			Config: ephemeralKeyConfig(e, name, "  revoke_on_close = false\n"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				expectEchoedKey(e, name, true, nil),
+				stateCheck(func(statecheck.CheckStateRequest) error {
+					minted = len(keysNamed(e, name))
+					return expectAllNamed(e, name, 2, true)
+				}),
+				stateHasNoPlaintext,
+			},
+		}},
+	})
+}
+
+func TestAccOrgAPIKeyEphemeralResource_invalidName(t *testing.T) {
+	t.Parallel()
+	for label, name := range map[string]string{"blank": "   ", "too long": strings.Repeat("k", 129)} {
+		t.Run(label, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			tfresource.Test(t, tfresource.TestCase{
+				TerraformVersionChecks:   ephemeralVersions,
+				ProtoV6ProviderFactories: e.ephemeralFactories(),
+				Steps: []tfresource.TestStep{{
+					Config:      ephemeralKeyConfig(e, name, ""),
+					PlanOnly:    true,
+					ExpectError: errorPattern("Invalid Org API Key Name"),
+				}},
+			})
+			if n := e.emu.RequestCount(emulator.EndpointMint); n != 0 {
+				t.Fatalf("an invalid name reached the mint endpoint %d times", n)
+			}
+		})
+	}
+}
+
+// A mint answer lost during the apply's Open still hands the consumers a working key, and the key
+// the lost answer created is revoked by reconciliation, before the replacement is minted.
+func TestAccOrgAPIKeyEphemeralResource_lostMintAnswer(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	name := e.name("ephemeral-lost")
+	var before []string
+	var delivered emulator.Key
+
+	// Runs between plan and apply, so the fault hits the Open whose key reaches the consumers.
+	armFault := planCheck(func(plancheck.CheckPlanRequest) error {
+		for _, k := range e.emu.AllKeys() {
+			before = append(before, k.ID)
+		}
+		e.emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
+		return nil
+	})
+	orphanRevokedFirst := stateCheck(func(statecheck.CheckStateRequest) error {
+		var fresh []emulator.Key
+		for _, k := range keysNamed(e, name) {
+			if !slices.Contains(before, k.ID) {
+				fresh = append(fresh, k)
+			}
+		}
+		if len(fresh) != 2 {
+			return fmt.Errorf("want 2 keys minted during apply (the lost answer's and its replacement), got %+v", fresh)
+		}
+		orphan := fresh[0]
+		if orphan.ID == delivered.ID {
+			orphan = fresh[1]
+		}
+		if orphan.ID == delivered.ID || orphan.RevokedAt == nil || orphan.LastUsedAt != nil {
+			return fmt.Errorf("the lost answer's key must be revoked and never used, apart from the delivered key %s: %+v", delivered.ID, fresh)
+		}
+		var orphanRevoked, deliveredMinted int
+		for _, ev := range e.emu.Events() {
+			switch {
+			case ev.Type == "revoke" && ev.ID == orphan.ID:
+				orphanRevoked = ev.Seq
+			case ev.Type == "mint" && ev.ID == delivered.ID:
+				deliveredMinted = ev.Seq
+			}
+		}
+		if orphanRevoked == 0 || orphanRevoked > deliveredMinted {
+			return fmt.Errorf("orphan %s was not revoked before key %s was minted: %+v", orphan.ID, delivered.ID, e.emu.Events())
+		}
+		return nil
+	})
+
+	tfresource.Test(t, tfresource.TestCase{
+		TerraformVersionChecks:   ephemeralVersions,
+		ProtoV6ProviderFactories: e.ephemeralFactories(),
+		CheckDestroy: func(*terraform.State) error {
+			if live := e.emu.LiveKeys(); len(live) != 0 {
+				return fmt.Errorf("live keys after destroy: %+v", live)
+			}
+			return nil
+		},
+		Steps: []tfresource.TestStep{{
+			Config: ephemeralKeyConfig(e, name, ""),
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{armFault},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				expectEchoedKey(e, name, false, &delivered),
+				orphanRevokedFirst,
+				stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 3, false) }),
+				statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
+					echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
+				stateHasNoPlaintext,
+			},
+		}},
+	})
+}
+
+// rpcProvider drives the provider through the plugin protocol, for what the Terraform CLI cannot
+// be made to do on cue: closing a key that was revoked meanwhile, or closing on a failing service.
+type rpcProvider struct {
+	t   *testing.T
+	srv tfprotov6.ProviderServer
+}
+
+func newRPCProvider(t *testing.T, e *testEnv) *rpcProvider {
+	t.Helper()
+	// No retries: a fault injected on revoke must reach Close as it is.
+	env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetries: "0"}
+	srv, err := providerserver.NewProtocol6WithError(newWithEnv("test", func(k string) string { return env[k] })())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rpcProvider{t: t, srv: srv}
+	cfg := p.value(tftypes.Object{AttributeTypes: map[string]tftypes.Type{
+		"endpoint": tftypes.String, "org": tftypes.String, "token": tftypes.String,
+		"max_retries": tftypes.Number, "request_timeout": tftypes.String, "max_retry_wait": tftypes.String,
+	}}, nil)
+	resp, err := srv.ConfigureProvider(context.Background(), &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.4", Config: cfg})
+	p.check("ConfigureProvider", resp, err)
+	return p
+}
+
+// value encodes an object whose attributes are all null except those in set.
+func (p *rpcProvider) value(typ tftypes.Object, set map[string]tftypes.Value) *tfprotov6.DynamicValue {
+	p.t.Helper()
+	vals := map[string]tftypes.Value{}
+	for k, at := range typ.AttributeTypes {
+		vals[k] = tftypes.NewValue(at, nil)
+		if v, ok := set[k]; ok {
+			vals[k] = v
+		}
+	}
+	dv, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return &dv
+}
+
+func (p *rpcProvider) check(rpc string, resp any, err error) {
+	p.t.Helper()
+	if err != nil {
+		p.t.Fatalf("%s: %v", rpc, err)
+	}
+	var diags []*tfprotov6.Diagnostic
+	switch r := resp.(type) {
+	case *tfprotov6.ConfigureProviderResponse:
+		diags = r.Diagnostics
+	case *tfprotov6.OpenEphemeralResourceResponse:
+		diags = r.Diagnostics
+	}
+	for _, d := range diags {
+		p.t.Fatalf("%s: %s: %s", rpc, d.Summary, d.Detail)
+	}
+}
+
+// open opens an ephemeral key and returns the private data Terraform would hand to Close.
+func (p *rpcProvider) open(name string) []byte {
+	p.t.Helper()
+	cfg := p.value(tftypes.Object{AttributeTypes: map[string]tftypes.Type{
+		"name": tftypes.String, "revoke_on_close": tftypes.Bool,
+		"id": tftypes.String, "key": tftypes.String, "created_by": tftypes.String, "created_at": tftypes.String,
+	}}, map[string]tftypes.Value{"name": tftypes.NewValue(tftypes.String, name)})
+	resp, err := p.srv.OpenEphemeralResource(context.Background(), &tfprotov6.OpenEphemeralResourceRequest{TypeName: "molecule_org_api_key", Config: cfg})
+	p.check("OpenEphemeralResource", resp, err)
+	return resp.Private
+}
+
+func (p *rpcProvider) close(ctx context.Context, private []byte) []*tfprotov6.Diagnostic {
+	p.t.Helper()
+	resp, err := p.srv.CloseEphemeralResource(ctx, &tfprotov6.CloseEphemeralResourceRequest{TypeName: "molecule_org_api_key", Private: private})
+	if err != nil {
+		p.t.Fatalf("CloseEphemeralResource: %v", err)
+	}
+	return resp.Diagnostics
+}
+
+func onlyKeyNamed(t *testing.T, e *testEnv, name string) emulator.Key {
+	t.Helper()
+	keys := keysNamed(e, name)
+	if len(keys) != 1 {
+		t.Fatalf("want one key named %q, got %+v", name, keys)
+	}
+	return keys[0]
+}
+
+func TestOrgAPIKeyEphemeralResource_closeAfterOutOfBandRevoke(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	p := newRPCProvider(t, e)
+	private := p.open("closed-twice")
+	e.revokeOutOfBand(onlyKeyNamed(t, e, "closed-twice").ID)
+
+	if diags := p.close(context.Background(), private); len(diags) != 0 {
+		t.Fatalf("closing an already revoked key: %s: %s", diags[0].Summary, diags[0].Detail)
+	}
+	if n := e.emu.RequestCount(emulator.EndpointRevoke); n != 1 {
+		t.Fatalf("Close sent %d revoke requests, want 1 (answered 404)", n)
+	}
+}
+
+func TestOrgAPIKeyEphemeralResource_closeAfterCancellation(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	p := newRPCProvider(t, e)
+	private := p.open("interrupted")
+
+	// Terraform cancels the calls in flight when a run is interrupted.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if diags := p.close(ctx, private); len(diags) != 0 {
+		t.Fatalf("close after cancellation: %s: %s", diags[0].Summary, diags[0].Detail)
+	}
+	if k := onlyKeyNamed(t, e, "interrupted"); k.RevokedAt == nil {
+		t.Fatalf("key %s is still live after an interrupted run closed it", k.ID)
+	}
+}
+
+func TestOrgAPIKeyEphemeralResource_closeFailure(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	p := newRPCProvider(t, e)
+	private := p.open("unrevokable")
+	k := onlyKeyNamed(t, e, "unrevokable")
+	e.emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointRevoke, Status: 503})
+
+	diags := p.close(context.Background(), private)
+	if len(diags) != 1 || diags[0].Severity != tfprotov6.DiagnosticSeverityError {
+		t.Fatalf("want one error diagnostic, got %+v", diags)
+	}
+	d := diags[0]
+	if d.Summary != "Unable to Revoke Ephemeral Org API Key" {
+		t.Fatalf("summary %q", d.Summary)
+	}
+	for _, want := range []string{k.ID, "503", "may still be live", "Canvas"} {
+		if !strings.Contains(d.Detail, want) {
+			t.Errorf("detail %q does not mention %q", d.Detail, want)
+		}
+	}
+	if anyPlaintextRegexp.MatchString(d.Detail) || strings.Contains(d.Detail, e.token) {
+		t.Error("the diagnostic shows a secret")
+	}
+	if !e.emu.IsLive(k.ID) {
+		t.Fatal("the fault did not keep the key live; the test proves nothing")
+	}
+}
+
+func TestOrgAPIKeyEphemeralResource_plaintextScan(t *testing.T) {
+	t.Parallel()
+	// The state checks above pass only if they can fail: a document holding a key is caught.
+	emu := emulator.NewTestServer(t, emulator.Options{})
+	_, plaintext := emu.Seed(emulator.SeedKey{Name: "scan"})
+	if err := noPlaintext("state", map[string]any{"values": map[string]any{"data": map[string]any{"key": plaintext}}}); err == nil {
+		t.Fatal("a plaintext key went unnoticed")
+	}
+	if err := noPlaintext("state", map[string]any{"key_sha256": strings.Repeat("a", 64), "id": "tok_01HZX3B7N8PQ9K4M5R6T"}); err != nil {
+		t.Fatal(err)
+	}
+}
