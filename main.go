@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -42,17 +43,19 @@ func quietUnlessTerraformLogs() {
 	}
 }
 
-func run(debugMode bool) error {
+func run(debugMode bool) (err error) {
 	quietUnlessTerraformLogs()
 
 	// A CPU profile of a real Terraform run shows where the provider spends its time (make bench).
 	// Terraform may start the provider more than once per command, so each process writes its own.
 	if dir := os.Getenv("MOLECULE_PROVIDER_CPUPROFILE_DIR"); dir != "" {
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid())))
-		if err != nil {
-			return err
+		name := filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", os.Getpid()))
+		f, createErr := os.Create(name) //nolint:gosec // G304, G703: the developer chose the directory to profile their own run
+		if createErr != nil {
+			return createErr
 		}
-		defer f.Close()
+		// A failed close can truncate the profile, which should not pass unnoticed.
+		defer func() { err = errors.Join(err, f.Close()) }()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}

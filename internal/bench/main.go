@@ -127,7 +127,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(root)
+	defer func() { _ = os.RemoveAll(root) }()
 	tc, err := newToolchain(root, o.providerDir)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func run(ctx context.Context, o options) error {
 				cycle, err := runCycle(ctx, tc, root, kind, n, o.parallelism, profileDir)
 				fmt.Println()
 				if err != nil {
-					return fmt.Errorf("N=%d %s run %d: %w", n, kind, i, err)
+					return fmt.Errorf("%s run %d at N=%d: %w", kind, i, n, err)
 				}
 				for _, c := range commandNames {
 					res[seriesKey{n, kind, c}] = append(res[seriesKey{n, kind, c}], cycle[c])
@@ -182,7 +182,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	cliConfig, err := tc.writeCLIConfig(dir)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 		if err := emu.Start("127.0.0.1:0"); err != nil {
 			return nil, err
 		}
-		defer emu.Close()
+		defer func() { _ = emu.Close() }()
 		env = append(env, "MOLECULE_ENDPOINT="+emu.URL(), "MOLECULE_ADMIN_TOKEN="+emu.AdminToken())
 	}
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(configFor(kind, n)), 0o600); err != nil {

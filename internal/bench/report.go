@@ -331,6 +331,6 @@ func (r report) targets() []target {
 
 func (r report) printTargets(w io.Writer) {
 	for _, t := range r.targets() {
-		fmt.Fprintf(w, "%-6s %s: %s\n", t.verdict, t.name, t.detail)
+		_, _ = fmt.Fprintf(w, "%-6s %s: %s\n", t.verdict, t.name, t.detail)
 	}
 }

@@ -153,8 +153,8 @@ func readStat(pid int) (procStat, error) {
 		return procStat{}, errors.New("short stat")
 	}
 	ppid, err1 := strconv.Atoi(f[1])
-	utime, err2 := strconv.ParseUint(f[11], 10, 64)
-	stime, err3 := strconv.ParseUint(f[12], 10, 64)
+	utime, err2 := strconv.ParseInt(f[11], 10, 64)
+	stime, err3 := strconv.ParseInt(f[12], 10, 64)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return procStat{}, err
 	}

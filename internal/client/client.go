@@ -24,8 +24,8 @@ const (
 	// DefaultRequestTimeout bounds each attempt, not the whole operation with its retries.
 	DefaultRequestTimeout = 30 * time.Second
 
-	defaultRetryWaitMin  = 500 * time.Millisecond
-	defaultRetryWaitMax  = 30 * time.Second
+	defaultMinRetryWait  = 500 * time.Millisecond
+	defaultMaxRetryWait  = 30 * time.Second
 	defaultMaxRetryAfter = 60 * time.Second
 	defaultUserAgent     = "molecule-go-client"
 
@@ -110,8 +110,8 @@ func New(cfg Config) (*Client, error) {
 		token:         cfg.Token,
 		userAgent:     cmp.Or(cfg.UserAgent, defaultUserAgent),
 		maxRetries:    cfg.MaxRetries,
-		waitMin:       cmp.Or(cfg.RetryWaitMin, defaultRetryWaitMin),
-		waitMax:       cmp.Or(cfg.RetryWaitMax, defaultRetryWaitMax),
+		waitMin:       cmp.Or(cfg.RetryWaitMin, defaultMinRetryWait),
+		waitMax:       cmp.Or(cfg.RetryWaitMax, defaultMaxRetryWait),
 		maxRetryAfter: cmp.Or(cfg.MaxRetryAfter, defaultMaxRetryAfter),
 		listLimit:     maxListBody,
 		logger:        cfg.Logger,

@@ -106,7 +106,8 @@ func respond(status int, contentType, body string, headers ...string) http.Handl
 			w.Header().Set("Content-Type", contentType)
 		}
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		// A failed write means the client hung up, which the test sees from the client side.
+		_, _ = io.WriteString(w, body)
 	}
 }
 
@@ -121,7 +122,7 @@ func endless(status int, contentType string) http.HandlerFunc {
 		w.WriteHeader(status)
 		chunk := []byte(strings.Repeat("x", 64<<10))
 		if contentType == "application/json" {
-			io.WriteString(w, `{"tokens":[{"id":"tok_1","name":"`)
+			_, _ = io.WriteString(w, `{"tokens":[{"id":"tok_1","name":"`)
 		}
 		for r.Context().Err() == nil {
 			if _, err := w.Write(chunk); err != nil {
@@ -133,8 +134,8 @@ func endless(status int, contentType string) http.HandlerFunc {
 
 // stall answers nothing until the client gives up. The body is drained first: only then does
 // the server notice the client hanging up and cancel the request's context.
-func stall(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
+func stall(_ http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
 	<-r.Context().Done()
 }
 
@@ -142,7 +143,7 @@ func stall(w http.ResponseWriter, r *http.Request) {
 func hangUp(w http.ResponseWriter, _ *http.Request) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err == nil {
-		conn.Close()
+		_ = conn.Close()
 	}
 }
 
@@ -332,7 +333,7 @@ func TestMalformedMintResponses(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "may have been created") {
 				t.Errorf("Mint() error = %q, want it to mention %q", err, tc.want)
 			}
-			if unknown.Name != "ci" || unknown.Started.IsZero() || unknown.Cause == nil || errors.Unwrap(err) != unknown.Cause {
+			if unknown.Name != "ci" || unknown.Started.IsZero() || unknown.Cause == nil || errors.Unwrap(err) != unknown.Cause { //nolint:errorlint // Unwrap must return the cause itself
 				t.Errorf("unknown = %+v", unknown)
 			}
 			if strings.Contains(err.Error(), "mola_k7x9") {
@@ -375,7 +376,7 @@ func TestErrorResponses(t *testing.T) {
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("Revoke() error = %v, want *APIError", err)
 			}
-			if apiErr.StatusCode != tc.status || apiErr.Method != "DELETE" || apiErr.Path != "/org/tokens/tok_1" {
+			if apiErr.StatusCode != tc.status || apiErr.Method != http.MethodDelete || apiErr.Path != "/org/tokens/tok_1" {
 				t.Errorf("APIError = %+v", apiErr)
 			}
 			if prefix, ok := strings.CutSuffix(tc.message, "*"); ok {
@@ -464,7 +465,7 @@ func TestRetriesExhaustedKeepLastAnswer(t *testing.T) {
 	s := newServer(t, jsonResponse(503, `{"error":"first"}`), jsonResponse(429, `{"error":"slow down"}`))
 	err := newTestClient(t, s.URL).Revoke(context.Background(), "tok_1")
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Message != "slow down" || !IsRateLimited(err) {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Message != "slow down" || !IsRateLimited(err) {
 		t.Fatalf("Revoke() error = %v", err)
 	}
 	if !strings.Contains(err.Error(), "after 4 attempts") || s.requests() != 4 {
@@ -550,12 +551,12 @@ func TestMintRetriedOn429(t *testing.T) {
 // (dialling a port nobody listens on) and lets later ones through.
 func refusingFirstDial(t *testing.T) (*http.Transport, *atomic.Int32) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed := l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	var dials atomic.Int32
 	var d net.Dialer
 	tr := defaultTransport()
@@ -585,12 +586,12 @@ func TestMintRetriedWhenConnectionRefused(t *testing.T) {
 
 func TestMintConnectionRefusedIsKnownFailure(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := "http://" + l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	log := &recordingLogger{}
 	_, err = newTestClient(t, url, func(c *Config) { c.Logger = log }).Mint(context.Background(), "ci")
 	var unknown *MintOutcomeUnknownError

@@ -167,7 +167,7 @@ func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 			}
 			var apiErr *APIError
 			var unknown *MintOutcomeUnknownError
-			if !errors.As(err, &apiErr) || apiErr.StatusCode != 501 || errors.As(err, &unknown) {
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotImplemented || errors.As(err, &unknown) {
 				t.Fatalf("error = %v, want a plain *APIError with status 501", err)
 			}
 			if n := emu.RequestCount(endpoint); n != 1 {

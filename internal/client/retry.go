@@ -137,7 +137,7 @@ func (c *Client) nextWait(attempt int, resp *http.Response) time.Duration {
 		ceiling *= 2
 	}
 	ceiling = min(ceiling, c.waitMax)
-	return c.waitMin + rand.N(ceiling-c.waitMin+1)
+	return c.waitMin + rand.N(ceiling-c.waitMin+1) //nolint:gosec // G404: jitter only spreads retries; it need not be unpredictable
 }
 
 // parseRetryAfter reads Retry-After as delay seconds or an HTTP date. Anything else, including

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,7 +64,7 @@ func run(providerDir, configDir string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }()
 	if err := copyTF(configDir, work); err != nil {
 		return err
 	}
@@ -83,7 +84,9 @@ func run(providerDir, configDir string) error {
 		"MOLECULE_ORG_TOKEN=",
 	)
 	terraform := func(args ...string) (int, error) {
-		cmd := exec.Command(tf, args...)
+		// Ctrl-C reaches terraform from the terminal and lets it stop cleanly; a context would
+		// kill it instead.
+		cmd := exec.Command(tf, args...) //nolint:noctx // see the comment above
 		cmd.Dir, cmd.Env = work, env
 		var out bytes.Buffer
 		cmd.Stdout = io.MultiWriter(os.Stdout, &out)
@@ -92,7 +95,8 @@ func run(providerDir, configDir string) error {
 		if plaintextKey.Match(out.Bytes()) {
 			return -1, fmt.Errorf("terraform %s printed a plaintext key", args[0])
 		}
-		if exit, ok := err.(*exec.ExitError); ok {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
 			return exit.ExitCode(), nil
 		}
 		return 0, err

@@ -230,7 +230,7 @@ func TestCloseEndsArtificialWaits(t *testing.T) {
 	emu.SetLatency(time.Minute)
 	answered := make(chan int, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodGet, emu.URL()+"/org/tokens", nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, emu.URL()+"/org/tokens", nil)
 		req.Header.Set("Authorization", "Bearer "+emu.AdminToken())
 		resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
 		if err != nil {

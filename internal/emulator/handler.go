@@ -232,7 +232,7 @@ func readMintRequest(w http.ResponseWriter, r *http.Request) (name string, statu
 	if err == nil {
 		// Anything after the object is as malformed as a broken object.
 		var extra json.RawMessage
-		if err = dec.Decode(&extra); err == io.EOF {
+		if err = dec.Decode(&extra); errors.Is(err, io.EOF) {
 			err = nil
 		} else if err == nil {
 			err = errors.New("trailing data")

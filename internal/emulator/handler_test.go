@@ -37,7 +37,7 @@ func TestAuthentication(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequest(http.MethodGet, a.emu.URL()+"/org/tokens", nil)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.emu.URL()+"/org/tokens", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,7 +35,7 @@ func (s *Server) Start(addr string) error {
 	if s.started {
 		return errors.New("emulator: server already started")
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := new(net.ListenConfig).Listen(s.baseCtx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}

@@ -70,11 +70,11 @@ func TestHandlerWithoutListening(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer emu.Close()
+	t.Cleanup(func() { _ = emu.Close() })
 	if emu.AdminToken() != "chosen-admin" {
 		t.Fatalf("AdminToken() = %q", emu.AdminToken())
 	}
-	req := httptest.NewRequest(http.MethodPost, "/org/tokens", strings.NewReader(`{"name":"in process"}`))
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/org/tokens", strings.NewReader(`{"name":"in process"}`))
 	req.Header.Set("Authorization", "Bearer chosen-admin")
 	rec := httptest.NewRecorder()
 	emu.Handler().ServeHTTP(rec, req)
@@ -85,11 +85,11 @@ func TestHandlerWithoutListening(t *testing.T) {
 	// A drop fault cannot hijack a recorder; the handler aborts instead of answering.
 	emu.AddFault(Fault{Mode: FaultDropBeforeCommit})
 	defer func() {
-		if recover() != http.ErrAbortHandler {
+		if recover() != http.ErrAbortHandler { //nolint:errorlint // the panic value itself, not an error chain
 			t.Fatal("want the handler aborted with http.ErrAbortHandler")
 		}
 	}()
-	emu.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/org/tokens", nil))
+	emu.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/org/tokens", nil))
 }
 
 func TestGeneratedAdminToken(t *testing.T) {

@@ -49,15 +49,15 @@ var builtProvider struct {
 
 func providerBinary(t *testing.T) []byte {
 	t.Helper()
-	builtProvider.once.Do(func() { builtProvider.bin, builtProvider.err = buildProvider() })
+	builtProvider.once.Do(func() { builtProvider.bin, builtProvider.err = buildProvider(t.Context()) })
 	if builtProvider.err != nil {
 		t.Fatalf("building the provider: %v", builtProvider.err)
 	}
 	return builtProvider.bin
 }
 
-func buildProvider() ([]byte, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+func buildProvider(ctx context.Context) ([]byte, error) {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return nil, fmt.Errorf("go env GOMOD: %w", err)
 	}
@@ -66,9 +66,9 @@ func buildProvider() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "terraform-provider-molecule")
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=0.0.1", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-X main.version=0.0.1", "-o", bin, ".")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build: %w\n%s", err, out)
@@ -473,7 +473,7 @@ func TestCLI_interruptApply(t *testing.T) {
 				t.Helper()
 				if running {
 					cancel()
-					<-exited
+					<-exited //nolint:errcheck // killed on purpose; only the wait matters
 				}
 				t.Fatalf(format+":\n%s", append(args, redact(out.Bytes()))...)
 			}

@@ -321,7 +321,7 @@ resource "molecule_org_api_key" "bulk" {
 
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-		CheckDestroy: func(s *terraform.State) error {
+		CheckDestroy: func(*terraform.State) error {
 			if live := len(e.emu.LiveKeys()); live != 0 {
 				return fmt.Errorf("%d keys still live after destroy", live)
 			}

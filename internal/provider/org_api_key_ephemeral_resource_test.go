@@ -172,12 +172,12 @@ func keysNamed(e *testEnv, name string) []emulator.Key {
 	return out
 }
 
-// expectAllNamed checks that at least min keys named name were minted and that every one of them
-// is revoked (or, with wantLive, that none is).
-func expectAllNamed(e *testEnv, name string, min int, wantLive bool) error {
+// expectAllNamed checks that at least minCount keys named name were minted and that every one of
+// them is revoked (or, with wantLive, that none is).
+func expectAllNamed(e *testEnv, name string, minCount int, wantLive bool) error {
 	keys := keysNamed(e, name)
-	if len(keys) < min {
-		return fmt.Errorf("want at least %d keys named %q (one per plan and apply), got %d", min, name, len(keys))
+	if len(keys) < minCount {
+		return fmt.Errorf("want at least %d keys named %q (one per plan and apply), got %d", minCount, name, len(keys))
 	}
 	for _, k := range keys {
 		if live := k.RevokedAt == nil; live != wantLive {

@@ -40,7 +40,7 @@ func keyAuthenticates(e *testEnv) tfresource.TestCheckFunc {
 			return err
 		}
 		if _, err := c.List(context.Background()); err != nil {
-			return fmt.Errorf("the key in state does not authenticate: %v", err)
+			return fmt.Errorf("the key in state does not authenticate: %w", err)
 		}
 		return nil
 	}

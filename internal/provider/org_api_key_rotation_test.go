@@ -76,7 +76,7 @@ func (c expectRotateAt) CheckState(_ context.Context, req statecheck.CheckStateR
 		rotateAt, _ := r.AttributeValues["rotate_at"].(string)
 		created, err := time.Parse(time.RFC3339, createdAt)
 		if err != nil {
-			resp.Error = fmt.Errorf("%s.created_at %q: %v", c.addr, createdAt, err)
+			resp.Error = fmt.Errorf("%s.created_at %q: %w", c.addr, createdAt, err)
 			return
 		}
 		if want := created.Add(c.after).UTC().Format(time.RFC3339); rotateAt != want {

@@ -32,7 +32,7 @@ var (
 const (
 	envEndpoint       = "MOLECULE_ENDPOINT"
 	envOrg            = "MOLECULE_ORG"
-	envOrgToken       = "MOLECULE_ORG_TOKEN"
+	envOrgToken       = "MOLECULE_ORG_TOKEN" //nolint:gosec // G101: a variable name, not a credential
 	envAdminToken     = "MOLECULE_ADMIN_TOKEN"
 	envMaxRetries     = "MOLECULE_MAX_RETRIES"
 	envRequestTimeout = "MOLECULE_REQUEST_TIMEOUT"
@@ -254,7 +254,7 @@ func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, resp *pr
 
 // resolveDuration reads a duration attribute, falling back to its environment variable and then
 // to its default.
-func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, min time.Duration, resp *provider.ConfigureResponse) time.Duration {
+func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, minimum time.Duration, resp *provider.ConfigureResponse) time.Duration {
 	raw, source := v.ValueString(), attr
 	if v.IsNull() {
 		raw, source = strings.TrimSpace(p.getenv(env)), env
@@ -262,7 +262,7 @@ func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def
 	if raw == "" {
 		return def
 	}
-	d, err := parseDuration(raw, min, 10*time.Minute)
+	d, err := parseDuration(raw, minimum, 10*time.Minute)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root(attr), "Invalid Molecule Provider Configuration",
 			fmt.Sprintf("%s: %s", source, err))

@@ -170,7 +170,10 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	if resp.Diagnostics.HasError() {
 		t.Fatalf("configure from the process environment: %v", resp.Diagnostics)
 	}
-	data := resp.ResourceData.(*providerData)
+	data, ok := resp.ResourceData.(*providerData)
+	if !ok {
+		t.Fatalf("ResourceData = %T, want *providerData", resp.ResourceData)
+	}
 	if resp.DataSourceData != data || resp.EphemeralResourceData != data {
 		t.Fatal("resources, data sources and ephemeral resources must share one client")
 	}

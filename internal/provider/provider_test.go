@@ -66,10 +66,10 @@ func newLocalEnvWithOptions(t *testing.T, opts emulator.Options) *testEnv {
 	return newEnv(t, false, opts)
 }
 
-func newEnv(t *testing.T, real bool, opts emulator.Options) *testEnv {
+func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t}
-	if real {
+	if useRealOrg {
 		e.endpoint, e.token = os.Getenv(envAccEndpoint), os.Getenv(envAccToken)
 		if e.endpoint == "" || e.token == "" {
 			t.Fatalf("%s=1 needs %s and %s", envAccReal, envAccEndpoint, envAccToken)
@@ -84,15 +84,6 @@ func newEnv(t *testing.T, real bool, opts emulator.Options) *testEnv {
 	}
 	e.api = api
 	return e
-}
-
-// needsEmulator skips a test that inspects or manipulates the service in ways only the emulator
-// allows (fault injection, request counters, the revocation timeline).
-func (e *testEnv) needsEmulator(why string) {
-	e.t.Helper()
-	if e.emu == nil {
-		e.t.Skipf("needs the local emulator (%s); skipped against a real organization", why)
-	}
 }
 
 // createdBy is the attribution of keys the provider mints with this environment's credential.

@@ -54,13 +54,13 @@ func (v durationValidator) ValidateString(_ context.Context, req validator.Strin
 	}
 }
 
-func parseDuration(raw string, min, max time.Duration) (time.Duration, error) {
+func parseDuration(raw string, minimum, maximum time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a duration; use a number with a unit, such as \"30s\", \"5m\" or \"720h\"", raw)
 	}
-	if d < min || d > max {
-		return 0, fmt.Errorf("%q is out of range; use a duration between %s and %s", raw, min, max)
+	if d < minimum || d > maximum {
+		return 0, fmt.Errorf("%q is out of range; use a duration between %s and %s", raw, minimum, maximum)
 	}
 	return d, nil
 }

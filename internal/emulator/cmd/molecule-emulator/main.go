@@ -64,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
 		return c, 2, false
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+		_, _ = fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
 		fs.Usage()
 		return c, 2, false
 	}
@@ -90,7 +90,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 	if token == "" {
 		token = getenv(envAdminToken)
 	}
-	ln, err := listenLoopback(cfg.listen)
+	ln, err := listenLoopback(ctx, cfg.listen)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 	}
 	if token == "" {
 		// Printed once, on purpose: a generated token is useless unless the operator learns it.
-		fmt.Fprintf(stderr, "molecule-emulator: generated admin token (set %s to choose one): %s\n", envAdminToken, emu.AdminToken())
+		_, _ = fmt.Fprintf(stderr, "molecule-emulator: generated admin token (set %s to choose one): %s\n", envAdminToken, emu.AdminToken())
 	}
 	emu.SetRateLimit(emulator.RateLimit{Requests: cfg.rateLimit, Per: cfg.rateWindow})
 	emu.SetLatency(cfg.latency)
@@ -144,7 +144,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 
 // listenLoopback listens on addr if, and only if, it is a loopback address: the emulator hands
 // out working credentials to anyone holding the admin token and must not face a network.
-func listenLoopback(addr string) (net.Listener, error) {
+func listenLoopback(ctx context.Context, addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("invalid -listen %q: %w", addr, err)
@@ -153,7 +153,7 @@ func listenLoopback(addr string) (net.Listener, error) {
 	if !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("refusing -listen %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", addr)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

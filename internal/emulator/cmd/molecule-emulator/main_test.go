@@ -51,7 +51,7 @@ func waitForFile(t *testing.T, path string) string {
 
 func mint(t *testing.T, url, token, name string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/org/tokens", strings.NewReader(`{"name":"`+name+`"}`))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/org/tokens", strings.NewReader(`{"name":"`+name+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,14 +179,14 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "molecule-emulator")
-	build := exec.Command(goTool, "build", "-o", bin, ".")
+	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
 	urlFile := filepath.Join(dir, "url")
 	var stderr lockedBuffer
-	cmd := exec.Command(bin, "-url-file", urlFile)
+	cmd := exec.CommandContext(t.Context(), bin, "-url-file", urlFile)
 	cmd.Env = append(os.Environ(), envAdminToken+"=")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
