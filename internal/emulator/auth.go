@@ -21,10 +21,15 @@ type principal struct {
 	createdBy string // attribution of keys this principal mints
 }
 
-// orgTokenPrefixLen is how much of a minting key is shown in created_by (API.md: "mola_k7x").
-const orgTokenPrefixLen = 8
+// Deployed 401 messages: the service tells a missing credential from a refused one, and says
+// nothing more.
+const (
+	msgAuthRequired = "admin auth required"
+	msgAuthInvalid  = "invalid admin auth token"
+)
 
-// bearerToken extracts the credential of an "Authorization: Bearer …" header.
+// bearerToken extracts the credential of an "Authorization: Bearer …" header, accepting any
+// case of the scheme (the guide's reading, and the control endpoints').
 func bearerToken(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -34,18 +39,22 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
+// deployedBearerToken is the service's BearerTokenFromHeader: the scheme is exactly "Bearer "
+// and anything else counts as no credential at all.
+func deployedBearerToken(r *http.Request) (string, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
+}
+
 // isAdmin checks the admin credential in constant time.
 func (s *Server) isAdmin(token string) bool {
 	return subtle.ConstantTimeCompare([]byte(token), []byte(s.adminToken)) == 1
 }
 
-// authenticate resolves the request's credential. An org key's use is recorded in its
-// last_used_at; the returned snapshot, if any, must be persisted before answering.
-func (s *Server) authenticate(r *http.Request) (principal, *stateSnapshot, bool) {
-	token, ok := bearerToken(r)
-	if !ok {
-		return principal{}, nil, false
-	}
+// authenticate resolves a credential. An org key's use is recorded in its last_used_at; the
+// returned snapshot, if any, must be persisted before answering.
+func (s *Server) authenticate(token string) (principal, *stateSnapshot, bool) {
 	if s.isAdmin(token) {
 		return principal{kind: principalAdmin, createdBy: createdByAdmin}, nil, true
 	}
@@ -54,11 +63,18 @@ func (s *Server) authenticate(r *http.Request) (principal, *stateSnapshot, bool)
 	defer s.mu.Unlock()
 	if rec, ok := s.byHash[sum]; ok {
 		s.touchLocked(rec)
-		prefix := token[:min(orgTokenPrefixLen, len(token))]
+		prefix := rec.prefix
+		if prefix == "" { // a key loaded from a state file that predates stored prefixes
+			prefix = token[:min(keyPrefixLen, len(token))]
+		}
 		return principal{kind: principalOrgKey, createdBy: "org-token:" + prefix}, s.commitLocked(), true
 	}
 	if user, ok := s.sessions[sum]; ok {
-		return principal{kind: principalSession, createdBy: "session:" + user}, nil, true
+		createdBy := "session"
+		if s.dialect == DialectGuide {
+			createdBy += ":" + user
+		}
+		return principal{kind: principalSession, createdBy: createdBy}, nil, true
 	}
 	return principal{}, nil, false
 }

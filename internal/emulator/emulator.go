@@ -1,4 +1,6 @@
 // Package emulator is a local stand-in for the Molecule org token API described in API.md.
+// It answers as the service is deployed by default, limits included, and in the published
+// guide's shape when asked (Options.Dialect).
 //
 // It serves the documented endpoints over HTTP for tests, demos and benchmarks, and adds an
 // out-of-band Go API to inspect and manipulate the organization (seed keys, revoke them "from
@@ -11,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -25,24 +28,57 @@ const (
 	EndpointOther  = "other"  // anything else
 )
 
+// Dialect selects which of API.md's two response shapes the emulator serves.
+type Dialect string
+
+const (
+	// DialectDeployed is the service as deployed: UUID ids, base64url keys, 200 mint with
+	// auth_token, 200 revoke, {"count","tokens"} newest first. The default ("" means this).
+	DialectDeployed Dialect = "deployed"
+	// DialectGuide is the published guide's shape: tok_ ids, mola_ keys, 201 mint with key,
+	// 204 revoke, {"tokens"} oldest first.
+	DialectGuide Dialect = "guide"
+)
+
 // Options configures a Server.
 type Options struct {
 	// AdminToken is the deployment's ADMIN_TOKEN; "" generates a random one (see AdminToken).
 	AdminToken string
-	// Now is the clock; nil means time.Now. Times are kept in UTC at second precision, as the
-	// API reports them, so what the Go API returns equals what a client reads over HTTP.
+	// Now is the clock; nil means time.Now. It also times the rate-limit windows. Times are kept
+	// in UTC at the precision the API reports (microseconds deployed, seconds in the guide), so
+	// what the Go API returns equals what a client reads over HTTP.
 	Now func() time.Time
 	// StatePath, when set, is loaded by New and rewritten atomically after every mutation, so a
 	// restarted emulator loses nothing. "" keeps everything in memory.
 	StatePath string
+
+	// Dialect is the response shape served; "" is DialectDeployed.
+	Dialect Dialect
+	// MintLimit limits POST /org/tokens per client address. The zero value is the deployed
+	// service's 10 per hour; NoLimit disables it.
+	MintLimit Limit
+	// RequestLimit limits every API request per client address. The zero value is the
+	// deployed service's 600 per minute; NoLimit disables it.
+	RequestLimit Limit
+	// ListCap is the most live keys GET /org/tokens returns, keeping the newest: 0 is the
+	// service's 500, a negative value lists everything.
+	ListCap int
+	// OrgID, when set, is reported as every key's org_id in the deployed list.
+	OrgID string
 }
+
+// defaultListCap is the service's listMax.
+const defaultListCap = 500
 
 // Key is a key's metadata as the emulator sees it. The plaintext is never part of it.
 type Key struct {
 	ID, Name, CreatedBy string
-	CreatedAt           time.Time
-	LastUsedAt          *time.Time
-	RevokedAt           *time.Time
+	// Prefix is the first 8 characters of the plaintext. The deployed API shows it; the
+	// guide's shape has no such field, but it is kept in both dialects.
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
 }
 
 // SeedKey describes a key created out of band by Seed.
@@ -71,17 +107,17 @@ const (
 // record is the stored form of a key: the plaintext is reduced to its SHA-256 before the mint
 // response is written.
 type record struct {
-	id, name, createdBy string
-	hash                [sha256.Size]byte
-	createdAt           time.Time
-	lastUsedAt          time.Time // zero => never used
-	revokedAt           time.Time // zero => live
+	id, name, createdBy, prefix string
+	hash                        [sha256.Size]byte
+	createdAt                   time.Time
+	lastUsedAt                  time.Time // zero => never used
+	revokedAt                   time.Time // zero => live
 }
 
 func (r *record) live() bool { return r.revokedAt.IsZero() }
 
 func (r *record) export() Key {
-	k := Key{ID: r.id, Name: r.name, CreatedBy: r.createdBy, CreatedAt: r.createdAt}
+	k := Key{ID: r.id, Name: r.name, CreatedBy: r.createdBy, Prefix: r.prefix, CreatedAt: r.createdAt}
 	k.LastUsedAt = timePtr(r.lastUsedAt)
 	k.RevokedAt = timePtr(r.revokedAt)
 	return k
@@ -108,6 +144,14 @@ type Server struct {
 	clock      func() time.Time
 	statePath  string
 	handler    http.Handler
+	dialect    Dialect
+	precision  time.Duration // of every stored time, as the dialect reports it
+	listCap    int           // < 0 => no cap
+	orgID      string
+
+	// The service's own per-address limits, separate from the harness rate limit below.
+	mintLimit    *limiter
+	requestLimit *limiter
 
 	// baseCtx ends artificial waits (latency, faults) when the server closes.
 	baseCtx context.Context
@@ -117,7 +161,8 @@ type Server struct {
 	keys     map[string]*record            // by id, including revoked keys
 	byHash   map[[sha256.Size]byte]*record // live keys only, so auth is one lookup
 	sessions map[[sha256.Size]byte]string  // session token hash => user id
-	order    []*record                     // every key, sorted by less, so listing is O(n)
+	order    []*record                     // every key, sorted by less
+	live     []*record                     // live keys, sorted by less, so listing is O(listed)
 	events   []Event
 	ids      idGenerator
 	counts   map[string]int
@@ -141,13 +186,29 @@ type Server struct {
 // New builds a server without listening; use Start, NewTestServer or Handler.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		adminToken: opts.AdminToken,
-		clock:      opts.Now,
-		statePath:  opts.StatePath,
-		keys:       map[string]*record{},
-		byHash:     map[[sha256.Size]byte]*record{},
-		sessions:   map[[sha256.Size]byte]string{},
-		counts:     map[string]int{},
+		adminToken:   opts.AdminToken,
+		clock:        opts.Now,
+		statePath:    opts.StatePath,
+		dialect:      opts.Dialect,
+		listCap:      opts.ListCap,
+		orgID:        opts.OrgID,
+		mintLimit:    newLimiter(opts.MintLimit, defaultMintLimit),
+		requestLimit: newLimiter(opts.RequestLimit, defaultRequestLimit),
+		keys:         map[string]*record{},
+		byHash:       map[[sha256.Size]byte]*record{},
+		sessions:     map[[sha256.Size]byte]string{},
+		counts:       map[string]int{},
+	}
+	switch s.dialect {
+	case "", DialectDeployed:
+		s.dialect, s.precision = DialectDeployed, time.Microsecond
+	case DialectGuide:
+		s.precision = time.Second
+	default:
+		return nil, fmt.Errorf("emulator: unknown dialect %q (want %q or %q)", opts.Dialect, DialectDeployed, DialectGuide)
+	}
+	if s.listCap == 0 {
+		s.listCap = defaultListCap
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -193,7 +254,11 @@ func NewTestServer(tb testing.TB, opts Options) *Server {
 // AdminToken returns the admin credential, generated by New when Options.AdminToken was empty.
 func (s *Server) AdminToken() string { return s.adminToken }
 
-// AddSession registers a Canvas session token; keys it mints are created by "session:<userID>".
+// Dialect returns the response shape the server speaks.
+func (s *Server) Dialect() Dialect { return s.dialect }
+
+// AddSession registers a Canvas session token, sent as a bearer credential. Keys it mints are
+// created by "session" (deployed: the service records no user) or "session:<userID>" (guide).
 func (s *Server) AddSession(token, userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,19 +266,18 @@ func (s *Server) AddSession(token, userID string) {
 }
 
 // now is the clock in UTC at the precision the API reports.
-func (s *Server) now() time.Time { return toAPITime(s.clock()) }
+func (s *Server) now() time.Time { return s.apiTime(s.clock()) }
 
-func toAPITime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+func (s *Server) apiTime(t time.Time) time.Time { return t.UTC().Truncate(s.precision) }
 
-// LiveKeys returns the live keys sorted by creation time, then id.
+// LiveKeys returns every live key, uncapped, sorted by creation time, then id (oldest first,
+// whatever order the dialect lists in).
 func (s *Server) LiveKeys() []Key {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Key, 0, len(s.byHash))
-	for _, r := range s.order {
-		if r.live() {
-			out = append(out, r.export())
-		}
+	out := make([]Key, 0, len(s.live))
+	for _, r := range s.live {
+		out = append(out, r.export())
 	}
 	return out
 }
@@ -282,7 +346,7 @@ func (s *Server) Seed(k SeedKey) (Key, string) {
 	}
 	r, plaintext := s.createLocked(k.Name, createdBy, createdAt)
 	if k.LastUsedAt != nil {
-		r.lastUsedAt = toAPITime(*k.LastUsedAt)
+		r.lastUsedAt = s.apiTime(*k.LastUsedAt)
 	}
 	key := r.export()
 	snap := s.commitLocked()
@@ -314,7 +378,7 @@ func (s *Server) Touch(id string, at time.Time) {
 	r, ok := s.keys[id]
 	var snap *stateSnapshot
 	if ok {
-		r.lastUsedAt = toAPITime(at)
+		r.lastUsedAt = s.apiTime(at)
 		snap = s.commitLocked()
 	}
 	s.mu.Unlock()
@@ -333,21 +397,26 @@ func (s *Server) Events() []Event {
 
 // createLocked stores a new live key and returns it with its plaintext, which is not kept.
 func (s *Server) createLocked(name, createdBy string, createdAt time.Time) (*record, string) {
-	plaintext := newPlaintextKey()
-	id := s.ids.next(createdAt)
+	newID, plaintext := s.ids.next, newPlaintextKey()
+	if s.dialect == DialectDeployed {
+		newID, plaintext = func(time.Time) string { return newUUID() }, newDeployedKey()
+	}
+	id := newID(createdAt)
 	for s.keys[id] != nil {
-		id = s.ids.next(createdAt)
+		id = newID(createdAt)
 	}
 	r := &record{
 		id:        id,
 		name:      name,
 		createdBy: createdBy,
+		prefix:    plaintext[:keyPrefixLen],
 		hash:      sha256.Sum256([]byte(plaintext)),
-		createdAt: toAPITime(createdAt),
+		createdAt: s.apiTime(createdAt),
 	}
 	s.keys[id] = r
 	s.byHash[r.hash] = r
-	s.insertOrderedLocked(r)
+	s.order = insertSorted(s.order, r)
+	s.live = insertSorted(s.live, r)
 	s.addEventLocked(eventMint, r)
 	return r, plaintext
 }
@@ -359,25 +428,41 @@ func (s *Server) revokeLocked(id string) bool {
 	}
 	r.revokedAt = s.now()
 	delete(s.byHash, r.hash)
+	s.live = removeSorted(s.live, r)
 	s.addEventLocked(eventRevoke, r)
 	return true
 }
 
-// insertOrderedLocked keeps s.order sorted. Mints arrive in clock order, so the search almost
-// always lands at the end and the copy is empty.
-func (s *Server) insertOrderedLocked(r *record) {
-	lo, hi := 0, len(s.order)
+// searchSorted returns where r belongs in list, which is sorted by less.
+func searchSorted(list []*record, r *record) int {
+	lo, hi := 0, len(list)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if s.order[mid].less(r) {
+		if list[mid].less(r) {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	s.order = append(s.order, nil)
-	copy(s.order[lo+1:], s.order[lo:])
-	s.order[lo] = r
+	return lo
+}
+
+// insertSorted keeps list sorted. Mints arrive in clock order, so the search almost always lands
+// at the end and the copy is empty.
+func insertSorted(list []*record, r *record) []*record {
+	i := searchSorted(list, r)
+	list = append(list, nil)
+	copy(list[i+1:], list[i:])
+	list[i] = r
+	return list
+}
+
+// removeSorted drops r from list; ids are unique, so r sits exactly where the search lands.
+func removeSorted(list []*record, r *record) []*record {
+	if i := searchSorted(list, r); i < len(list) && list[i] == r {
+		return append(list[:i], list[i+1:]...)
+	}
+	return list
 }
 
 func (s *Server) addEventLocked(typ string, r *record) {

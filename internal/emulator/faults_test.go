@@ -10,155 +10,170 @@ import (
 
 func TestFaultRespond(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Status: http.StatusServiceUnavailable, RetryAfter: "7"})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Status: http.StatusBadGateway, Body: "<html>bad gateway</html>", ContentType: "text/html"})
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Status: http.StatusServiceUnavailable, RetryAfter: "7"})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Status: http.StatusBadGateway, Body: "<html>bad gateway</html>", ContentType: "text/html"})
 
-	r := a.expect(http.StatusServiceUnavailable, http.MethodPost, "/org/tokens", a.admin(), mintBody("a"))
-	if r.header.Get("Retry-After") != "7" {
-		t.Fatalf("Retry-After %q, want 7", r.header.Get("Retry-After"))
-	}
-	if msg := errorMessage(t, r); msg != "Service Unavailable" {
-		t.Fatalf("default fault body message %q", msg)
-	}
+		r := a.expect(http.StatusServiceUnavailable, http.MethodPost, "/org/tokens", a.admin(), mintBody("a"))
+		if r.header.Get("Retry-After") != "7" {
+			t.Fatalf("Retry-After %q, want 7", r.header.Get("Retry-After"))
+		}
+		if msg := errorMessage(t, r); msg != "Service Unavailable" {
+			t.Fatalf("default fault body message %q", msg)
+		}
 
-	r = a.expect(http.StatusBadGateway, http.MethodPost, "/org/tokens", a.admin(), mintBody("a"))
-	if string(r.body) != "<html>bad gateway</html>" || r.header.Get("Content-Type") != "text/html" || r.header.Get("Retry-After") != "" {
-		t.Fatalf("custom fault answered %q (%s)", r.body, r.header)
-	}
-	if n := len(a.emu.LiveKeys()); n != 0 {
-		t.Fatalf("a respond fault touched state: %d keys", n)
-	}
-	a.mint(a.admin(), "after the faults")
+		r = a.expect(http.StatusBadGateway, http.MethodPost, "/org/tokens", a.admin(), mintBody("a"))
+		if string(r.body) != "<html>bad gateway</html>" || r.header.Get("Content-Type") != "text/html" || r.header.Get("Retry-After") != "" {
+			t.Fatalf("custom fault answered %q (%s)", r.body, r.header)
+		}
+		if n := len(a.emu.LiveKeys()); n != 0 {
+			t.Fatalf("a respond fault touched state: %d keys", n)
+		}
+		a.mint(a.admin(), "after the faults")
+	})
 }
 
 func TestFaultRespondDoesNotAuthenticate(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	k, key := a.emu.Seed(SeedKey{Name: "k"})
-	a.emu.AddFault(Fault{Status: http.StatusInternalServerError})
-	a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", key, "")
-	if got, _ := a.emu.Key(k.ID); got.LastUsedAt != nil {
-		t.Fatal("a request answered by a fault updated last_used_at")
-	}
-	a.emu.AddFault(Fault{Status: http.StatusInternalServerError})
-	a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", "", "")
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		k, key := a.emu.Seed(SeedKey{Name: "k"})
+		a.emu.AddFault(Fault{Status: http.StatusInternalServerError})
+		a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", key, "")
+		if got, _ := a.emu.Key(k.ID); got.LastUsedAt != nil {
+			t.Fatal("a request answered by a fault updated last_used_at")
+		}
+		a.emu.AddFault(Fault{Status: http.StatusInternalServerError})
+		a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", "", "")
+	})
 }
 
 func TestFaultTimesEndpointAndOrder(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	k, _ := a.emu.Seed(SeedKey{Name: "k"})
-	a.emu.AddFault(Fault{Endpoint: EndpointRevoke, Status: http.StatusConflict})
-	a.emu.AddFault(Fault{Endpoint: EndpointList, Status: http.StatusInternalServerError, Times: 2})
-	a.emu.AddFault(Fault{Endpoint: EndpointList, Status: http.StatusServiceUnavailable})
-	a.emu.AddFault(Fault{Status: http.StatusTeapot, Times: 2})
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		k, _ := a.emu.Seed(SeedKey{Name: "k"})
+		a.emu.AddFault(Fault{Endpoint: EndpointRevoke, Status: http.StatusConflict})
+		a.emu.AddFault(Fault{Endpoint: EndpointList, Status: http.StatusInternalServerError, Times: 2})
+		a.emu.AddFault(Fault{Endpoint: EndpointList, Status: http.StatusServiceUnavailable})
+		a.emu.AddFault(Fault{Status: http.StatusTeapot, Times: 2})
 
-	// Mint matches only the catch-all fault; list goes through its own faults in order first.
-	a.expect(http.StatusTeapot, http.MethodPost, "/org/tokens", a.admin(), mintBody("x"))
-	a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", a.admin(), "")
-	a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", a.admin(), "")
-	a.expect(http.StatusServiceUnavailable, http.MethodGet, "/org/tokens", a.admin(), "")
-	a.expect(http.StatusTeapot, http.MethodGet, "/anything", a.admin(), "")
-	a.list(a.admin())
-	a.expect(http.StatusConflict, http.MethodDelete, "/org/tokens/"+k.ID, a.admin(), "")
-	a.expect(http.StatusNoContent, http.MethodDelete, "/org/tokens/"+k.ID, a.admin(), "")
+		// Mint matches only the catch-all fault; list goes through its own faults in order first.
+		a.expect(http.StatusTeapot, http.MethodPost, "/org/tokens", a.admin(), mintBody("x"))
+		a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", a.admin(), "")
+		a.expect(http.StatusInternalServerError, http.MethodGet, "/org/tokens", a.admin(), "")
+		a.expect(http.StatusServiceUnavailable, http.MethodGet, "/org/tokens", a.admin(), "")
+		a.expect(http.StatusTeapot, http.MethodGet, "/anything", a.admin(), "")
+		a.list(a.admin())
+		a.expect(http.StatusConflict, http.MethodDelete, "/org/tokens/"+k.ID, a.admin(), "")
+		a.revoke(a.admin(), k.ID)
 
-	a.emu.AddFault(Fault{Status: http.StatusInternalServerError, Times: 5})
-	a.emu.ClearFaults()
-	a.list(a.admin())
+		a.emu.AddFault(Fault{Status: http.StatusInternalServerError, Times: 5})
+		a.emu.ClearFaults()
+		a.list(a.admin())
+	})
 }
 
 func TestFaultCommitThenDrop(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenDrop})
-	if r, err := a.send(t.Context(), http.MethodPost, "/org/tokens", a.admin(), mintBody("lost answer")); err == nil {
-		t.Fatalf("want a dropped connection, got status %d", r.status)
-	}
-	live := a.emu.LiveKeys()
-	if len(live) != 1 || live[0].Name != "lost answer" {
-		t.Fatalf("the mint was not committed: %+v", live)
-	}
-	if got := ids(a.list(a.admin())); len(got) != 1 || got[0] != live[0].ID {
-		t.Fatalf("the committed key is not listed: %v", got)
-	}
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenDrop})
+		if r, err := a.send(t.Context(), http.MethodPost, "/org/tokens", a.admin(), mintBody("lost answer")); err == nil {
+			t.Fatalf("want a dropped connection, got status %d", r.status)
+		}
+		live := a.emu.LiveKeys()
+		if len(live) != 1 || live[0].Name != "lost answer" {
+			t.Fatalf("the mint was not committed: %+v", live)
+		}
+		if got := ids(a.list(a.admin())); len(got) != 1 || got[0] != live[0].ID {
+			t.Fatalf("the committed key is not listed: %v", got)
+		}
 
-	a.emu.AddFault(Fault{Endpoint: EndpointRevoke, Mode: FaultCommitThenDrop})
-	if _, err := a.send(t.Context(), http.MethodDelete, "/org/tokens/"+live[0].ID, a.admin(), ""); err == nil {
-		t.Fatal("want a dropped connection")
-	}
-	if a.emu.IsLive(live[0].ID) {
-		t.Fatal("the revoke was not committed")
-	}
-	if got := a.emu.RequestCount(EndpointMint); got != 1 {
-		t.Fatalf("mint count %d, want 1", got)
-	}
+		a.emu.AddFault(Fault{Endpoint: EndpointRevoke, Mode: FaultCommitThenDrop})
+		if _, err := a.send(t.Context(), http.MethodDelete, "/org/tokens/"+live[0].ID, a.admin(), ""); err == nil {
+			t.Fatal("want a dropped connection")
+		}
+		if a.emu.IsLive(live[0].ID) {
+			t.Fatal("the revoke was not committed")
+		}
+		if got := a.emu.RequestCount(EndpointMint); got != 1 {
+			t.Fatalf("mint count %d, want 1", got)
+		}
+	})
 }
 
 func TestFaultCommitThenHang(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenHang})
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	if _, err := a.send(ctx, http.MethodPost, "/org/tokens", a.admin(), mintBody("hung answer")); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("want the client to give up waiting, got %v", err)
-	}
-	if live := a.emu.LiveKeys(); len(live) != 1 || live[0].Name != "hung answer" {
-		t.Fatalf("the mint was not committed before the answer hung: %+v", live)
-	}
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenHang})
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		if _, err := a.send(ctx, http.MethodPost, "/org/tokens", a.admin(), mintBody("hung answer")); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want the client to give up waiting, got %v", err)
+		}
+		if live := a.emu.LiveKeys(); len(live) != 1 || live[0].Name != "hung answer" {
+			t.Fatalf("the mint was not committed before the answer hung: %+v", live)
+		}
+	})
 }
 
 func TestFaultCommitThenStatus(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenStatus})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenStatus, Status: http.StatusGatewayTimeout, Body: "upstream timed out", ContentType: "text/plain"})
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenStatus})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenStatus, Status: http.StatusGatewayTimeout, Body: "upstream timed out", ContentType: "text/plain"})
 
-	r := a.expect(http.StatusBadGateway, http.MethodPost, "/org/tokens", a.admin(), mintBody("first"))
-	if msg := errorMessage(t, r); msg != "Bad Gateway" || plaintextPattern.Match(r.body) {
-		t.Fatalf("commit-then-status body %s", r.body)
-	}
-	r = a.expect(http.StatusGatewayTimeout, http.MethodPost, "/org/tokens", a.admin(), mintBody("second"))
-	if string(r.body) != "upstream timed out" {
-		t.Fatalf("custom body %q", r.body)
-	}
-	live := a.emu.LiveKeys()
-	if len(live) != 2 || live[0].Name != "first" || live[1].Name != "second" {
-		t.Fatalf("both mints must be committed: %+v", live)
-	}
+		r := a.expect(http.StatusBadGateway, http.MethodPost, "/org/tokens", a.admin(), mintBody("first"))
+		// The fault's own answer, nothing of the mint's: no plaintext, no Cache-Control.
+		if string(r.body) != "{\"error\":\"Bad Gateway\"}\n" || r.header.Get("Content-Type") != "application/json" || r.header.Get("Cache-Control") != "" {
+			t.Fatalf("commit-then-status answered %s (%v)", r.body, r.header)
+		}
+		r = a.expect(http.StatusGatewayTimeout, http.MethodPost, "/org/tokens", a.admin(), mintBody("second"))
+		if string(r.body) != "upstream timed out" {
+			t.Fatalf("custom body %q", r.body)
+		}
+		live := a.emu.LiveKeys()
+		if len(live) != 2 || live[0].Name != "first" || live[1].Name != "second" {
+			t.Fatalf("both mints must be committed: %+v", live)
+		}
 
-	// A refused operation stays refused behind the fault.
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenStatus})
-	a.expect(http.StatusBadGateway, http.MethodPost, "/org/tokens", a.admin(), mintBody(""))
-	if len(a.emu.LiveKeys()) != 2 {
-		t.Fatal("an invalid mint was committed behind a fault")
-	}
+		// A refused operation stays refused behind the fault.
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitThenStatus})
+		a.expect(http.StatusBadGateway, http.MethodPost, "/org/tokens", a.admin(), mintBody(badRequestName(d)))
+		if len(a.emu.LiveKeys()) != 2 {
+			t.Fatal("an invalid mint was committed behind a fault")
+		}
+	})
 }
 
 func TestFaultDropBeforeCommit(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	k, key := a.emu.Seed(SeedKey{Name: "k"})
-	a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultDropBeforeCommit})
-	a.emu.AddFault(Fault{Endpoint: EndpointRevoke, Mode: FaultDropBeforeCommit})
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		k, key := a.emu.Seed(SeedKey{Name: "k"})
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultDropBeforeCommit})
+		a.emu.AddFault(Fault{Endpoint: EndpointRevoke, Mode: FaultDropBeforeCommit})
 
-	if _, err := a.send(t.Context(), http.MethodPost, "/org/tokens", key, mintBody("never")); err == nil {
-		t.Fatal("want a dropped connection")
-	}
-	if _, err := a.send(t.Context(), http.MethodDelete, "/org/tokens/"+k.ID, a.admin(), ""); err == nil {
-		t.Fatal("want a dropped connection")
-	}
-	if live := a.emu.LiveKeys(); len(live) != 1 || live[0].ID != k.ID {
-		t.Fatalf("a drop-before-commit changed state: %+v", live)
-	}
-	if got, _ := a.emu.Key(k.ID); got.LastUsedAt != nil {
-		t.Fatal("a dropped request updated last_used_at")
-	}
-	if n := len(a.emu.Events()); n != 1 {
-		t.Fatalf("%d events, want only the seed", n)
-	}
+		if _, err := a.send(t.Context(), http.MethodPost, "/org/tokens", key, mintBody("never")); err == nil {
+			t.Fatal("want a dropped connection")
+		}
+		if _, err := a.send(t.Context(), http.MethodDelete, "/org/tokens/"+k.ID, a.admin(), ""); err == nil {
+			t.Fatal("want a dropped connection")
+		}
+		if live := a.emu.LiveKeys(); len(live) != 1 || live[0].ID != k.ID {
+			t.Fatalf("a drop-before-commit changed state: %+v", live)
+		}
+		if got, _ := a.emu.Key(k.ID); got.LastUsedAt != nil {
+			t.Fatal("a dropped request updated last_used_at")
+		}
+		if n := len(a.emu.Events()); n != 1 {
+			t.Fatalf("%d events, want only the seed", n)
+		}
+	})
 }
 
 func TestFaultLatency(t *testing.T) {
@@ -309,46 +324,54 @@ func TestRateLimitComesBeforeFaults(t *testing.T) {
 
 func TestRequestCounts(t *testing.T) {
 	t.Parallel()
-	a := newTestAPI(t, Options{})
-	minted := a.mint(a.admin(), "m")
-	a.expect(http.StatusForbidden, http.MethodGet, "/cp/admin/x", minted.Key, "")
-	a.expect(http.StatusUnauthorized, http.MethodPost, "/org/tokens", "", mintBody("m"))
-	a.expect(http.StatusBadRequest, http.MethodPost, "/org/tokens", a.admin(), mintBody(""))
-	a.list(a.admin())
-	a.emu.AddFault(Fault{Endpoint: EndpointList, Status: http.StatusServiceUnavailable})
-	a.expect(http.StatusServiceUnavailable, http.MethodGet, "/org/tokens", a.admin(), "")
-	a.expect(http.StatusNoContent, http.MethodDelete, "/org/tokens/"+minted.ID, a.admin(), "")
-	a.expect(http.StatusNotFound, http.MethodDelete, "/org/tokens/"+minted.ID, a.admin(), "")
-	a.expect(http.StatusMethodNotAllowed, http.MethodPut, "/org/tokens", a.admin(), "")
-	a.expect(http.StatusNotFound, http.MethodGet, "/elsewhere", a.admin(), "")
-	a.expect(http.StatusOK, http.MethodGet, "/_emulator/keys", a.admin(), "")
-	a.expect(http.StatusOK, http.MethodGet, "/_emulator/stats", a.admin(), "")
-	a.expect(http.StatusUnauthorized, http.MethodGet, "/_emulator/stats", "", "")
-	// Out-of-band calls are not requests.
-	a.emu.Seed(SeedKey{Name: "oob"})
-	a.emu.LiveKeys()
-
-	want := map[string]int{EndpointMint: 3, EndpointList: 2, EndpointRevoke: 2, EndpointOther: 3}
-	got := a.emu.RequestCounts()
-	if len(got) != len(want) {
-		t.Fatalf("RequestCounts %v, want %v", got, want)
-	}
-	for ep, n := range want {
-		if got[ep] != n || a.emu.RequestCount(ep) != n {
-			t.Errorf("%s: %d, want %d", ep, got[ep], n)
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+		minted := a.mint(a.admin(), "m")
+		// The guide refuses the control plane and wrong methods itself; the service has no such
+		// routes at all.
+		controlPlane, wrongMethod := http.StatusNotFound, http.StatusNotFound
+		if d == DialectGuide {
+			controlPlane, wrongMethod = http.StatusForbidden, http.StatusMethodNotAllowed
 		}
-	}
-	got[EndpointMint] = 100 // a copy
-	if a.emu.RequestCount(EndpointMint) != 3 {
-		t.Fatal("RequestCounts returned the live map")
-	}
+		a.expect(controlPlane, http.MethodGet, "/cp/admin/x", minted.secret(), "")
+		a.expect(http.StatusUnauthorized, http.MethodPost, "/org/tokens", "", mintBody("m"))
+		a.expect(http.StatusBadRequest, http.MethodPost, "/org/tokens", a.admin(), mintBody(badRequestName(d)))
+		a.list(a.admin())
+		a.emu.AddFault(Fault{Endpoint: EndpointList, Status: http.StatusServiceUnavailable})
+		a.expect(http.StatusServiceUnavailable, http.MethodGet, "/org/tokens", a.admin(), "")
+		a.revoke(a.admin(), minted.ID)
+		a.expect(http.StatusNotFound, http.MethodDelete, "/org/tokens/"+minted.ID, a.admin(), "")
+		a.expect(wrongMethod, http.MethodPut, "/org/tokens", a.admin(), "")
+		a.expect(http.StatusNotFound, http.MethodGet, "/elsewhere", a.admin(), "")
+		a.expect(http.StatusOK, http.MethodGet, "/_emulator/keys", a.admin(), "")
+		a.expect(http.StatusOK, http.MethodGet, "/_emulator/stats", a.admin(), "")
+		a.expect(http.StatusUnauthorized, http.MethodGet, "/_emulator/stats", "", "")
+		// Out-of-band calls are not requests.
+		a.emu.Seed(SeedKey{Name: "oob"})
+		a.emu.LiveKeys()
 
-	a.emu.ResetCounts()
-	for ep, n := range a.emu.RequestCounts() {
-		if n != 0 {
-			t.Errorf("after ResetCounts %s = %d", ep, n)
+		want := map[string]int{EndpointMint: 3, EndpointList: 2, EndpointRevoke: 2, EndpointOther: 3}
+		got := a.emu.RequestCounts()
+		if len(got) != len(want) {
+			t.Fatalf("RequestCounts %v, want %v", got, want)
 		}
-	}
+		for ep, n := range want {
+			if got[ep] != n || a.emu.RequestCount(ep) != n {
+				t.Errorf("%s: %d, want %d", ep, got[ep], n)
+			}
+		}
+		got[EndpointMint] = 100 // a copy
+		if a.emu.RequestCount(EndpointMint) != 3 {
+			t.Fatal("RequestCounts returned the live map")
+		}
+
+		a.emu.ResetCounts()
+		for ep, n := range a.emu.RequestCounts() {
+			if n != 0 {
+				t.Errorf("after ResetCounts %s = %d", ep, n)
+			}
+		}
+	})
 }
 
 func TestInvalidFaultStatusFailsReadably(t *testing.T) {

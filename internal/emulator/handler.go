@@ -21,6 +21,7 @@ const (
 	unauthorizedMsg = "missing, unknown or revoked credential"
 )
 
+// tokenJSON is a key in the guide's list.
 type tokenJSON struct {
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
@@ -29,6 +30,7 @@ type tokenJSON struct {
 	LastUsedAt *string `json:"last_used_at"`
 }
 
+// mintResponse is the guide's mint response.
 type mintResponse struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
@@ -37,8 +39,10 @@ type mintResponse struct {
 	CreatedAt string `json:"created_at"`
 }
 
+// controlKeyJSON is a key on /_emulator/keys, in either dialect.
 type controlKeyJSON struct {
 	tokenJSON
+	Prefix    string  `json:"prefix,omitempty"`
 	RevokedAt *string `json:"revoked_at"`
 }
 
@@ -52,7 +56,10 @@ func (r *record) token() tokenJSON {
 	}
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// formatTime prints a stored time. Stored times are already truncated to the dialect's
+// precision, so this gives the guide's whole seconds and the service's trailing-zero-free
+// microseconds ("…:38.03326Z") alike.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func formatOptionalTime(t time.Time) *string {
 	if t.IsZero() {
@@ -155,9 +162,23 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 	return true
 }
 
-// serveAPI is the Molecule org token API proper.
+// serveAPI is the Molecule org token API proper. The service's request limit comes first, before
+// routing and authentication, as its middleware does.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	p, snap, ok := s.authenticate(r)
+	if !s.admit(w, r, s.requestLimit) {
+		return
+	}
+	if s.dialect == DialectDeployed {
+		s.serveDeployed(w, r)
+		return
+	}
+	s.serveGuide(w, r)
+}
+
+// serveGuide answers in the guide's shape.
+func (s *Server) serveGuide(w http.ResponseWriter, r *http.Request) {
+	token, _ := bearerToken(r)
+	p, snap, ok := s.authenticate(token)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="molecule"`)
 		writeError(w, http.StatusUnauthorized, unauthorizedMsg)
@@ -196,6 +217,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) mint(w http.ResponseWriter, r *http.Request, p principal) {
+	if !s.admit(w, r, s.mintLimit) {
+		return
+	}
 	name, status, msg := readMintRequest(w, r)
 	if status != 0 {
 		writeError(w, status, msg)
@@ -266,13 +290,16 @@ func validateName(name string) error {
 	return nil
 }
 
+// list answers the newest ListCap live keys, oldest first.
 func (s *Server) list(w http.ResponseWriter) {
 	s.mu.Lock()
-	tokens := make([]tokenJSON, 0, len(s.byHash))
-	for _, r := range s.order {
-		if r.live() {
-			tokens = append(tokens, r.token())
-		}
+	listed := s.live
+	if s.listCap >= 0 && len(listed) > s.listCap {
+		listed = listed[len(listed)-s.listCap:]
+	}
+	tokens := make([]tokenJSON, 0, len(listed))
+	for _, r := range listed {
+		tokens = append(tokens, r.token())
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct {
@@ -317,7 +344,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		keys := make([]controlKeyJSON, 0, len(s.order))
 		for _, rec := range s.order {
-			keys = append(keys, controlKeyJSON{tokenJSON: rec.token(), RevokedAt: formatOptionalTime(rec.revokedAt)})
+			keys = append(keys, controlKeyJSON{tokenJSON: rec.token(), Prefix: rec.prefix, RevokedAt: formatOptionalTime(rec.revokedAt)})
 		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, struct {
@@ -350,14 +377,36 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	}{msg})
 }
 
+// jsonType is what the service's framework (gin) labels its JSON with.
+const jsonType = "application/json; charset=utf-8"
+
+// writeAPI answers from the API proper, labelled as the dialect's server labels it.
+func (s *Server) writeAPI(w http.ResponseWriter, status int, v any) {
+	if s.dialect == DialectDeployed {
+		writeJSONAs(w, status, jsonType, "", v) // gin ends its JSON without a newline
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+func (s *Server) writeAPIError(w http.ResponseWriter, status int, msg string) {
+	s.writeAPI(w, status, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONAs(w, status, "application/json", "\n", v)
+}
+
+func writeJSONAs(w http.ResponseWriter, status int, contentType, end string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":"emulator: encoding response failed"}`)
 	}
-	body = append(body, '\n')
-	w.Header().Set("Content-Type", "application/json")
+	body = append(body, end...)
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

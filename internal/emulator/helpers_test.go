@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"regexp"
 	"strings"
@@ -13,28 +14,74 @@ import (
 	"time"
 )
 
-var (
-	idPattern        = regexp.MustCompile(`^tok_[0-9A-HJKMNP-TV-Z]{20}$`)
-	keyPattern       = regexp.MustCompile(`^mola_[a-z0-9]{26}$`)
-	plaintextPattern = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
-	rfc3339UTC       = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
-)
+// dialects is every dialect, for tests of behaviour they share.
+var dialects = []Dialect{DialectDeployed, DialectGuide}
+
+// dialectSpec is what a client sees of one dialect, written out independently of the code.
+type dialectSpec struct {
+	id, key, timestamp *regexp.Regexp
+	mintStatus         int
+	revokeStatus       int
+	contentType        string
+	precision          time.Duration
+}
+
+var specs = map[Dialect]dialectSpec{
+	DialectDeployed: {
+		id:           regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`),
+		key:          regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`),
+		timestamp:    regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,5}[1-9])?Z$`),
+		mintStatus:   http.StatusOK,
+		revokeStatus: http.StatusOK,
+		contentType:  "application/json; charset=utf-8",
+		precision:    time.Microsecond,
+	},
+	DialectGuide: {
+		id:           regexp.MustCompile(`^tok_[0-9A-HJKMNP-TV-Z]{20}$`),
+		key:          regexp.MustCompile(`^mola_[a-z0-9]{26}$`),
+		timestamp:    regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`),
+		mintStatus:   http.StatusCreated,
+		revokeStatus: http.StatusNoContent,
+		contentType:  "application/json",
+		precision:    time.Second,
+	},
+}
+
+// guideKeyPattern finds a guide-shaped plaintext anywhere in a body. Deployed keys have no
+// shape to search for, so leak checks look for the actual plaintexts as well.
+var guideKeyPattern = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
+
+// forEachDialect runs f as a parallel subtest per dialect.
+func forEachDialect(t *testing.T, f func(t *testing.T, d Dialect)) {
+	t.Helper()
+	for _, d := range dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			f(t, d)
+		})
+	}
+}
 
 // testAPI talks to one fresh emulator over real HTTP.
 type testAPI struct {
-	t   *testing.T
-	emu *Server
-	hc  *http.Client
+	t    *testing.T
+	emu  *Server
+	hc   *http.Client
+	spec dialectSpec
 }
 
 func newTestAPI(t *testing.T, opts Options) *testAPI {
 	t.Helper()
-	emu := NewTestServer(t, opts)
+	return wrapServer(t, NewTestServer(t, opts))
+}
+
+func wrapServer(t *testing.T, emu *Server) *testAPI {
+	t.Helper()
 	// No keep-alive: a dropped connection must surface as an error on the request that caused
 	// it, never as a silent transport-level retry of the next one.
 	tr := &http.Transport{DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &testAPI{t: t, emu: emu, hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &testAPI{t: t, emu: emu, hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}, spec: specs[emu.Dialect()]}
 }
 
 type reply struct {
@@ -86,15 +133,23 @@ func (a *testAPI) expect(want int, method, path, token, body string) reply {
 	return r
 }
 
+// wireToken is every field either dialect sends for a key; decoding rejects any other.
 type wireToken struct {
 	ID         string  `json:"id"`
+	Prefix     string  `json:"prefix"`
 	Name       string  `json:"name"`
 	Key        string  `json:"key"`
+	AuthToken  string  `json:"auth_token"`
+	Warning    string  `json:"warning"`
+	OrgID      string  `json:"org_id"`
 	CreatedBy  string  `json:"created_by"`
 	CreatedAt  string  `json:"created_at"`
 	LastUsedAt *string `json:"last_used_at"`
 	RevokedAt  *string `json:"revoked_at"`
 }
+
+// secret is the plaintext of a mint response, whichever field the dialect puts it in.
+func (w wireToken) secret() string { return w.Key + w.AuthToken }
 
 func mintBody(name string) string {
 	b, _ := json.Marshal(map[string]string{"name": name})
@@ -103,20 +158,67 @@ func mintBody(name string) string {
 
 func (a *testAPI) mint(token, name string) wireToken {
 	a.t.Helper()
-	r := a.expect(http.StatusCreated, http.MethodPost, "/org/tokens", token, mintBody(name))
+	r := a.expect(a.spec.mintStatus, http.MethodPost, "/org/tokens", token, mintBody(name))
 	var tok wireToken
 	decode(a.t, r.body, &tok)
+	if a.emu.Dialect() == DialectDeployed && (tok.AuthToken == "" || tok.Key != "") ||
+		a.emu.Dialect() == DialectGuide && (tok.Key == "" || tok.AuthToken != "") {
+		a.t.Fatalf("mint response fields %v: the plaintext is not in the dialect's field", fields(a.t, r.body))
+	}
 	return tok
 }
 
+// list reads the list and checks its envelope: deployed has count == len(tokens), the guide
+// has no count.
 func (a *testAPI) list(token string) []wireToken {
 	a.t.Helper()
 	r := a.expect(http.StatusOK, http.MethodGet, "/org/tokens", token, "")
 	var out struct {
+		Count  *int        `json:"count"`
 		Tokens []wireToken `json:"tokens"`
 	}
 	decode(a.t, r.body, &out)
+	switch a.emu.Dialect() {
+	case DialectDeployed:
+		if out.Count == nil || *out.Count != len(out.Tokens) {
+			a.t.Fatalf("deployed list count %v for %d tokens", out.Count, len(out.Tokens))
+		}
+	case DialectGuide:
+		if out.Count != nil {
+			a.t.Fatalf("guide list carries a count: %s", r.body)
+		}
+	}
+	if out.Tokens == nil {
+		a.t.Fatalf("list without a tokens array: %s", r.body)
+	}
 	return out.Tokens
+}
+
+// revoke revokes id over the API and checks the dialect's success answer.
+func (a *testAPI) revoke(token, id string) {
+	a.t.Helper()
+	r := a.expect(a.spec.revokeStatus, http.MethodDelete, "/org/tokens/"+id, token, "")
+	if a.emu.Dialect() == DialectGuide {
+		if len(r.body) != 0 {
+			a.t.Fatalf("204 with body %q", r.body)
+		}
+		return
+	}
+	var out struct {
+		Revoked string `json:"revoked"`
+	}
+	decode(a.t, r.body, &out)
+	if out.Revoked != id {
+		a.t.Fatalf("revoke answered %s, want the id %s", r.body, id)
+	}
+}
+
+// badRequestName is a name the dialect refuses with 400.
+func badRequestName(d Dialect) string {
+	if d == DialectDeployed {
+		return strings.Repeat("n", 101)
+	}
+	return ""
 }
 
 func (a *testAPI) admin() string { return a.emu.AdminToken() }
@@ -130,10 +232,24 @@ func decode(t *testing.T, b []byte, v any) {
 	}
 }
 
+// fields returns the names of a JSON object's members, to check what is absent.
+func fields(t *testing.T, b []byte) map[string]bool {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+	out := map[string]bool{}
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
 func errorMessage(t *testing.T, r reply) string {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("error content type %q, want application/json", ct)
+	if mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type")); err != nil || mt != "application/json" {
+		t.Fatalf("error content type %q, want application/json", r.header.Get("Content-Type"))
 	}
 	var e struct {
 		Error string `json:"error"`
@@ -151,6 +267,27 @@ func ids(toks []wireToken) []string {
 		out = append(out, tok.ID)
 	}
 	return out
+}
+
+func keyIDs(keys []Key) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.ID)
+	}
+	return out
+}
+
+// assertNoPlaintext fails if body contains any of the plaintexts or a guide-shaped key.
+func assertNoPlaintext(t *testing.T, what string, body []byte, plaintexts ...string) {
+	t.Helper()
+	if guideKeyPattern.Match(body) {
+		t.Fatalf("%s leaks a plaintext key", what)
+	}
+	for _, p := range plaintexts {
+		if bytes.Contains(body, []byte(p)) {
+			t.Fatalf("%s leaks a plaintext key", what)
+		}
+	}
 }
 
 // fakeClock is a settable clock for one test.

@@ -13,20 +13,25 @@ import (
 	"time"
 )
 
-// stateFormat is bumped on any incompatible change to the state file.
-const stateFormat = 1
+// stateFormat is bumped on any incompatible change to the state file. Format 1 predates
+// dialects and prefixes; it is read as a guide-dialect organization.
+const stateFormat = 2
 
 // stateFile is the on-disk form. Keys are stored as SHA-256 digests only, so the file can be
 // read by anyone debugging a demo without leaking a usable credential.
 type stateFile struct {
-	Format int          `json:"format"`
-	Keys   []stateKey   `json:"keys"`
-	Events []stateEvent `json:"events"`
+	Format int `json:"format"`
+	// Dialect is recorded because ids, keys and time precision differ: an organization made in
+	// one dialect would be served wrongly by the other.
+	Dialect Dialect      `json:"dialect,omitempty"`
+	Keys    []stateKey   `json:"keys"`
+	Events  []stateEvent `json:"events"`
 }
 
 type stateKey struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix,omitempty"`
 	CreatedBy  string     `json:"created_by"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
@@ -60,11 +65,12 @@ func (s *Server) commitLocked() *stateSnapshot {
 
 // snapshot serializes the state; the caller holds s.mu (or owns s exclusively, as New does).
 func (s *Server) snapshot() *stateSnapshot {
-	f := stateFile{Format: stateFormat, Keys: make([]stateKey, 0, len(s.order)), Events: make([]stateEvent, 0, len(s.events))}
+	f := stateFile{Format: stateFormat, Dialect: s.dialect, Keys: make([]stateKey, 0, len(s.order)), Events: make([]stateEvent, 0, len(s.events))}
 	for _, r := range s.order {
 		f.Keys = append(f.Keys, stateKey{
 			ID:         r.id,
 			Name:       r.name,
+			Prefix:     r.prefix,
 			CreatedBy:  r.createdBy,
 			CreatedAt:  r.createdAt,
 			LastUsedAt: timePtr(r.lastUsedAt),
@@ -125,11 +131,21 @@ func (s *Server) load() error {
 	if err := dec.Decode(&f); err != nil {
 		return fmt.Errorf("emulator: state file %s is not valid: %w", s.statePath, err)
 	}
-	if f.Format != stateFormat {
+	switch f.Format {
+	case 1:
+		f.Dialect = DialectGuide
+	case stateFormat:
+		if f.Dialect == "" {
+			f.Dialect = DialectDeployed // as in Options
+		}
+	default:
 		return fmt.Errorf("emulator: state file %s has format %d, want %d", s.statePath, f.Format, stateFormat)
 	}
+	if f.Dialect != s.dialect {
+		return fmt.Errorf("emulator: state file %s holds a %s-dialect organization; serve it with that dialect or start a new file", s.statePath, f.Dialect)
+	}
 	for i, k := range f.Keys {
-		r, err := k.record()
+		r, err := k.record(s.apiTime)
 		if err != nil {
 			return fmt.Errorf("emulator: state file %s, key %d: %w", s.statePath, i, err)
 		}
@@ -151,6 +167,11 @@ func (s *Server) load() error {
 		}
 		return 0
 	})
+	for _, r := range s.order {
+		if r.live() {
+			s.live = append(s.live, r)
+		}
+	}
 	for i, e := range f.Events {
 		if e.Seq != i+1 {
 			return fmt.Errorf("emulator: state file %s: event %d has seq %d", s.statePath, i, e.Seq)
@@ -160,7 +181,7 @@ func (s *Server) load() error {
 	return nil
 }
 
-func (k stateKey) record() (*record, error) {
+func (k stateKey) record(apiTime func(time.Time) time.Time) (*record, error) {
 	if k.ID == "" || k.CreatedAt.IsZero() {
 		return nil, errors.New("id and created_at are required")
 	}
@@ -168,13 +189,13 @@ func (k stateKey) record() (*record, error) {
 	if err != nil || len(sum) != len(record{}.hash) {
 		return nil, fmt.Errorf("key_sha256 of %s is not a hex SHA-256 digest", k.ID)
 	}
-	r := &record{id: k.ID, name: k.Name, createdBy: k.CreatedBy, createdAt: toAPITime(k.CreatedAt)}
+	r := &record{id: k.ID, name: k.Name, prefix: k.Prefix, createdBy: k.CreatedBy, createdAt: apiTime(k.CreatedAt)}
 	copy(r.hash[:], sum)
 	if k.LastUsedAt != nil {
-		r.lastUsedAt = toAPITime(*k.LastUsedAt)
+		r.lastUsedAt = apiTime(*k.LastUsedAt)
 	}
 	if k.RevokedAt != nil {
-		r.revokedAt = toAPITime(*k.RevokedAt)
+		r.revokedAt = apiTime(*k.RevokedAt)
 	}
 	return r, nil
 }

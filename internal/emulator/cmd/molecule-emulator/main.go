@@ -3,6 +3,11 @@
 //
 //	go run ./internal/emulator/cmd/molecule-emulator -url-file /tmp/molecule.url
 //
+// By default it answers as the service is deployed, limits included (10 mints an hour and 600
+// requests a minute per client address, at most 500 keys listed); -dialect guide serves the
+// published guide's shape instead, and -mint-limit off / -request-limit off lift the limits for
+// bulk work such as benchmarks.
+//
 // It listens on loopback only, logs one line per request (method, path, status, duration —
 // never headers or bodies) to stderr, and shuts down cleanly on SIGINT or SIGTERM.
 package main
@@ -20,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,19 +49,70 @@ type config struct {
 	listen, adminToken, statePath, urlFile string
 	rateLimit                              int
 	rateWindow, latency                    time.Duration
+
+	dialect, orgID          string
+	mintLimit, requestLimit limitFlag
+	listCap                 int
+}
+
+// limitFlag reads a per-address limit as N/DURATION ("10/1h", "600/m") or "off".
+type limitFlag struct{ emulator.Limit }
+
+func (f *limitFlag) String() string {
+	if f.Off {
+		return "off"
+	}
+	d := f.Window
+	w := d.String()
+	switch {
+	case d%time.Hour == 0:
+		w = strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		w = strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return strconv.Itoa(f.Requests) + "/" + w
+}
+
+func (f *limitFlag) Set(v string) error {
+	if strings.EqualFold(v, "off") {
+		f.Limit = emulator.NoLimit
+		return nil
+	}
+	n, per, ok := strings.Cut(v, "/")
+	requests, err := strconv.Atoi(n)
+	if !ok || err != nil || requests <= 0 {
+		return errors.New(`want N/DURATION such as "10/1h", or "off"`)
+	}
+	if per != "" && (per[0] < '0' || per[0] > '9') {
+		per = "1" + per // "10/h" reads as "10/1h"
+	}
+	window, err := time.ParseDuration(per)
+	if err != nil || window <= 0 {
+		return errors.New(`want N/DURATION such as "10/1h", or "off"`)
+	}
+	f.Limit = emulator.Limit{Requests: requests, Window: window}
+	return nil
 }
 
 // parseFlags returns the configuration, or the exit code to stop with.
 func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
-	var c config
+	c := config{
+		mintLimit:    limitFlag{emulator.Limit{Requests: 10, Window: time.Hour}},
+		requestLimit: limitFlag{emulator.Limit{Requests: 600, Window: time.Minute}},
+	}
 	fs := flag.NewFlagSet("molecule-emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "loopback `address` to listen on")
 	fs.StringVar(&c.adminToken, "admin-token", "", "admin credential (default: $"+envAdminToken+", else a random token printed once)")
 	fs.StringVar(&c.statePath, "state", "", "`file` keeping the organization across restarts (default: memory only)")
 	fs.StringVar(&c.urlFile, "url-file", "", "`file` to write the base URL to once listening")
-	fs.IntVar(&c.rateLimit, "rate-limit", 0, "requests allowed per window (0: unlimited)")
-	fs.DurationVar(&c.rateWindow, "rate-window", time.Second, "rate-limit window")
+	fs.StringVar(&c.dialect, "dialect", string(emulator.DialectDeployed), "response shape, `deployed|guide`: the service as deployed, or the published guide's")
+	fs.Var(&c.mintLimit, "mint-limit", "mints per client address, as `N/DURATION` (\"10/1h\", \"5/m\") or \"off\"")
+	fs.Var(&c.requestLimit, "request-limit", "API requests per client address, as `N/DURATION` or \"off\"")
+	fs.IntVar(&c.listCap, "list-cap", 0, "most keys a list returns, the newest (0: the service's 500; negative: all)")
+	fs.StringVar(&c.orgID, "org-id", "", "org_id reported on every key the deployed dialect lists (default: none)")
+	fs.IntVar(&c.rateLimit, "rate-limit", 0, "test harness: requests allowed per window over all clients, before any fault (0: unlimited)")
+	fs.DurationVar(&c.rateWindow, "rate-window", time.Second, "test harness: -rate-limit window")
 	fs.DurationVar(&c.latency, "latency", 0, "delay added to every API request")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -65,6 +122,11 @@ func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
 	}
 	if fs.NArg() > 0 {
 		_, _ = fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+		fs.Usage()
+		return c, 2, false
+	}
+	if d := emulator.Dialect(c.dialect); d != emulator.DialectDeployed && d != emulator.DialectGuide {
+		_, _ = fmt.Fprintf(stderr, "invalid -dialect %q: want %q or %q\n", c.dialect, emulator.DialectDeployed, emulator.DialectGuide)
 		fs.Usage()
 		return c, 2, false
 	}
@@ -94,7 +156,15 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 	if err != nil {
 		return err
 	}
-	emu, err := emulator.New(emulator.Options{AdminToken: token, StatePath: cfg.statePath})
+	emu, err := emulator.New(emulator.Options{
+		AdminToken:   token,
+		StatePath:    cfg.statePath,
+		Dialect:      emulator.Dialect(cfg.dialect),
+		MintLimit:    cfg.mintLimit.Limit,
+		RequestLimit: cfg.requestLimit.Limit,
+		ListCap:      cfg.listCap,
+		OrgID:        cfg.orgID,
+	})
 	if err != nil {
 		return errors.Join(err, ln.Close())
 	}
@@ -119,7 +189,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 			return errors.Join(fmt.Errorf("writing -url-file: %w", err), emu.Close())
 		}
 	}
-	logger.Printf("listening on %s", url)
+	logger.Printf("listening on %s (dialect %s, mint limit %s, request limit %s)", url, emu.Dialect(), &cfg.mintLimit, &cfg.requestLimit)
 
 	select {
 	case <-ctx.Done():
@@ -185,8 +255,39 @@ func logRequests(logger *log.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// redactKeys hides anything shaped like an org key, should a client put one in a path.
+// redactKeys hides anything shaped like an org key, should a client put one in a path: the
+// guide's mola_ keys, and any run of 40 or more base64url characters, which covers the
+// service's 43-character keys (its ids, UUIDs, are 36 characters and stay readable).
 func redactKeys(path string) string {
+	return redactLongRuns(redactGuideKeys(path))
+}
+
+func redactLongRuns(path string) string {
+	const minRun = 40
+	isKeyChar := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); {
+		j := i
+		for j < len(path) && isKeyChar(path[j]) {
+			j++
+		}
+		switch {
+		case j-i >= minRun:
+			b.WriteString("[REDACTED]")
+		case j > i:
+			b.WriteString(path[i:j])
+		default:
+			b.WriteByte(path[i])
+			j++
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func redactGuideKeys(path string) string {
 	const prefix = "mola_"
 	var b strings.Builder
 	for {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
 // lockedBuffer collects stderr written from the server's goroutines.
@@ -49,9 +52,9 @@ func waitForFile(t *testing.T, path string) string {
 	return ""
 }
 
-func mint(t *testing.T, url, token, name string) (int, string) {
+func do(t *testing.T, method, url, token, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/org/tokens", strings.NewReader(`{"name":"`+name+`"}`))
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,22 +63,83 @@ func mint(t *testing.T, url, token, name string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// mint returns the status and the plaintext, whichever dialect's field carries it.
+func mint(t *testing.T, url, token, name string) (int, string) {
+	t.Helper()
+	resp := do(t, http.MethodPost, url+"/org/tokens", token, `{"name":"`+name+`"}`)
 	defer resp.Body.Close()
 	var body struct {
-		Key string `json:"key"`
+		Key       string `json:"key"`
+		AuthToken string `json:"auth_token"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body.Key
+	return resp.StatusCode, body.Key + body.AuthToken
+}
+
+func listLen(t *testing.T, url, token string) int {
+	t.Helper()
+	resp := do(t, http.MethodGet, url+"/org/tokens", token, "")
+	defer resp.Body.Close()
+	var body struct {
+		Tokens []json.RawMessage `json:"tokens"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil {
+		t.Fatalf("list: %d", resp.StatusCode)
+	}
+	return len(body.Tokens)
+}
+
+// serveInBackground runs the command until the test ends and returns its URL and a stop
+// function that waits for a clean exit.
+func serveInBackground(t *testing.T, args []string, getenv func(string) string) (string, *lockedBuffer, func()) {
+	t.Helper()
+	urlFile := filepath.Join(t.TempDir(), "url")
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr lockedBuffer
+	exited := make(chan int, 1)
+	go func() { exited <- run(ctx, append([]string{"-url-file", urlFile}, args...), getenv, &stderr) }()
+	url := waitForFile(t, urlFile)
+	stopped := false
+	stop := func() {
+		t.Helper()
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-exited:
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("run did not stop")
+		}
+		if _, err := os.Stat(urlFile); !os.IsNotExist(err) {
+			t.Fatalf("url file left behind after shutdown: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return url, &stderr, stop
 }
 
 func TestRedactKeys(t *testing.T) {
 	t.Parallel()
+	const deployedKey = "UyJhAK6q4R_er9xO_F_vZ7vbnmzlOd6AgNPxlR6YEg0"
 	cases := map[string]string{
 		"/org/tokens":                           "/org/tokens",
 		"/org/tokens/mola_abc123":               "/org/tokens/mola_[REDACTED]",
 		"/x/mola_AbC9/y/mola_zz":                "/x/mola_[REDACTED]/y/mola_[REDACTED]",
 		"/mola_":                                "/mola_",
 		"/mola_/mola_k7x9p2q4r8s1t3u5v6w0x2y3z": "/mola_/mola_[REDACTED]",
+		// Ids stay readable; the service's keys do not.
+		"/org/tokens/a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e": "/org/tokens/a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e",
+		"/org/tokens/" + deployedKey:                       "/org/tokens/[REDACTED]",
+		"/x/" + deployedKey + "/y?" + deployedKey:          "/x/[REDACTED]/y?[REDACTED]",
+		"/" + deployedKey[:39]:                             "/" + deployedKey[:39],
 	}
 	for in, want := range cases {
 		if got := redactKeys(in); got != want {
@@ -96,7 +160,14 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		{[]string{"-listen", ":0"}, 1, "refusing"},
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"stray"}, 2, "unexpected arguments"},
+		{[]string{"-dialect", "docs"}, 2, "invalid -dialect"},
+		{[]string{"-mint-limit", "10"}, 2, "N/DURATION"},
+		{[]string{"-mint-limit", "0/1h"}, 2, "N/DURATION"},
+		{[]string{"-mint-limit", "10/-1h"}, 2, "N/DURATION"},
+		{[]string{"-request-limit", "x/1m"}, 2, "N/DURATION"},
+		{[]string{"-request-limit", "600/fortnight"}, 2, "N/DURATION"},
 		{[]string{"-h"}, 0, "-url-file"},
+		{[]string{"-h"}, 0, "-mint-limit"},
 	}
 	for _, tc := range cases {
 		var stderr lockedBuffer
@@ -111,60 +182,127 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 
 func TestRunServesLogsAndStops(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	urlFile, statePath := filepath.Join(dir, "url"), filepath.Join(dir, "state.json")
-	const admin = "admin-from-env"
-	getenv := func(k string) string {
-		if k == envAdminToken {
-			return admin
-		}
-		return ""
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr lockedBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"-url-file", urlFile, "-state", statePath, "-rate-limit", "100"}, getenv, &stderr)
-	}()
+	for _, tc := range []struct {
+		dialect    []string
+		mintStatus int
+	}{
+		{nil, http.StatusOK}, // the deployed service by default
+		{[]string{"-dialect", "deployed"}, http.StatusOK},
+		{[]string{"-dialect", "guide"}, http.StatusCreated},
+	} {
+		t.Run(strings.Join(append([]string{"default"}, tc.dialect...), " "), func(t *testing.T) {
+			t.Parallel()
+			statePath := filepath.Join(t.TempDir(), "state.json")
+			const admin = "admin-from-env"
+			getenv := func(k string) string {
+				if k == envAdminToken {
+					return admin
+				}
+				return ""
+			}
+			url, stderr, stop := serveInBackground(t, append([]string{"-state", statePath, "-rate-limit", "100"}, tc.dialect...), getenv)
+			if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+$`).MatchString(url) {
+				t.Fatalf("url file holds %q", url)
+			}
+			status, key := mint(t, url, admin, "from-test")
+			if status != tc.mintStatus || key == "" {
+				t.Fatalf("mint: %d, want %d", status, tc.mintStatus)
+			}
+			if status, _ := mint(t, url, "wrong", "x"); status != http.StatusUnauthorized {
+				t.Fatalf("mint with a wrong token: %d", status)
+			}
+			// A key in a path, as a confused client might send it, stays out of the log.
+			do(t, http.MethodDelete, url+"/org/tokens/"+key, admin, "").Body.Close()
+			stop()
 
-	url := waitForFile(t, urlFile)
-	if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+$`).MatchString(url) {
-		t.Fatalf("url file holds %q", url)
+			logs := stderr.String()
+			for _, want := range []string{fmt.Sprintf(`method=POST path="/org/tokens" status=%d duration=`, tc.mintStatus), `status=401`, "listening on " + url} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("log lacks %q:\n%s", want, logs)
+				}
+			}
+			if strings.Contains(logs, key) || strings.Contains(logs, admin) || strings.Contains(logs, "from-test") {
+				t.Fatalf("log leaks a credential or a body:\n%s", logs)
+			}
+			state, err := os.ReadFile(statePath)
+			if err != nil || !strings.Contains(string(state), "from-test") || strings.Contains(string(state), key) {
+				t.Fatalf("state file after shutdown: %v\n%s", err, state)
+			}
+		})
 	}
-	status, key := mint(t, url, admin, "from-test")
-	if status != http.StatusCreated || key == "" {
-		t.Fatalf("mint: %d", status)
+}
+
+func TestRunAppliesLimitFlags(t *testing.T) {
+	t.Parallel()
+	const admin = "admin-for-limits"
+	getenv := func(string) string { return "" }
+
+	url, _, _ := serveInBackground(t, []string{"-admin-token", admin, "-mint-limit", "2/h", "-list-cap", "1"}, getenv)
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
+		if status, _ := mint(t, url, admin, "limited"); status != want {
+			t.Fatalf("mint %d: %d, want %d", i+1, status, want)
+		}
 	}
-	if status, _ := mint(t, url, "wrong", "x"); status != http.StatusUnauthorized {
-		t.Fatalf("mint with a wrong token: %d", status)
+	if n := listLen(t, url, admin); n != 1 {
+		t.Fatalf("-list-cap 1 listed %d keys", n)
 	}
 
-	cancel()
-	select {
-	case code := <-exited:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
+	url, _, _ = serveInBackground(t, []string{"-admin-token", admin, "-mint-limit", "off", "-request-limit", "off", "-list-cap", "-1", "-dialect", "guide"}, getenv)
+	for i := range 15 {
+		if status, _ := mint(t, url, admin, "unlimited"); status != http.StatusCreated {
+			t.Fatalf("mint %d with -mint-limit off: %d", i+1, status)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
+	}
+	if n := listLen(t, url, admin); n != 15 {
+		t.Fatalf("-list-cap -1 listed %d keys", n)
 	}
 
-	logs := stderr.String()
-	for _, want := range []string{`method=POST path="/org/tokens" status=201 duration=`, `status=401`, "listening on " + url} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("log lacks %q:\n%s", want, logs)
+	url, _, _ = serveInBackground(t, []string{"-admin-token", admin, "-request-limit", "2/1m"}, getenv)
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
+		resp := do(t, http.MethodGet, url+"/org/tokens", admin, "")
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("X-RateLimit-Limit") != "2" {
+			t.Fatalf("request %d: %d limit %q, want %d under 2/1m", i+1, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), want)
 		}
 	}
-	if strings.Contains(logs, key) || strings.Contains(logs, admin) || strings.Contains(logs, "from-test") {
-		t.Fatalf("log leaks a credential or a body:\n%s", logs)
+}
+
+func TestLimitFlag(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]emulator.Limit{
+		"off":      emulator.NoLimit,
+		"OFF":      emulator.NoLimit,
+		"10/1h":    {Requests: 10, Window: time.Hour},
+		"10/h":     {Requests: 10, Window: time.Hour},
+		"600/m":    {Requests: 600, Window: time.Minute},
+		"5/90s":    {Requests: 5, Window: 90 * time.Second},
+		"1/1500ms": {Requests: 1, Window: 1500 * time.Millisecond},
+	} {
+		var f limitFlag
+		if err := f.Set(in); err != nil || f.Limit != want {
+			t.Errorf("Set(%q) = %+v, %v; want %+v", in, f.Limit, err, want)
+		}
 	}
-	if _, err := os.Stat(urlFile); !os.IsNotExist(err) {
-		t.Fatalf("url file left behind after shutdown: %v", err)
+	for _, bad := range []string{"", "10", "/1h", "10/", "-1/1h", "0/1h", "10/0s", "10/-1h", "ten/1h", "10/1y", "on"} {
+		var f limitFlag
+		if err := f.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted %+v", bad, f.Limit)
+		}
 	}
-	state, err := os.ReadFile(statePath)
-	if err != nil || !strings.Contains(string(state), "from-test") || strings.Contains(string(state), key) {
-		t.Fatalf("state file after shutdown: %v\n%s", err, state)
+	for l, want := range map[emulator.Limit]string{
+		emulator.NoLimit:                        "off",
+		{Requests: 10, Window: time.Hour}:       "10/1h",
+		{Requests: 600, Window: time.Minute}:    "600/1m",
+		{Requests: 5, Window: 90 * time.Second}: "5/1m30s",
+	} {
+		f := limitFlag{l}
+		if got := f.String(); got != want {
+			t.Errorf("String(%+v) = %q, want %q", l, got, want)
+		}
+		var back limitFlag
+		if err := back.Set(want); err != nil || back.Limit != l {
+			t.Errorf("Set(String()) of %+v gave %+v, %v", l, back.Limit, err)
+		}
 	}
 }
 
@@ -199,7 +337,7 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no generated admin token announced:\n%s", stderr.String())
 	}
-	if status, _ := mint(t, url, m[1], "via-binary"); status != http.StatusCreated {
+	if status, key := mint(t, url, m[1], "via-binary"); status != http.StatusOK || key == "" {
 		t.Fatalf("mint: %d", status)
 	}
 
