@@ -14,11 +14,24 @@ import (
 // command (a large apply), where it caps how stale a read can be.
 const DefaultSnapshotMaxAge = 2 * time.Minute
 
+// A read after a mint waits until this process's mints have settled, so that one list request
+// describes them all: none in flight and none started or ended for mintQuiet (Terraform starts
+// the next creates as soon as earlier ones return, a few at a time), but never longer than
+// mintSettle. Without the wait nearly every key of a large apply would cost its own list.
+const (
+	mintQuiet  = 15 * time.Millisecond
+	mintSettle = 250 * time.Millisecond
+)
+
 // Snapshot is one list response shared by every read in this process. Its contents must not be
 // modified.
 type Snapshot struct {
 	Tokens []Token
-	byID   map[string]int
+	// Incomplete says why the list may not hold every live key ("" when it certainly does):
+	// the deployed service lists at most ServiceListMax keys, newest first, and cuts the rest
+	// without notice. A key absent from an incomplete list may still be live.
+	Incomplete string
+	byID       map[string]int
 }
 
 // Lookup returns the live key with the given id.
@@ -39,16 +52,23 @@ func newSnapshot(tokens []Token) *Snapshot {
 }
 
 // snapshotCache coalesces reads onto one list request. Its generation changes whenever this
-// process mints or revokes a key, so a list that was already in flight then can never be
-// served afterwards as if it knew about the change.
+// process mints or revokes a key, and every list remembers the generation it started in, so a
+// list that was already in flight then can never be served afterwards as if it knew about the
+// change.
 type snapshotCache struct {
 	mu       sync.Mutex
 	maxAge   time.Duration
 	now      func() time.Time
 	gen      uint64
 	snap     *Snapshot
+	snapGen  uint64 // generation snap's list started in
 	fetched  time.Time
 	inflight *listFlight
+	// minting counts mints in flight; settled is closed when it drops to zero; lastMint is when
+	// a mint last started or ended.
+	minting  int
+	settled  chan struct{}
+	lastMint time.Time
 }
 
 type listFlight struct {
@@ -63,61 +83,135 @@ type listFlight struct {
 func (c *snapshotCache) invalidate() {
 	c.mu.Lock()
 	c.gen++
-	c.snap = nil
 	c.mu.Unlock()
 }
 
-// Snapshot returns the live keys, from a list taken less than the snapshot age ago by this
-// process, or from a new list request that concurrent callers share.
-func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
-	sc := &c.cache
-	sc.mu.Lock()
-	if sc.snap != nil && sc.now().Sub(sc.fetched) < sc.maxAge {
-		s := sc.snap
-		sc.mu.Unlock()
-		return s, nil
+func (c *snapshotCache) beginMint() {
+	c.mu.Lock()
+	if c.minting == 0 {
+		c.settled = make(chan struct{})
 	}
-	f := sc.inflight
-	if f == nil || f.gen != sc.gen {
-		// The shared request outlives the caller that started it (others may be waiting) but
-		// not the last caller to give up: see below.
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &listFlight{gen: sc.gen, done: make(chan struct{}), cancel: cancel}
-		sc.inflight = f
-		go c.fetchSnapshot(fctx, f)
-	}
-	f.waiters++
-	sc.mu.Unlock()
+	c.minting++
+	c.lastMint = time.Now()
+	c.mu.Unlock()
+}
 
-	select {
-	case <-f.done:
-		return f.snap, f.err
-	case <-ctx.Done():
-		sc.mu.Lock()
-		if f.waiters--; f.waiters == 0 {
-			f.cancel()
-			if sc.inflight == f {
-				sc.inflight = nil // nobody may join a request that is being abandoned
-			}
-		}
-		sc.mu.Unlock()
-		return nil, ctx.Err()
+// endMint ends a mint and returns the generation after it: a list that starts in it or later
+// knows the mint's outcome.
+func (c *snapshotCache) endMint() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.lastMint = time.Now()
+	if c.minting--; c.minting == 0 {
+		close(c.settled)
 	}
+	return c.gen
+}
+
+// Snapshot returns the live keys, from a list taken less than the snapshot age ago by this
+// process and after its last mint or revocation, or from a new list request that concurrent
+// callers share.
+func (c *Client) Snapshot(ctx context.Context) (*Snapshot, error) {
+	return c.snapshot(ctx, 0, false)
+}
+
+// snapshotSince returns a list that started in generation gen or later. Unlike Snapshot it
+// accepts a list that predates mints made since gen, and it first lets mints in flight settle,
+// so that keys minted in parallel share one list.
+func (c *Client) snapshotSince(ctx context.Context, gen uint64) (*Snapshot, error) {
+	return c.snapshot(ctx, gen, true)
+}
+
+func (c *Client) snapshot(ctx context.Context, since uint64, settle bool) (*Snapshot, error) {
+	sc := &c.cache
+	var settleBy <-chan time.Time
+	if settle {
+		t := time.NewTimer(mintSettle)
+		defer t.Stop()
+		settleBy = t.C
+	}
+	for {
+		sc.mu.Lock()
+		need := sc.gen
+		if settle {
+			need = since
+		}
+		if sc.snap != nil && sc.snapGen >= need && sc.now().Sub(sc.fetched) < sc.maxAge {
+			s := sc.snap
+			sc.mu.Unlock()
+			return s, nil
+		}
+		f := sc.inflight
+		if f == nil || f.gen < need {
+			if settle && settleBy != nil {
+				if sc.minting > 0 {
+					settled := sc.settled
+					sc.mu.Unlock()
+					if err := settleWait(ctx, settled, nil, &settleBy); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				if d := mintQuiet - time.Since(sc.lastMint); d > 0 {
+					sc.mu.Unlock()
+					quiet := time.NewTimer(d)
+					err := settleWait(ctx, nil, quiet.C, &settleBy)
+					quiet.Stop()
+					if err != nil {
+						return nil, err
+					}
+					continue
+				}
+			}
+			// The shared request outlives the caller that started it (others may be waiting)
+			// but not the last caller to give up: see below.
+			fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			f = &listFlight{gen: sc.gen, done: make(chan struct{}), cancel: cancel}
+			sc.inflight = f
+			go c.fetchSnapshot(fctx, f)
+		}
+		f.waiters++
+		sc.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.snap, f.err
+		case <-ctx.Done():
+			sc.mu.Lock()
+			if f.waiters--; f.waiters == 0 {
+				f.cancel()
+				if sc.inflight == f {
+					sc.inflight = nil // nobody may join a request that is being abandoned
+				}
+			}
+			sc.mu.Unlock()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// settleWait waits for mints to settle (settled closed, or quiet fired) or for the settling
+// deadline, which it then clears so the caller stops waiting.
+func settleWait(ctx context.Context, settled <-chan struct{}, quiet <-chan time.Time, settleBy *<-chan time.Time) error {
+	select {
+	case <-settled:
+	case <-quiet:
+	case <-*settleBy:
+		*settleBy = nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // fetchSnapshot runs one shared list request.
 func (c *Client) fetchSnapshot(ctx context.Context, f *listFlight) {
 	started := c.cache.now()
-	tokens, err := c.List(ctx)
-	if err == nil {
-		f.snap = newSnapshot(tokens)
-	}
-	f.err = err
-
+	f.snap, f.err = c.list(ctx)
 	sc := &c.cache
 	sc.mu.Lock()
-	if err == nil && f.gen == sc.gen {
-		sc.snap, sc.fetched = f.snap, started
+	if f.err == nil && (sc.snap == nil || f.gen >= sc.snapGen) {
+		sc.snap, sc.snapGen, sc.fetched = f.snap, f.gen, started
 	}
 	if sc.inflight == f {
 		sc.inflight = nil

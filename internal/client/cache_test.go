@@ -64,7 +64,7 @@ func TestSnapshotSeesOwnMintsAndRevocations(t *testing.T) {
 	if s, err := c.Snapshot(ctx); err != nil || len(s.Tokens) != 0 {
 		t.Fatalf("empty org: %v, %v", s, err)
 	}
-	m, err := c.Mint(ctx, "fresh")
+	m, err := c.mint(ctx, "fresh")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestSnapshotInFlightListDoesNotHideOwnMint(t *testing.T) {
 	for emu.RequestCount(emulator.EndpointList) == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	m, err := c.Mint(ctx, "during")
+	m, err := c.mint(ctx, "during")
 	if err != nil {
 		t.Fatal(err)
 	}

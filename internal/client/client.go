@@ -33,6 +33,13 @@ const (
 	maxListBody  = 64 << 20 // a list of many thousands of keys still fits
 
 	tokensPath = "/org/tokens"
+
+	// ServiceListMax is the most keys the deployed service lists (its listMax): newest first,
+	// the rest cut off without notice. A list this long proves nothing about absent keys.
+	ServiceListMax = 500
+	// PrefixLength is how much of a plaintext the service shows as a key's prefix, and names a
+	// minting key by in created_by ("org-token:<prefix>").
+	PrefixLength = 8
 )
 
 // Logger receives one line per attempt and per retry decision: method, path, attempt, status
@@ -61,17 +68,23 @@ type Config struct {
 	Now            func() time.Time // clock for the snapshot's age; nil => time.Now
 }
 
-// Token is the metadata of a live org API key.
+// Token is the metadata of a live org API key. Every string is opaque; Name, Prefix and CreatedBy
+// are "" when the service did not say (unnamed keys, the guide's shape).
 type Token struct {
-	ID, Name, CreatedBy string
-	CreatedAt           time.Time
-	LastUsedAt          *time.Time // nil when the key was never used
+	ID, Name, Prefix, CreatedBy string
+	CreatedAt                   time.Time  // zero when unknown
+	LastUsedAt                  *time.Time // nil when the key was never used
 }
 
 // MintedToken is a freshly minted key. Key is the plaintext; the service never returns it again.
 type MintedToken struct {
 	Token
 	Key string
+	// MetadataErr says why CreatedAt or CreatedBy are missing: the deployed service leaves them
+	// out of the mint response, and the list that should supply them failed or lacked the key.
+	// The key is live and usable either way.
+	MetadataErr error
+	gen         uint64 // the snapshot generation right after the mint
 }
 
 // Client calls one organization's org token API. It is safe for concurrent use.
@@ -88,6 +101,7 @@ type Client struct {
 	logger        Logger
 	rec           reconciler
 	cache         snapshotCache
+	secrets       secretSet
 }
 
 // New validates cfg and returns a Client. Errors never contain the token.
@@ -116,6 +130,7 @@ func New(cfg Config) (*Client, error) {
 		listLimit:     maxListBody,
 		logger:        cfg.Logger,
 	}
+	c.secrets.add(cfg.Token)
 	c.cache.maxAge = cmp.Or(cfg.SnapshotMaxAge, DefaultSnapshotMaxAge)
 	c.cache.now = cfg.Now
 	if c.cache.now == nil {
@@ -156,16 +171,23 @@ func defaultTransport() *http.Transport {
 	return t
 }
 
-// Mint creates a key named name and returns it with its plaintext. It is re-sent only when the
+// mint creates a key named name and returns it with its plaintext. It is re-sent only when the
 // service cannot have created anything (429, or a connection that was never established). A
 // refusal (3xx, 4xx, 501) is an *APIError; any other failure after sending is a
-// *MintOutcomeUnknownError.
-func (c *Client) Mint(ctx context.Context, name string) (*MintedToken, error) {
+// *MintOutcomeUnknownError. It is unexported because only MintReconciled may call it: a lost
+// answer must be reconciled, never papered over by minting again.
+func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
 	// Whatever the outcome, the shared snapshot may no longer match the service.
-	defer c.cache.invalidate()
+	c.cache.beginMint()
+	defer func() {
+		gen := c.cache.endMint()
+		if m != nil {
+			m.gen = gen
+		}
+	}()
 	body, err := json.Marshal(struct {
 		Name string `json:"name"`
 	}{name})
@@ -192,21 +214,34 @@ func (c *Client) Mint(ctx context.Context, name string) (*MintedToken, error) {
 		return nil, unknown(c.failure(resp, k))
 	}
 	var w wireToken
-	if err := c.decode(resp, k, maxSmallBody, &w); err != nil {
+	if err := c.decode(resp, k, maxSmallBody, &w, c.learnSecrets); err != nil {
 		return nil, unknown(err)
 	}
-	if w.ID == "" || w.Key == "" {
-		return nil, unknown(fmt.Errorf("%s %s: cannot understand the response: it has no %q or no %q", k.method, k.path, "id", "key"))
+	plaintext := cmp.Or(w.AuthToken, w.Key)
+	if w.ID == "" || plaintext == "" {
+		return nil, unknown(fmt.Errorf("%s %s: cannot understand the response: it has no %q or no secret (%q or %q)",
+			k.method, k.path, "id", "auth_token", "key"))
 	}
-	m := &MintedToken{Token: w.token(), Key: w.Key}
-	if m.Name == "" {
-		m.Name = name
+	m = &MintedToken{Token: w.token(), Key: plaintext}
+	m.Name = cmp.Or(m.Name, name)
+	if m.Prefix == "" && len(plaintext) >= PrefixLength {
+		m.Prefix = plaintext[:PrefixLength]
 	}
 	return m, nil
 }
 
-// List returns the live keys, in the order the service gave them.
+// List returns the live keys, in the order the service gave them. The service lists at most
+// ServiceListMax keys; Snapshot says whether a list may be incomplete.
 func (c *Client) List(ctx context.Context) ([]Token, error) {
+	snap, err := c.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Tokens, nil
+}
+
+// list fetches the keys and judges whether the list may be incomplete.
+func (c *Client) list(ctx context.Context) (*Snapshot, error) {
 	k := c.newCall(http.MethodGet, tokensPath, true)
 	resp, err := c.do(ctx, k, nil)
 	if err != nil {
@@ -216,9 +251,7 @@ func (c *Client) List(ctx context.Context) ([]Token, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.failure(resp, k)
 	}
-	var w struct {
-		Tokens *[]wireToken `json:"tokens"`
-	}
+	var w wireList
 	if err := c.decode(resp, k, c.listLimit, &w); err != nil {
 		return nil, err
 	}
@@ -232,17 +265,22 @@ func (c *Client) List(ctx context.Context) ([]Token, error) {
 		}
 		out = append(out, t.token())
 	}
-	return out, nil
+	snap := newSnapshot(out)
+	snap.Incomplete = w.incompleteReason(len(out), resp.Header)
+	return snap, nil
 }
 
 // Revoke revokes the key with the given id. A 404 (IsNotFound) means no live key has it, which
 // includes a revocation that succeeded on an attempt whose answer was lost.
+//
+// Ids are opaque: nothing about their shape is checked, except that a value this client knows
+// as a secret (the credential, or a plaintext it received) is refused before it is sent anywhere.
 func (c *Client) Revoke(ctx context.Context, id string) error {
 	switch {
 	case strings.TrimSpace(id) == "":
-		return errors.New("the key id is empty; pass the id of the key to revoke (tok_…)")
-	case keyPattern.MatchString(id):
-		return errors.New("the key id looks like a key's plaintext (mola_…), not its id (tok_…); pass the id")
+		return errors.New("the key id is empty; pass the id of the key to revoke, as the list of keys shows it")
+	case c.secrets.contains(id):
+		return errors.New("the value passed as a key id is a secret (a key's plaintext or the provider's credential), not an id; pass the key's id, as the list of keys shows it")
 	}
 	defer c.cache.invalidate()
 	k := c.newCall(http.MethodDelete, tokensPath+"/"+url.PathEscape(id), true)
@@ -258,24 +296,87 @@ func (c *Client) Revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-// wireToken is a key as the API encodes it. Unknown fields are ignored: the service adds fields
-// without notice.
+// wireToken is a key as the API encodes it, in either shape: the deployed service's (prefix,
+// auth_token, times with microseconds, no created_by/created_at on mint) or the published guide's
+// (key). Unknown fields are ignored: the service adds fields without notice.
 type wireToken struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	AuthToken  string     `json:"auth_token"`
 	Key        string     `json:"key"`
 	CreatedBy  string     `json:"created_by"`
-	CreatedAt  time.Time  `json:"created_at"`
+	CreatedAt  *time.Time `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
 func (w wireToken) token() Token {
-	t := Token{ID: w.ID, Name: w.Name, CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt.UTC()}
+	t := Token{ID: w.ID, Name: w.Name, Prefix: w.Prefix, CreatedBy: w.CreatedBy}
+	if w.CreatedAt != nil {
+		t.CreatedAt = w.CreatedAt.UTC()
+	}
 	if w.LastUsedAt != nil {
 		u := w.LastUsedAt.UTC()
 		t.LastUsedAt = &u
 	}
 	return t
+}
+
+// wireList is a list response. Besides tokens it reads what could say the list is cut short:
+// count (the length of tokens on the deployed service) and the usual pagination hints.
+type wireList struct {
+	Tokens     *[]wireToken    `json:"tokens"`
+	Count      *int            `json:"count"`
+	Next       json.RawMessage `json:"next"`
+	NextCursor json.RawMessage `json:"next_cursor"`
+	HasMore    json.RawMessage `json:"has_more"`
+}
+
+// incompleteReason says why a list of n keys may not hold every live key, or "" when it
+// certainly does.
+func (w *wireList) incompleteReason(n int, h http.Header) string {
+	switch {
+	case n >= ServiceListMax:
+		return fmt.Sprintf("the service lists at most %d keys, newest first, and returned %d", ServiceListMax, n)
+	case w.Count != nil && *w.Count > n:
+		return fmt.Sprintf("the service counted %d keys but returned %d", *w.Count, n)
+	case present(w.Next) || present(w.NextCursor):
+		return "the service's answer points to a next page"
+	case present(w.HasMore):
+		return "the service's answer says it has more keys"
+	case hasNextLink(h):
+		return `the service's answer has a Link header with rel="next"`
+	}
+	return ""
+}
+
+// present reports whether a JSON hint carries anything: not absent, null, false, "" or 0.
+func present(raw json.RawMessage) bool {
+	switch strings.TrimSpace(string(raw)) {
+	case "", "null", "false", `""`, "0", "{}", "[]":
+		return false
+	}
+	return true
+}
+
+// hasNextLink reports an RFC 8288 Link header with a "next" relation.
+func hasNextLink(h http.Header) bool {
+	for _, v := range h.Values("Link") {
+		for _, link := range strings.Split(v, ",") {
+			for _, param := range strings.Split(link, ";")[1:] {
+				k, val, ok := strings.Cut(strings.TrimSpace(param), "=")
+				if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
+					continue
+				}
+				for _, rel := range strings.Fields(strings.Trim(strings.TrimSpace(val), `"`)) {
+					if strings.EqualFold(rel, "next") {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // do sends one logical request, retrying per the call's policy. A returned response is the
@@ -288,7 +389,7 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 	if body != nil {
 		raw = body
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, k.method, c.base+k.path, raw)
+	req, err := retryablehttp.NewRequestWithContext(ctx, k.method, c.base+k.target, raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", k.method, k.path, err)
 	}
@@ -332,22 +433,31 @@ func (c *Client) failure(resp *http.Response, k *call) error {
 	if truncated {
 		body = body[:maxSmallBody]
 	}
-	return k.finish(&APIError{
+	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Message:    c.serverMessage(resp, body, truncated),
 		Method:     k.method,
 		Path:       k.path,
-	})
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RateLimit = rateLimitInfo(resp, body, time.Now())
+	}
+	return k.finish(e)
 }
 
 // decode reads at most limit bytes of a success response into v.
-func (c *Client) decode(resp *http.Response, k *call, limit int64, v any) error {
+// learn, when given, sees the body first, so that secrets in it are known before any error
+// could quote them.
+func (c *Client) decode(resp *http.Response, k *call, limit int64, v any, learn ...func([]byte)) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("%s %s: reading the response: %w", k.method, k.path, err)
 	}
 	if int64(len(body)) > limit {
 		return fmt.Errorf("%s %s: the response is larger than %d MiB; refusing to read it", k.method, k.path, limit>>20)
+	}
+	for _, f := range learn {
+		f(body)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%s %s: cannot understand the response (HTTP %d, %s, %d bytes): %s",

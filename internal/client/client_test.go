@@ -165,7 +165,7 @@ func TestRequestHeaders(t *testing.T) {
 	s := newServer(t, record(jsonResponse(201, mintOK)), record(jsonResponse(200, `{"tokens":[]}`)), record(respond(204, "", "")))
 	c := newTestClient(t, s.URL)
 	ctx := context.Background()
-	if _, err := c.Mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.List(ctx); err != nil {
@@ -262,7 +262,7 @@ func TestDecodeSuccessResponses(t *testing.T) {
 		t.Errorf("never-used tokens: %+v %+v", tokens[1], tokens[2])
 	}
 
-	m, err := c.Mint(context.Background(), "requested-name")
+	m, err := c.mint(context.Background(), "requested-name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,20 +312,22 @@ func TestMalformedMintResponses(t *testing.T) {
 		h    http.HandlerFunc
 		want string
 	}{
-		"empty body":     {respond(201, "", ""), "cannot understand"},
-		"truncated":      {jsonResponse(201, mintOK[:40]), "cannot understand"},
-		"html":           {respond(201, "text/html", "<html></html>"), "text/html"},
-		"no key":         {jsonResponse(201, `{"id":"tok_1","name":"ci"}`), `no "id" or no "key"`},
-		"no id":          {jsonResponse(200, `{"key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z"}`), `no "id" or no "key"`},
-		"key number":     {jsonResponse(201, `{"id":"tok_1","key":123}`), "cannot understand"},
-		"huge":           {endless(201, "text/plain"), "larger than 1 MiB"},
-		"202":            {respond(202, "", ""), "unexpected HTTP 202"},
-		"dropped answer": {hangUp, "EOF"},
+		"empty body":         {respond(201, "", ""), "cannot understand"},
+		"truncated":          {jsonResponse(201, mintOK[:40]), "cannot understand"},
+		"html":               {respond(201, "text/html", "<html></html>"), "text/html"},
+		"no key":             {jsonResponse(201, `{"id":"tok_1","name":"ci"}`), `no "id" or no secret`},
+		"no id":              {jsonResponse(200, `{"key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z"}`), `no "id" or no secret`},
+		"deployed no id":     {jsonResponse(200, `{"prefix":"UyJhAK6q","auth_token":"UyJhAK6q4R_er9xO_F_vZ7vbnmzlOd6AgNPxlR6YEg0"}`), `no "id" or no secret`},
+		"deployed no secret": {jsonResponse(200, `{"id":"a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e","prefix":"UyJhAK6q"}`), `no "id" or no secret`},
+		"key number":         {jsonResponse(201, `{"id":"tok_1","key":123}`), "cannot understand"},
+		"huge":               {endless(201, "text/plain"), "larger than 1 MiB"},
+		"202":                {respond(202, "", ""), "unexpected HTTP 202"},
+		"dropped answer":     {hangUp, "EOF"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, tc.h)
-			_, err := newTestClient(t, s.URL).Mint(context.Background(), "ci")
+			_, err := newTestClient(t, s.URL).mint(context.Background(), "ci")
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
 				t.Fatalf("Mint() error = %v, want *MintOutcomeUnknownError", err)
@@ -336,7 +338,7 @@ func TestMalformedMintResponses(t *testing.T) {
 			if unknown.Name != "ci" || unknown.Started.IsZero() || unknown.Cause == nil || errors.Unwrap(err) != unknown.Cause { //nolint:errorlint // Unwrap must return the cause itself
 				t.Errorf("unknown = %+v", unknown)
 			}
-			if strings.Contains(err.Error(), "mola_k7x9") {
+			if strings.Contains(err.Error(), "mola_k7x9") || strings.Contains(err.Error(), "4R_er9xO") {
 				t.Errorf("error leaks the key: %v", err)
 			}
 			if s.requests() != 1 {
@@ -421,20 +423,51 @@ func TestSanitizeRedactsSecrets(t *testing.T) {
 	}
 }
 
+// Ids are opaque: only an empty id and a value this client knows as a secret are refused, and
+// neither reaches the service nor is echoed.
 func TestRevokeRefusesBadIDs(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, respond(204, "", ""))
-	c := newTestClient(t, s.URL)
-	for _, id := range []string{"", "  ", "mola_k7x9p2q4r8s1t3u5v6w0x2y3z"} {
-		if err := c.Revoke(context.Background(), id); err == nil || strings.Contains(err.Error(), "k7x9") {
-			t.Errorf("Revoke(%q) = %v", id, err)
+	var sent atomic.Int32
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			jsonResponse(200, deployedMint(deployedID, "ci", deployedKey))(w, r)
+			return
+		}
+		sent.Add(1)
+		jsonResponse(200, `{"revoked":"x"}`)(w, r)
+	})
+	c := newTestClient(t, s.URL, withCredential(deployedCredential))
+	ctx := context.Background()
+	if _, err := c.mint(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{
+		"empty":          "",
+		"spaces":         "  ",
+		"whitespace":     "\t\n ",
+		"the credential": deployedCredential,
+		"a minted key":   deployedKey,
+	} {
+		err := c.Revoke(ctx, id)
+		if err == nil {
+			t.Errorf("%s: Revoke succeeded", name)
+			continue
+		}
+		if id != "" && strings.TrimSpace(id) != "" && strings.Contains(err.Error(), id[PrefixLength:]) {
+			t.Errorf("%s: the refusal echoes the value: %v", name, err)
 		}
 	}
-	if s.requests() != 0 {
-		t.Errorf("bad ids reached the server %d times", s.requests())
+	if sent.Load() != 0 {
+		t.Errorf("refused ids reached the server %d times", sent.Load())
 	}
-	if err := c.Revoke(context.Background(), "tok/../x"); err != nil {
-		t.Errorf("an odd id must be escaped, not refused: %v", err)
+	for _, id := range []string{deployedID, "tok_01HZX3B7N8PQ9K4M5R6T", "weird id/with slash", "tok/../x",
+		"mola_k7x9p2q4r8s1t3u5v6w0x2y3z", deployedKey[:PrefixLength], deployedKey + "x"} {
+		if err := c.Revoke(ctx, id); err != nil {
+			t.Errorf("Revoke(%q) = %v; an id of any shape must be sent", id, err)
+		}
+	}
+	if sent.Load() != 7 {
+		t.Errorf("%d ids sent, want 7", sent.Load())
 	}
 }
 
@@ -509,7 +542,7 @@ func TestMintIsNotResentAfterItMayHaveArrived(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, h, jsonResponse(201, mintOK))
 			c := newTestClient(t, s.URL, func(c *Config) { c.RequestTimeout = 100 * time.Millisecond })
-			_, err := c.Mint(context.Background(), "ci")
+			_, err := c.mint(context.Background(), "ci")
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
 				t.Fatalf("Mint() error = %v, want *MintOutcomeUnknownError", err)
@@ -525,7 +558,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{301, 400, 403, 409, 501} {
 		s := newServer(t, jsonResponse(status, `{"error":"refused"}`))
-		_, err := newTestClient(t, s.URL).Mint(context.Background(), "ci")
+		_, err := newTestClient(t, s.URL).mint(context.Background(), "ci")
 		var unknown *MintOutcomeUnknownError
 		var apiErr *APIError
 		if errors.As(err, &unknown) || !errors.As(err, &apiErr) || apiErr.StatusCode != status || s.requests() != 1 {
@@ -533,7 +566,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 		}
 	}
 	s := newServer(t, jsonResponse(201, mintOK))
-	if _, err := newTestClient(t, s.URL).Mint(context.Background(), "bad\nname"); err == nil || s.requests() != 0 {
+	if _, err := newTestClient(t, s.URL).mint(context.Background(), "bad\nname"); err == nil || s.requests() != 0 {
 		t.Errorf("an invalid name must fail before sending: %v", err)
 	}
 }
@@ -541,7 +574,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 func TestMintRetriedOn429(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, jsonResponse(429, `{"error":"slow down"}`, "Retry-After", "0"), jsonResponse(201, mintOK))
-	m, err := newTestClient(t, s.URL).Mint(context.Background(), "ci")
+	m, err := newTestClient(t, s.URL).mint(context.Background(), "ci")
 	if err != nil || m.ID != "tok_01HZX3B7N8PQ9K4M5R6T" || s.requests() != 2 {
 		t.Errorf("Mint() = %v, %v after %d requests", m, err, s.requests())
 	}
@@ -576,7 +609,7 @@ func TestMintRetriedWhenConnectionRefused(t *testing.T) {
 	tr, dials := refusingFirstDial(t)
 	log := &recordingLogger{}
 	c := newTestClient(t, s.URL, func(c *Config) { c.Transport, c.Logger = tr, log })
-	if _, err := c.Mint(context.Background(), "ci"); err != nil {
+	if _, err := c.mint(context.Background(), "ci"); err != nil {
 		t.Fatalf("Mint: %v", err)
 	}
 	if dials.Load() != 2 || s.requests() != 1 || !strings.Contains(log.String(), "connection refused") {
@@ -593,7 +626,7 @@ func TestMintConnectionRefusedIsKnownFailure(t *testing.T) {
 	url := "http://" + l.Addr().String()
 	_ = l.Close()
 	log := &recordingLogger{}
-	_, err = newTestClient(t, url, func(c *Config) { c.Logger = log }).Mint(context.Background(), "ci")
+	_, err = newTestClient(t, url, func(c *Config) { c.Logger = log }).mint(context.Background(), "ci")
 	var unknown *MintOutcomeUnknownError
 	if err == nil || errors.As(err, &unknown) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Errorf("Mint() error = %v", err)
@@ -614,14 +647,15 @@ func TestRetryAfter(t *testing.T) {
 		wantWait string        // the logged wait_ms, or "" to only require success
 		wantErr  string
 	}{
-		"seconds past deadline": {header: "30", deadline: 5 * time.Second, wantErr: "due in 30s"},
-		"date past deadline":    {header: future, maxAfter: 10 * time.Minute, deadline: 5 * time.Second, wantErr: "due in 10m0s"},
-		"huge is capped":        {header: "99999999999999999999999", maxAfter: 20 * time.Millisecond, wantWait: "wait_ms:20"},
-		"capped seconds":        {header: "7200", maxAfter: 30 * time.Millisecond, wantWait: "wait_ms:30"},
-		"past date":             {header: past, wantWait: "wait_ms:0"},
-		"negative ignored":      {header: "-5", deadline: 5 * time.Second},
-		"garbage ignored":       {header: "soon", deadline: 5 * time.Second},
-		"fraction ignored":      {header: "1.5", deadline: 5 * time.Second},
+		"seconds past deadline":  {header: "30", deadline: 5 * time.Second, wantErr: "due in 30s"},
+		"date past deadline":     {header: future, maxAfter: 2 * time.Hour, deadline: 5 * time.Second, wantErr: "due in 59m"},
+		"huge fails at once":     {header: "99999999999999999999999", maxAfter: 20 * time.Millisecond, wantErr: "longer than the longest wait allowed (20ms"},
+		"too long fails at once": {header: "7200", maxAfter: 30 * time.Millisecond, wantErr: "asked to wait 2h0m0s, longer than the longest wait allowed (30ms"},
+		"within the cap":         {header: "0", maxAfter: 30 * time.Millisecond, wantWait: "wait_ms:0"},
+		"past date":              {header: past, wantWait: "wait_ms:0"},
+		"negative ignored":       {header: "-5", deadline: 5 * time.Second},
+		"garbage ignored":        {header: "soon", deadline: 5 * time.Second},
+		"fraction ignored":       {header: "1.5", deadline: 5 * time.Second},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -637,7 +671,7 @@ func TestRetryAfter(t *testing.T) {
 			start := time.Now()
 			_, err := c.List(ctx)
 			if tc.wantErr != "" {
-				if !IsRateLimited(err) || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "deadline") {
+				if !IsRateLimited(err) || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "not retrying") {
 					t.Fatalf("List() error = %v, want a rate-limit error mentioning %q", err, tc.wantErr)
 				}
 				if time.Since(start) > time.Second || s.requests() != 1 {
@@ -684,7 +718,7 @@ func TestCancelDuringRetryWait(t *testing.T) {
 			if method == "list" {
 				_, err = c.List(ctx)
 			} else {
-				_, err = c.Mint(ctx, "ci")
+				_, err = c.mint(ctx, "ci")
 			}
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("returned after %s", d)
@@ -709,7 +743,7 @@ func TestCancelInFlight(t *testing.T) {
 		if method == "list" {
 			_, err = c.List(ctx)
 		} else {
-			_, err = c.Mint(ctx, "ci")
+			_, err = c.mint(ctx, "ci")
 			// The POST reached the service before the cancellation: its outcome is unknown.
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
@@ -723,7 +757,7 @@ func TestCancelInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	before := s.requests()
-	if _, err := c.Mint(ctx, "ci"); !errors.Is(err, context.Canceled) || errors.As(err, new(*MintOutcomeUnknownError)) {
+	if _, err := c.mint(ctx, "ci"); !errors.Is(err, context.Canceled) || errors.As(err, new(*MintOutcomeUnknownError)) {
 		t.Errorf("mint with a canceled context = %v", err)
 	}
 	if s.requests() != before {

@@ -18,90 +18,151 @@ func emulatorClient(t *testing.T, emu *emulator.Server, token string) *Client {
 	return newTestClient(t, emu.URL(), func(c *Config) { c.Token = token })
 }
 
+// dialects are the two shapes the client must understand: the deployed service's and the
+// published guide's.
+var dialects = []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide}
+
 func TestEmulatorRoundTrip(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
-	c := emulatorClient(t, emu, emu.AdminToken())
-	ctx := context.Background()
+	for _, d := range dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			emu := emulator.NewTestServer(t, emulator.Options{Dialect: d})
+			c := emulatorClient(t, emu, emu.AdminToken())
+			ctx := context.Background()
 
-	before := time.Now().Add(-time.Second)
-	m, err := c.Mint(ctx, "ci-deploy")
-	if err != nil {
-		t.Fatalf("Mint: %v", err)
-	}
-	if !strings.HasPrefix(m.ID, "tok_") || !strings.HasPrefix(m.Key, "mola_") || m.Name != "ci-deploy" ||
-		m.CreatedBy != "admin-token" || m.CreatedAt.Before(before.Truncate(time.Second)) || m.LastUsedAt != nil {
-		t.Errorf("minted = %+v", m.Token)
-	}
-	if !emu.IsLive(m.ID) {
-		t.Error("the emulator does not know the minted key")
-	}
+			before := time.Now().Add(-time.Second)
+			m, revoked, err := c.MintReconciled(ctx, "ci-deploy")
+			if err != nil || len(revoked) != 0 {
+				t.Fatalf("MintReconciled: %v (revoked %v)", err, revoked)
+			}
+			if m.MetadataErr != nil {
+				t.Errorf("metadata: %v", m.MetadataErr)
+			}
+			if m.Name != "ci-deploy" || m.CreatedBy != "admin-token" || m.CreatedAt.Before(before.Truncate(time.Second)) ||
+				m.LastUsedAt != nil || len(m.Key) < PrefixLength || m.Prefix != m.Key[:PrefixLength] {
+				t.Errorf("minted = %+v", m.Token)
+			}
+			if !emu.IsLive(m.ID) {
+				t.Error("the emulator does not know the minted key")
+			}
 
-	tokens, err := c.List(ctx)
-	if err != nil {
-		t.Fatalf("List: %v", err)
-	}
-	if len(tokens) != 1 || tokens[0] != m.Token {
-		t.Errorf("List = %+v, want [%+v]", tokens, m.Token)
-	}
+			tokens, err := c.List(ctx)
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			want := m.Token
+			if d == emulator.DialectGuide {
+				want.Prefix = "" // the guide's list has no prefix
+			}
+			if len(tokens) != 1 || tokens[0] != want {
+				t.Errorf("List = %+v, want [%+v]", tokens, want)
+			}
 
-	if err := c.Revoke(ctx, m.ID); err != nil {
-		t.Fatalf("Revoke: %v", err)
-	}
-	if emu.IsLive(m.ID) {
-		t.Error("the key is still live after Revoke")
-	}
-	err = c.Revoke(ctx, m.ID)
-	if !IsNotFound(err) {
-		t.Errorf("second Revoke = %v, want a 404", err)
-	}
-	if tokens, err := c.List(ctx); err != nil || len(tokens) != 0 {
-		t.Errorf("List after revoke = %v, %v", tokens, err)
+			if err := c.Revoke(ctx, m.ID); err != nil {
+				t.Fatalf("Revoke: %v", err)
+			}
+			if emu.IsLive(m.ID) {
+				t.Error("the key is still live after Revoke")
+			}
+			err = c.Revoke(ctx, m.ID)
+			if !IsNotFound(err) {
+				t.Errorf("second Revoke = %v, want a 404", err)
+			}
+			if tokens, err := c.List(ctx); err != nil || len(tokens) != 0 {
+				t.Errorf("List after revoke = %v, %v", tokens, err)
+			}
+		})
 	}
 }
 
 func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
-	admin := emulatorClient(t, emu, emu.AdminToken())
+	for _, d := range dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			emu := emulator.NewTestServer(t, emulator.Options{Dialect: d})
+			admin := emulatorClient(t, emu, emu.AdminToken())
+			ctx := context.Background()
+
+			parent, _, err := admin.MintReconciled(ctx, "parent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			asKey := emulatorClient(t, emu, parent.Key)
+			child, _, err := asKey.MintReconciled(ctx, "child")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "org-token:" + parent.Prefix; child.CreatedBy != want || parent.Prefix != parent.Key[:PrefixLength] {
+				t.Errorf("child created_by = %q, want %q", child.CreatedBy, want)
+			}
+			if !asKey.ownAttribution(child.CreatedBy) || admin.ownAttribution(child.CreatedBy) {
+				t.Errorf("ownAttribution(%q) is wrong for the parent key or the admin token", child.CreatedBy)
+			}
+
+			session := "session"
+			if d == emulator.DialectGuide {
+				session = "session:user_01HZX"
+			}
+			seeded, _ := emu.Seed(emulator.SeedKey{Name: "from-canvas", CreatedBy: session})
+			tokens, err := admin.List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]Token{}
+			for _, tok := range tokens {
+				got[tok.ID] = tok
+			}
+			if got[seeded.ID].CreatedBy != session || got[parent.ID].CreatedBy != "admin-token" || got[parent.ID].LastUsedAt == nil {
+				t.Errorf("list = %+v", tokens)
+			}
+
+			if !emu.Revoke(parent.ID) {
+				t.Fatal("out-of-band revoke failed")
+			}
+			_, err = asKey.List(ctx)
+			if !IsUnauthorized(err) {
+				t.Fatalf("List with a revoked key = %v, want 401", err)
+			}
+			if msg := err.Error(); strings.Contains(msg, parent.Key) || strings.Contains(msg, emu.AdminToken()) || !strings.Contains(msg, "revoked or mistyped") {
+				t.Errorf("401 error = %q", msg)
+			}
+		})
+	}
+}
+
+// TestEmulatorMintQuotaFailsFast meets the service's mint quota: the mint past it fails at
+// once, with one request, and says when the quota refills.
+func TestEmulatorMintQuotaFailsFast(t *testing.T) {
+	t.Parallel()
+	emu := emulator.NewTestServer(t, emulator.Options{MintLimit: emulator.Limit{Requests: 2, Window: time.Hour}})
+	c := emulatorClient(t, emu, emu.AdminToken())
 	ctx := context.Background()
-
-	parent, err := admin.Mint(ctx, "parent")
-	if err != nil {
-		t.Fatal(err)
+	for i := range 2 {
+		if _, _, err := c.MintReconciled(ctx, "within-quota"); err != nil {
+			t.Fatalf("mint %d: %v", i+1, err)
+		}
 	}
-	asKey := emulatorClient(t, emu, parent.Key)
-	child, err := asKey.Mint(ctx, "child")
-	if err != nil {
-		t.Fatal(err)
+	mints := emu.RequestCount(emulator.EndpointMint)
+	start := time.Now()
+	_, _, err := c.MintReconciled(ctx, "over-quota")
+	info, ok := RateLimited(err)
+	if !ok {
+		t.Fatalf("third mint = %v, want a 429", err)
 	}
-	if want := "org-token:" + parent.Key[:8]; child.CreatedBy != want {
-		t.Errorf("child created_by = %q, want %q", child.CreatedBy, want)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %s: it should fail at once", d)
 	}
-
-	emu.AddSession("canvas-session-token", "user_01HZX")
-	seeded, _ := emu.Seed(emulator.SeedKey{Name: "from-canvas", CreatedBy: "session:user_01HZX"})
-	tokens, err := admin.List(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if n := emu.RequestCount(emulator.EndpointMint) - mints; n != 1 {
+		t.Errorf("%d mint requests, want 1", n)
 	}
-	got := map[string]Token{}
-	for _, tok := range tokens {
-		got[tok.ID] = tok
+	if info.Limit != 2 || info.RetryAfter < 59*time.Minute || info.RetryAfter > time.Hour ||
+		info.ResetAt.Before(time.Now().Add(58*time.Minute)) || info.ResetAt.After(time.Now().Add(time.Hour+time.Minute)) {
+		t.Errorf("rate limit = %+v", info)
 	}
-	if got[seeded.ID].CreatedBy != "session:user_01HZX" || got[parent.ID].CreatedBy != "admin-token" || got[parent.ID].LastUsedAt == nil {
-		t.Errorf("list = %+v", tokens)
-	}
-
-	if !emu.Revoke(parent.ID) {
-		t.Fatal("out-of-band revoke failed")
-	}
-	_, err = asKey.List(ctx)
-	if !IsUnauthorized(err) {
-		t.Fatalf("List with a revoked key = %v, want 401", err)
-	}
-	if msg := err.Error(); strings.Contains(msg, parent.Key) || strings.Contains(msg, emu.AdminToken()) || !strings.Contains(msg, "revoked or mistyped") {
-		t.Errorf("401 error = %q", msg)
+	if !strings.Contains(err.Error(), "not retrying") || len(emu.LiveKeys()) != 2 {
+		t.Errorf("error %q, %d live keys", err, len(emu.LiveKeys()))
 	}
 }
 
@@ -161,7 +222,7 @@ func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 			case emulator.EndpointList:
 				_, err = c.List(ctx)
 			case emulator.EndpointMint:
-				_, err = c.Mint(ctx, "unsupported")
+				_, err = c.mint(ctx, "unsupported")
 			default:
 				err = c.Revoke(ctx, "tok_01HZX3B7N8PQ9K4M5R6T")
 			}
@@ -192,7 +253,7 @@ func TestEmulatorMintAmbiguity(t *testing.T) {
 			t.Parallel()
 			emu := emulator.NewTestServer(t, emulator.Options{})
 			emu.AddFault(f)
-			_, err := emulatorClient(t, emu, emu.AdminToken()).Mint(context.Background(), "ambiguous")
+			_, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "ambiguous")
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) || unknown.Name != "ambiguous" {
 				t.Fatalf("Mint = %v, want *MintOutcomeUnknownError", err)
@@ -212,7 +273,7 @@ func TestEmulatorMintRetriedAfter429(t *testing.T) {
 	t.Parallel()
 	emu := emulator.NewTestServer(t, emulator.Options{})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: 429, RetryAfter: "0"})
-	m, err := emulatorClient(t, emu, emu.AdminToken()).Mint(context.Background(), "after-429")
+	m, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "after-429")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +293,7 @@ func TestEmulatorRateLimitExhausted(t *testing.T) {
 	if _, err := c.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Mint(context.Background(), "limited")
+	_, err := c.mint(context.Background(), "limited")
 	var unknown *MintOutcomeUnknownError
 	if !IsRateLimited(err) || errors.As(err, &unknown) || emu.RequestCount(emulator.EndpointMint) != 4 || len(emu.LiveKeys()) != 0 {
 		t.Errorf("Mint = %v after %d requests", err, emu.RequestCount(emulator.EndpointMint))
@@ -240,16 +301,16 @@ func TestEmulatorRateLimitExhausted(t *testing.T) {
 }
 
 // TestEmulatorWaitCap sets both caps the way the provider's max_retry_wait does and checks that no
-// wait exceeds them, whatever the service asks for. The default minimum wait yields to the cap.
+// wait exceeds them. The default minimum wait yields to the cap; a Retry-After within it is
+// honoured.
 func TestEmulatorWaitCap(t *testing.T) {
 	t.Parallel()
 	const limit = 50 * time.Millisecond
 	emu := emulator.NewTestServer(t, emulator.Options{})
-	inAnHour := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 429, RetryAfter: "3600"})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503, RetryAfter: inAnHour})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 429, RetryAfter: "0"})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: 429, RetryAfter: "3600", Times: 2})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: 429, Times: 2})
 	log := &recordingLogger{}
 	c, err := New(Config{
 		Endpoint:      emu.URL(),
@@ -267,7 +328,7 @@ func TestEmulatorWaitCap(t *testing.T) {
 	if _, err := c.List(ctx); err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	m, err := c.Mint(ctx, "after-429s")
+	m, err := c.mint(ctx, "after-429s")
 	if err != nil {
 		t.Fatalf("Mint: %v", err)
 	}

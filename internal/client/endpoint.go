@@ -11,8 +11,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxNameLength is the longest key name the service accepts, in characters (runes).
-const maxNameLength = 128
+// MaxNameBytes is the longest key name the service accepts, in bytes of UTF-8 (its message says
+// "max 100 chars"; it counts bytes). A refused name still uses up one of the hour's mints.
+const MaxNameBytes = 100
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
@@ -62,10 +63,11 @@ func OrgEndpoint(slug string) (string, error) {
 	case slug == "":
 		return "", errors.New("the organization is empty; set it to your organization's slug, the <org> in https://<org>.moleculesai.app")
 	case strings.ToLower(slug) != slug && dnsLabel.MatchString(strings.ToLower(slug)):
-		return "", fmt.Errorf("the organization %q must be lower case; use %q", display(slug), strings.ToLower(slug))
+		// The value is not echoed: a credential pasted into the wrong variable has no telltale format.
+		return "", errors.New("the organization must be lower case; write the slug as it appears in https://<org>.moleculesai.app")
 	case !dnsLabel.MatchString(slug):
-		return "", fmt.Errorf("the organization %q is not a valid DNS label; use 1 to 63 lower-case letters, digits or hyphens, "+
-			"starting and ending with a letter or digit (the <org> in https://<org>.moleculesai.app)", display(slug))
+		return "", errors.New("the organization is not a valid DNS label; use 1 to 63 lower-case letters, digits or hyphens, " +
+			"starting and ending with a letter or digit (the <org> in https://<org>.moleculesai.app)")
 	}
 	return "https://" + slug + ".moleculesai.app", nil
 }
@@ -79,8 +81,9 @@ func ValidateName(name string) error {
 	if strings.TrimSpace(name) == "" {
 		return errors.New("the name must not be empty or only whitespace; give the key a name that says who or what uses it")
 	}
-	if n := utf8.RuneCountInString(name); n > maxNameLength {
-		return fmt.Errorf("the name is %d characters long; the service accepts at most %d, so shorten it", n, maxNameLength)
+	if n := len(name); n > MaxNameBytes {
+		return fmt.Errorf("the name is %d bytes long in UTF-8; the service accepts at most %d bytes, so shorten it "+
+			"(letters outside ASCII take 2 to 4 bytes each)", n, MaxNameBytes)
 	}
 	for i, r := range []rune(name) {
 		if unicode.IsControl(r) {

@@ -79,7 +79,7 @@ func TestOrgEndpoint(t *testing.T) {
 	}
 	for slug, want := range map[string]string{
 		"":                                "empty",
-		"Acme":                            `use "acme"`,
+		"Acme":                            "lower case",
 		"-acme":                           "DNS label",
 		"acme-":                           "DNS label",
 		"ac_me":                           "DNS label",
@@ -99,23 +99,29 @@ func TestOrgEndpoint(t *testing.T) {
 
 func TestValidateName(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"ci", "claude-agent-prod", " padded ", strings.Repeat("é", 128), "名前"} {
+	for _, name := range []string{"ci", "claude-agent-prod", " padded ", "名前",
+		strings.Repeat("x", MaxNameBytes), strings.Repeat("é", MaxNameBytes/2), strings.Repeat("名", MaxNameBytes/3)} {
 		if err := ValidateName(name); err != nil {
 			t.Errorf("ValidateName(%q): %v", name, err)
 		}
 	}
 	for name, want := range map[string]string{
-		"":                       "empty",
-		"   ":                    "empty",
-		"\t\n":                   "empty",
-		strings.Repeat("x", 129): "at most 128",
-		"line\nbreak":            "control character",
-		"nul\x00":                "control character",
-		"bad\xffutf8":            "UTF-8",
+		"":                                    "empty",
+		"   ":                                 "empty",
+		"\t\n":                                "empty",
+		strings.Repeat("x", MaxNameBytes+1):   "at most 100 bytes",
+		strings.Repeat("é", MaxNameBytes/2+1): "at most 100 bytes",
+		strings.Repeat("名", MaxNameBytes/3+1): "at most 100 bytes",
+		"line\nbreak":                         "control character",
+		"nul\x00":                             "control character",
+		"bad\xffutf8":                         "UTF-8",
 	} {
 		err := ValidateName(name)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ValidateName(%q) = %v, want an error mentioning %q", name, err, want)
+		}
+		if len(name) > 20 && err != nil && strings.Contains(err.Error(), name[:20]) {
+			t.Errorf("the error echoes the name: %v", err)
 		}
 	}
 }

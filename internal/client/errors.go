@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -17,15 +18,66 @@ const (
 	redactedKey     = "mola_[redacted]"
 )
 
-// keyPattern matches an org API key plaintext wherever a server or a user might echo one.
+// keyPattern matches a key in the published guide's format (mola_…). The deployed service's keys
+// have no fixed format, so this is only an extra net behind redaction by value.
 var keyPattern = regexp.MustCompile(`mola_[A-Za-z0-9]+`)
 
 // APIError is a non-2xx answer from the service.
 type APIError struct {
 	StatusCode int
-	Message    string // server message, sanitized (credential & mola_ keys redacted, truncated)
+	Message    string // server message, sanitized (known secrets redacted, truncated)
 	Method     string
 	Path       string
+	// RateLimit is what the service said about its limits on a 429: how long to wait and
+	// which limit was hit. Nil on other answers.
+	RateLimit *RateLimitInfo
+}
+
+// RateLimitInfo is a 429's account of the limit that was hit.
+type RateLimitInfo struct {
+	// Limit is X-RateLimit-Limit (requests per window), 0 when absent.
+	Limit int
+	// RetryAfter is how long the service asked the client to wait (Retry-After, the body's
+	// retry_after, or X-RateLimit-Reset, in that order), 0 when it did not say.
+	RetryAfter time.Duration
+	// ResetAt is when the quota refills by the service's account: the answer's time plus
+	// RetryAfter. Zero when RetryAfter is.
+	ResetAt time.Time
+}
+
+// RateLimited returns the rate-limit details of a 429, if err is one.
+func RateLimited(err error) (*RateLimitInfo, bool) {
+	var e *APIError
+	if errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests {
+		if e.RateLimit == nil {
+			return &RateLimitInfo{}, true
+		}
+		return e.RateLimit, true
+	}
+	return nil, false
+}
+
+// rateLimitInfo reads a 429's headers and body.
+func rateLimitInfo(resp *http.Response, body []byte, now time.Time) *RateLimitInfo {
+	info := &RateLimitInfo{}
+	if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Limit"))); err == nil && n > 0 {
+		info.Limit = n
+	}
+	var fromBody struct {
+		RetryAfter *float64 `json:"retry_after"`
+	}
+	_ = json.Unmarshal(body, &fromBody)
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+		info.RetryAfter = d
+	} else if fromBody.RetryAfter != nil && *fromBody.RetryAfter > 0 && *fromBody.RetryAfter < 1e9 {
+		info.RetryAfter = time.Duration(*fromBody.RetryAfter * float64(time.Second))
+	} else if d, ok := parseRetryAfter(resp.Header.Get("X-RateLimit-Reset"), now); ok && d < 1e9*time.Second {
+		info.RetryAfter = d
+	}
+	if info.RetryAfter > 0 && info.RetryAfter < 1e6*time.Hour {
+		info.ResetAt = now.Add(info.RetryAfter).UTC()
+	}
+	return info
 }
 
 func (e *APIError) Error() string {
@@ -98,9 +150,7 @@ func (c *Client) redact(err error) error {
 // control characters and runs of whitespace collapse, then the text is truncated.
 func (c *Client) sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if c.token != "" {
-		s = strings.ReplaceAll(s, c.token, "[redacted]")
-	}
+	s = c.secrets.redact(s)
 	s = keyPattern.ReplaceAllString(s, redactedKey)
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 	if r := []rune(s); len(r) > maxMessageRunes {

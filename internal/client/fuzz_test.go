@@ -3,10 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +17,18 @@ import (
 	"unicode/utf8"
 )
 
-// fuzzCanary is the credential every fuzzed client sends; no error or log line may contain it.
-const fuzzCanary = "FuzzCanaryCredential-Zq8Xw3"
+const (
+	// fuzzCanary is the credential every fuzzed client sends; no error or log line may contain it.
+	fuzzCanary = "FuzzCanaryCredential-Zq8Xw3"
+	// fuzzKnownKey is a deployed-shape plaintext every fuzzed client has received before, as if
+	// minted earlier in the process: only redaction by value can recognize it.
+	fuzzKnownKey = "1_jqiYSzWIQ11MGXG8U1oFLvwP9_FchayyliOS_ZI5o"
+	// minCheckedSecret is the shortest secret the invariants look for: the fuzzer may make a
+	// key of a few characters, which the client's own words ("map", "POST") contain anyway.
+	minCheckedSecret = 20
+)
 
-// leakedKey is what a plaintext key looks like; error bodies may echo one, errors must not.
+// leakedKey is what a guide-shape plaintext looks like; error bodies may echo one, errors must not.
 var leakedKey = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
 
 // stubTransport answers every request with the same response, so the real client code path runs
@@ -83,32 +94,39 @@ func fuzzClient(t *testing.T, status int, body []byte, headers ...string) (*Clie
 		t.Fatal(err)
 	}
 	c.listLimit = 1 << 20
+	c.secrets.add(fuzzKnownKey)
 	return c, st, log
 }
 
-// checkNoSecrets fails if err or the log holds the credential or anything shaped like a key.
-func checkNoSecrets(t *testing.T, err error, log *recordingLogger) {
+// checkNoSecrets fails if err or the log holds a secret the client knows (the credential, the
+// key it received before, any plaintext the fuzzed answer gave it) or anything shaped like a key.
+func checkNoSecrets(t *testing.T, c *Client, err error, log *recordingLogger) {
 	t.Helper()
 	texts := map[string]string{"log": log.String()}
 	if err != nil {
 		texts["error"] = err.Error()
 	}
 	for what, s := range texts {
-		if strings.Contains(s, fuzzCanary) {
-			t.Fatalf("%s contains the credential: %q", what, s)
+		for _, secret := range c.Secrets() {
+			if len(secret) >= minCheckedSecret && strings.Contains(s, secret) {
+				t.Fatalf("%s contains the secret %q: %q", what, secret, s)
+			}
 		}
 		if k := leakedKey.FindString(s); k != "" {
 			t.Fatalf("%s contains a key-like string %q: %q", what, k, s)
 		}
 	}
+	if !slices.Contains(c.Secrets(), fuzzCanary) || !slices.Contains(c.Secrets(), fuzzKnownKey) {
+		t.Fatalf("the client forgot a secret: %q", c.Secrets())
+	}
 }
 
 // addSeeds adds the cases that derive from this package's constants, so they cannot drift.
 func addSeeds(f *testing.F, statuses ...int) {
-	echo := `{"error":"Bearer ` + fuzzCanary + ` cannot use mola_k7x9p2q4r8s1t3u5v6w0x2y3z"}`
+	echo := `{"error":"Bearer ` + fuzzCanary + ` cannot use mola_k7x9p2q4r8s1t3u5v6w0x2y3z or ` + fuzzKnownKey + `"}`
 	for _, status := range statuses {
 		f.Add(status, "application/json", []byte(echo))
-		f.Add(status, "text/html", []byte("<html><body>"+strings.Repeat("proxy error "+fuzzCanary+" ", 2000)+"</body></html>"))
+		f.Add(status, "text/html", []byte("<html><body>"+strings.Repeat("proxy error "+fuzzCanary+" "+fuzzKnownKey+" ", 2000)+"</body></html>"))
 	}
 }
 
@@ -117,21 +135,31 @@ func FuzzListResponse(f *testing.F) {
 		`"created_by":"session:user_01HZX","created_at":"2026-04-21T00:00:00Z","last_used_at":"2026-04-21T12:00:00Z"}]}`))
 	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z","last_used_at":null}]}`))
 	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","created_at":"`+fuzzCanary+`"}]}`))
-	addSeeds(f, 200, 401, 503)
+	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","created_at":"`+fuzzKnownKey+`"}]}`))
+	f.Add(200, "application/json; charset=utf-8", []byte(fmt.Sprintf(`{"count":%d,"tokens":%s}`, ServiceListMax, tokensJSON(ServiceListMax))))
+	f.Add(200, "application/json; charset=utf-8", []byte(fmt.Sprintf(`{"count":%d,"tokens":%s}`, ServiceListMax-1, tokensJSON(ServiceListMax-1))))
+	addSeeds(f, 200, 401, 429, 503)
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
 		c, st, log := fuzzClient(t, status, body, "Content-Type", contentType)
-		tokens, err := c.List(context.Background())
-		checkNoSecrets(t, err, log)
+		snap, err := c.list(context.Background())
+		checkNoSecrets(t, c, err, log)
 		if err != nil {
 			return
 		}
 		if st.status != http.StatusOK {
 			t.Fatalf("List succeeded on HTTP %d", st.status)
 		}
-		for i, tok := range tokens {
+		for i, tok := range snap.Tokens {
 			if tok.ID == "" {
 				t.Fatalf("token %d has no id: %+v", i, tok)
 			}
+			if got, ok := snap.Lookup(tok.ID); !ok || got.ID != tok.ID {
+				t.Fatalf("Lookup(%q) = %+v, %v", tok.ID, got, ok)
+			}
+		}
+		// A list cut at the service's maximum proves nothing about absent keys.
+		if len(snap.Tokens) >= ServiceListMax && snap.Incomplete == "" {
+			t.Fatalf("a list of %d keys is reported complete", len(snap.Tokens))
 		}
 	})
 }
@@ -139,11 +167,26 @@ func FuzzListResponse(f *testing.F) {
 func FuzzMintResponse(f *testing.F) {
 	f.Add(201, "application/json", []byte(mintOK))
 	f.Add(200, "application/json", []byte(`{"id":"tok_1","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z","created_at":"`+fuzzCanary+`"}`))
-	addSeeds(f, 201, 400, 429, 501, 502)
+	f.Add(200, "application/json; charset=utf-8", []byte(deployedMint(deployedID, "claude-agent-prod", deployedKey)))
+	f.Add(200, "application/json", []byte(`{"id":"`+deployedID+`","auth_token":"`+deployedKey+`","created_at":"`+deployedKey+`"}`))
+	f.Add(200, "application/json", []byte(`{"id":"`+deployedID+`","auth_token":"`+fuzzKnownKey+`"}`))
+	addSeeds(f, 200, 201, 400, 429, 501, 502)
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
 		c, st, log := fuzzClient(t, status, body, "Content-Type", contentType)
-		m, err := c.Mint(context.Background(), "fuzz")
-		checkNoSecrets(t, err, log)
+		m, err := c.mint(context.Background(), "fuzz")
+		checkNoSecrets(t, c, err, log)
+		// Whatever became of the answer, a plaintext it carried is a live secret from now on.
+		var carried struct {
+			AuthToken string `json:"auth_token"`
+			Key       string `json:"key"`
+		}
+		if (st.status == http.StatusOK || st.status == http.StatusCreated) && json.Unmarshal(body, &carried) == nil {
+			for _, secret := range []string{carried.AuthToken, carried.Key} {
+				if secret != "" && !slices.Contains(c.Secrets(), secret) {
+					t.Fatalf("HTTP %d: the answer carried %q, which the client does not mask", st.status, secret)
+				}
+			}
+		}
 		want := 1
 		if st.status == http.StatusTooManyRequests {
 			want = 2
@@ -172,10 +215,20 @@ func FuzzErrorResponse(f *testing.F) {
 	f.Add(302, "", "https://login.example/?next=mola_k7x9p2q4r8s1t3u5v6w0x2y3z&t="+fuzzCanary, "", []byte(nil))
 	f.Add(429, "application/json", "", "Fri, 31 Dec 1999 23:59:59 GMT", []byte(`{"message":"slow down"}`))
 	f.Add(503, "text/html", "", "99999999999999999999", []byte("<html>"+fuzzCanary+"</html>"))
+	f.Add(302, "", "https://login.example/?k="+fuzzKnownKey, "", []byte(nil))
+	f.Add(302, "", "%zz"+fuzzKnownKey, "", []byte(nil))
+	f.Add(400, "application/json", "", "", []byte(`{"error":"key `+fuzzKnownKey+` is not an id"}`))
 	f.Fuzz(func(t *testing.T, status int, contentType, location, retryAfter string, body []byte) {
 		c, st, log := fuzzClient(t, status, body, "Content-Type", contentType, "Location", location, "Retry-After", retryAfter)
-		err := c.Revoke(context.Background(), "tok_1")
-		checkNoSecrets(t, err, log)
+		err := c.Revoke(context.Background(), deployedID)
+		checkNoSecrets(t, c, err, log)
+		// A wait longer than the longest allowed (a nanosecond here) is reported at once.
+		if d, ok := parseRetryAfter(retryAfter, time.Now()); ok && d > time.Minute &&
+			(st.status == http.StatusTooManyRequests || st.status == http.StatusServiceUnavailable) {
+			if st.requests != 1 || err == nil || !strings.Contains(err.Error(), "not retrying") {
+				t.Fatalf("HTTP %d with Retry-After %q: %d requests, error %v", st.status, retryAfter, st.requests, err)
+			}
+		}
 		switch {
 		case st.status == http.StatusOK || st.status == http.StatusNoContent:
 			if err != nil {
@@ -196,6 +249,13 @@ func FuzzErrorResponse(f *testing.F) {
 		}
 		if apiErr.StatusCode != st.status {
 			t.Fatalf("APIError status %d, answered %d", apiErr.StatusCode, st.status)
+		}
+		info, limited := RateLimited(err)
+		if limited != (st.status == http.StatusTooManyRequests) || (apiErr.RateLimit != nil) != limited {
+			t.Fatalf("HTTP %d: RateLimited = %v, APIError.RateLimit = %+v", st.status, limited, apiErr.RateLimit)
+		}
+		if limited && (info.RetryAfter < 0 || info.Limit < 0 || !info.ResetAt.IsZero() && info.RetryAfter == 0) {
+			t.Fatalf("rate limit details %+v", info)
 		}
 		if n := utf8.RuneCountInString(apiErr.Message); n > maxMessageRunes+1 || !utf8.ValidString(apiErr.Message) {
 			t.Fatalf("message of %d runes (valid UTF-8: %v): %q", n, utf8.ValidString(apiErr.Message), apiErr.Message)

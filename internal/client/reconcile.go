@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -148,7 +149,19 @@ func (c *Client) ensureBaseline(ctx context.Context) error {
 // It refuses to revoke, and returns *UnresolvedMintError with the candidates, when a candidate
 // was minted by another credential than this client's. After a cancellation it still cleans up
 // (bounded by cleanupTimeout) but does not mint again.
+//
+// The deployed service's mint response has no created_by or created_at; they are then taken
+// from a list that starts after the mint, shared with the other mints in flight in this process
+// (MintedToken.MetadataErr says when that failed).
 func (c *Client) MintReconciled(ctx context.Context, name string) (minted *MintedToken, revoked []string, err error) {
+	minted, revoked, err = c.mintReconciled(ctx, name)
+	if err == nil {
+		c.describe(ctx, minted)
+	}
+	return minted, revoked, err
+}
+
+func (c *Client) mintReconciled(ctx context.Context, name string) (minted *MintedToken, revoked []string, err error) {
 	if err := ValidateName(name); err != nil {
 		return nil, nil, err
 	}
@@ -157,9 +170,8 @@ func (c *Client) MintReconciled(ctx context.Context, name string) (minted *Minte
 	if err := c.ensureBaseline(ctx); err != nil {
 		return nil, nil, fmt.Errorf("listing keys before minting, so that a lost response can be reconciled: %w", err)
 	}
-
 	for attempt := 1; ; attempt++ {
-		m, err := c.Mint(ctx, name)
+		m, err := c.mint(ctx, name)
 		if err == nil {
 			c.rec.remember(m.ID)
 			return m, revoked, nil
@@ -169,7 +181,6 @@ func (c *Client) MintReconciled(ctx context.Context, name string) (minted *Minte
 			return nil, revoked, err
 		}
 		c.warn(ctx, "Mint outcome unknown; reconciling", map[string]any{"name": name, "attempt": attempt})
-
 		cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		ids, rerr := c.revokeOrphans(cleanupCtx, unknown)
 		cancel()
@@ -181,6 +192,30 @@ func (c *Client) MintReconciled(ctx context.Context, name string) (minted *Minte
 			return nil, revoked, &MintAbandonedError{Name: name, Cause: unknown.Cause}
 		}
 	}
+}
+
+// describe fills in the metadata a mint response left out from a list that started after the
+// mint. It never fails the mint: the key is live and its secret is in hand.
+func (c *Client) describe(ctx context.Context, m *MintedToken) {
+	if !m.CreatedAt.IsZero() && m.CreatedBy != "" {
+		return
+	}
+	snap, err := c.snapshotSince(ctx, m.gen)
+	if err != nil {
+		m.MetadataErr = fmt.Errorf("listing keys to learn its created_at and created_by failed: %w", err)
+		return
+	}
+	t, ok := snap.Lookup(m.ID)
+	if !ok {
+		m.MetadataErr = errors.New("the list of keys taken right after the mint did not include it, so its created_at and created_by are not known yet")
+		return
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = t.CreatedAt
+	}
+	m.CreatedBy = cmp.Or(m.CreatedBy, t.CreatedBy)
+	m.Prefix = cmp.Or(m.Prefix, t.Prefix)
+	m.LastUsedAt = t.LastUsedAt
 }
 
 // revokeOrphans finds and revokes the keys a lost mint may have created.
@@ -196,26 +231,27 @@ func (c *Client) revokeOrphans(ctx context.Context, lost *MintOutcomeUnknownErro
 		}
 	}
 	sort.Slice(candidates, func(i, j int) bool { return candidates[i].ID < candidates[j].ID })
+	// Whatever the service lists is shown only sanitized: it may echo a secret this client knows.
 	ids := make([]string, len(candidates))
 	for i, t := range candidates {
-		ids[i] = t.ID
+		ids[i] = c.sanitize(t.ID)
 	}
-	own := c.attribution()
 	for _, t := range candidates {
-		if t.CreatedBy != "" && t.CreatedBy != own {
+		if t.CreatedBy != "" && !c.ownAttribution(t.CreatedBy) {
 			return nil, &UnresolvedMintError{Name: lost.Name, Candidates: ids, Cause: lost.Cause,
-				Reason: fmt.Sprintf("key %s was minted by %s, not by this provider's credential, so it was left alone", t.ID, t.CreatedBy)}
+				Reason: fmt.Sprintf("key %s was minted by %s, not by this provider's credential, so it was left alone",
+					c.sanitize(t.ID), c.sanitize(t.CreatedBy))}
 		}
 	}
 
 	var revoked, failed []string
 	for _, t := range candidates {
 		if err := c.Revoke(ctx, t.ID); err != nil && !IsNotFound(err) {
-			failed = append(failed, t.ID)
+			failed = append(failed, c.sanitize(t.ID))
 			continue
 		}
 		revoked = append(revoked, t.ID)
-		c.warn(ctx, "Revoked key left by a lost mint response", map[string]any{"id": t.ID, "name": t.Name})
+		c.warn(ctx, "Revoked key left by a lost mint response", map[string]any{"id": c.sanitize(t.ID), "name": c.sanitize(t.Name)})
 	}
 	if len(failed) > 0 {
 		return revoked, &UnresolvedMintError{Name: lost.Name, Candidates: failed, Cause: lost.Cause,
@@ -224,10 +260,13 @@ func (c *Client) revokeOrphans(ctx context.Context, lost *MintOutcomeUnknownErro
 	return revoked, nil
 }
 
-// attribution is the created_by the service records for keys this client's credential mints.
-func (c *Client) attribution() string {
-	if strings.HasPrefix(c.token, "mola_") && len(c.token) >= 8 {
-		return "org-token:" + c.token[:8]
+// ownAttribution reports whether createdBy may name this client's credential: "admin-token"
+// when it is the deployment's ADMIN_TOKEN, "org-token:<prefix>" when it is an org key. Which of
+// the two it is cannot be told from the credential itself (keys have no fixed format), so both
+// are accepted.
+func (c *Client) ownAttribution(createdBy string) bool {
+	if createdBy == "admin-token" {
+		return true
 	}
-	return "admin-token"
+	return len(c.token) >= PrefixLength && createdBy == "org-token:"+c.token[:PrefixLength]
 }

@@ -21,7 +21,8 @@ import (
 type call struct {
 	c          *Client
 	method     string
-	path       string
+	target     string // the path requested
+	path       string // the path as logs and errors show it: known secrets redacted
 	idempotent bool
 
 	attempt int
@@ -34,7 +35,7 @@ type call struct {
 }
 
 func (c *Client) newCall(method, path string, idempotent bool) *call {
-	return &call{c: c, method: method, path: path, idempotent: idempotent}
+	return &call{c: c, method: method, target: path, path: c.sanitize(path), idempotent: idempotent}
 }
 
 func (k *call) before(_ retryablehttp.Logger, _ *http.Request, i int) {
@@ -62,6 +63,13 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	k.c.debug(ctx, "Molecule API request", fields)
 
 	if ctx.Err() != nil || !k.retryable(resp, err) || k.attempt > k.c.maxRetries {
+		return false, nil
+	}
+	if d, ok := k.c.retryAfter(resp); ok && d > k.c.maxRetryAfter {
+		// Waiting less than the service asked would only be refused again (a mint quota refills
+		// after up to an hour), so the caller hears at once, with the service's answer.
+		k.stopped = fmt.Sprintf("not retrying: the service asked to wait %s, longer than the longest wait allowed (%s, max_retry_wait)",
+			d.Round(time.Second), k.c.maxRetryAfter)
 		return false, nil
 	}
 	k.wait = k.c.nextWait(k.attempt, resp)
@@ -127,10 +135,8 @@ func permanent(err error) bool {
 // nextWait honours Retry-After (capped) and otherwise backs off exponentially with full jitter,
 // floored at waitMin so a retry never hammers the service at once.
 func (c *Client) nextWait(attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return min(d, c.maxRetryAfter)
-		}
+	if d, ok := c.retryAfter(resp); ok {
+		return min(d, c.maxRetryAfter)
 	}
 	ceiling := c.waitMin
 	for i := 1; i < attempt && ceiling < c.waitMax; i++ {
@@ -138,6 +144,14 @@ func (c *Client) nextWait(attempt int, resp *http.Response) time.Duration {
 	}
 	ceiling = min(ceiling, c.waitMax)
 	return c.waitMin + rand.N(ceiling-c.waitMin+1) //nolint:gosec // G404: jitter only spreads retries; it need not be unpredictable
+}
+
+// retryAfter is the wait a 429 or 503 asks for in its Retry-After header.
+func (c *Client) retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 }
 
 // parseRetryAfter reads Retry-After as delay seconds or an HTTP date. Anything else, including

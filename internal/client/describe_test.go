@@ -1,0 +1,311 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// waitFor fails the test if ch is not closed soon; it guards against a hang, not a timing.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func TestMintReconciledFillsDeployedMetadata(t *testing.T) {
+	t.Parallel()
+	f := newFakeService(t)
+	c := newTestClient(t, f.URL, withCredential(f.admin))
+	m, revoked, err := c.MintReconciled(context.Background(), "claude-agent-prod")
+	if err != nil || len(revoked) != 0 {
+		t.Fatalf("MintReconciled = %v, revoked %v", err, revoked)
+	}
+	k, ok := f.key(m.ID)
+	if !ok {
+		t.Fatalf("the service has no key %s", m.ID)
+	}
+	if m.MetadataErr != nil || !m.CreatedAt.Equal(k.CreatedAt) || m.CreatedBy != "admin-token" ||
+		m.Prefix != k.Prefix || m.Key != k.Plaintext || m.Name != "claude-agent-prod" || m.LastUsedAt != nil {
+		t.Errorf("minted %+v (metadata error %v), service has %+v", m.Token, m.MetadataErr, k)
+	}
+	if f.mints.Load() != 1 || f.lists.Load() != 2 {
+		t.Errorf("%d mints and %d lists, want 1 and 2 (baseline, then one after the mint)", f.mints.Load(), f.lists.Load())
+	}
+}
+
+func TestMintReconciledAttributionThroughAnOrgKey(t *testing.T) {
+	t.Parallel()
+	f := newFakeService(t)
+	ctx := context.Background()
+	parent, _, err := newTestClient(t, f.URL, withCredential(f.admin)).MintReconciled(ctx, "parent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _, err := newTestClient(t, f.URL, withCredential(parent.Key)).MintReconciled(ctx, "child")
+	if err != nil || child.MetadataErr != nil {
+		t.Fatalf("MintReconciled = %v, metadata error %v", err, child.MetadataErr)
+	}
+	if want := "org-token:" + parent.Key[:PrefixLength]; child.CreatedBy != want {
+		t.Errorf("created_by = %q, want %q", child.CreatedBy, want)
+	}
+}
+
+// The guide's mint answer already carries created_by and created_at: no list is needed.
+func TestMintReconciledGuideShapeNeedsNoList(t *testing.T) {
+	t.Parallel()
+	var lists, mints int
+	var mu sync.Mutex
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodGet {
+			lists++
+			jsonResponse(200, `{"tokens":[]}`)(w, r)
+			return
+		}
+		mints++
+		jsonResponse(201, mintOK)(w, r)
+	})
+	m, _, err := newTestClient(t, s.URL).MintReconciled(context.Background(), "ci")
+	if err != nil || m.MetadataErr != nil {
+		t.Fatalf("MintReconciled = %v, metadata error %v", err, m.MetadataErr)
+	}
+	if m.CreatedBy != "admin-token" || !m.CreatedAt.Equal(time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)) || m.Prefix != "mola_k7x" {
+		t.Errorf("minted %+v", m.Token)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if lists != 1 || mints != 1 {
+		t.Errorf("%d lists and %d mints, want only the baseline list and the mint", lists, mints)
+	}
+}
+
+func TestMintReconciledMetadataErr(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		listHook func(f *fakeService, w http.ResponseWriter, n int, live []fakeKey)
+		want     string
+	}{
+		"list fails": {
+			listHook: func(f *fakeService, w http.ResponseWriter, n int, live []fakeKey) {
+				if n == 1 {
+					f.writeList(w, live)
+					return
+				}
+				writeJSON(w, 500, map[string]string{"error": "database unavailable"})
+			},
+			want: "listing keys to learn its created_at and created_by failed: GET /org/tokens: HTTP 500",
+		},
+		"list lacks the key": {
+			listHook: func(f *fakeService, w http.ResponseWriter, _ int, _ []fakeKey) { f.writeList(w, nil) },
+			want:     "did not include it",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeService(t, func(f *fakeService) { f.listHook = tc.listHook })
+			c := newTestClient(t, f.URL, withCredential(f.admin))
+			m, _, err := c.MintReconciled(context.Background(), "ci")
+			if err != nil {
+				t.Fatalf("a failed description must not fail the mint: %v", err)
+			}
+			k, ok := f.key(m.ID)
+			if !ok || m.Key != k.Plaintext {
+				t.Fatal("the returned key is not the live one")
+			}
+			if m.MetadataErr == nil || !strings.Contains(m.MetadataErr.Error(), tc.want) {
+				t.Fatalf("MetadataErr = %v, want it to mention %q", m.MetadataErr, tc.want)
+			}
+			if strings.Contains(m.MetadataErr.Error(), m.Key) || strings.Contains(m.MetadataErr.Error(), f.admin) {
+				t.Errorf("MetadataErr leaks a secret: %v", m.MetadataErr)
+			}
+			if !m.CreatedAt.IsZero() || m.CreatedBy != "" || m.Prefix != m.Key[:PrefixLength] {
+				t.Errorf("minted %+v", m.Token)
+			}
+		})
+	}
+}
+
+// Terraform creates many keys at once; describing each with its own list would cost one
+// request per key against a 600-per-minute budget.
+func TestMintReconciledConcurrentMintsShareOneList(t *testing.T) {
+	t.Parallel()
+	f := newFakeService(t, func(f *fakeService) {
+		f.mintHook = func(f *fakeService, w http.ResponseWriter, name, createdBy string) {
+			time.Sleep(30 * time.Millisecond)
+			f.answerMint(w, f.create(name, createdBy))
+		}
+	})
+	c := newTestClient(t, f.URL, withCredential(f.admin))
+	const n = 10
+	minted := make([]*MintedToken, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { minted[i], _, errs[i] = c.MintReconciled(context.Background(), fmt.Sprintf("wave-%d", i)) })
+	}
+	wg.Wait()
+	for i, m := range minted {
+		if errs[i] != nil {
+			t.Fatalf("mint %d: %v", i, errs[i])
+		}
+		k, ok := f.key(m.ID)
+		if !ok || m.MetadataErr != nil || !m.CreatedAt.Equal(k.CreatedAt) || m.CreatedBy != "admin-token" || m.Prefix != k.Prefix {
+			t.Errorf("mint %d: %+v (metadata error %v), service has %+v", i, m.Token, m.MetadataErr, k)
+		}
+	}
+	if got := f.mints.Load(); got != n {
+		t.Errorf("%d mint requests, want %d", got, n)
+	}
+	if got := f.lists.Load(); got > 3 {
+		t.Errorf("%d concurrent mints made %d list requests, want at most 3 with the baseline", n, got)
+	}
+}
+
+// A list that started while a mint was in flight may predate the new key, so it must never be
+// the one that describes it, even though it is still in flight when the mint returns.
+func TestMintReconciledIgnoresListStartedBeforeMint(t *testing.T) {
+	t.Parallel()
+	mintArrived, releaseMint := make(chan struct{}), make(chan struct{})
+	earlyArrived, lateArrived := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	f := newFakeService(t, func(f *fakeService) {
+		f.mintHook = func(f *fakeService, w http.ResponseWriter, name, createdBy string) {
+			close(mintArrived)
+			<-releaseMint
+			f.answerMint(w, f.create(name, createdBy))
+		}
+		f.listHook = func(f *fakeService, w http.ResponseWriter, n int, live []fakeKey) {
+			switch n {
+			case 2:
+				close(earlyArrived)
+				// Held until the describing list arrives, so that the early one is still in
+				// flight when the mint returns. The bound only matters when the client
+				// wrongly waits on this list instead of starting one.
+				select {
+				case <-lateArrived:
+				case <-time.After(2 * time.Second):
+				}
+			case 3:
+				close(lateArrived)
+			}
+			f.writeList(w, live) // the keys live when the list arrived
+		}
+	})
+	t.Cleanup(func() { releaseOnce.Do(func() { close(releaseMint) }) })
+	clock := newFakeClock()
+	c := newTestClient(t, f.URL, withCredential(f.admin), withClock(clock))
+	ctx := context.Background()
+
+	type result struct {
+		m   *MintedToken
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, _, err := c.MintReconciled(ctx, "guarded")
+		done <- result{m, err}
+	}()
+	waitFor(t, mintArrived, "the mint")
+	// A read during the mint, such as a refresh of another resource, once the baseline is stale.
+	clock.add(DefaultSnapshotMaxAge)
+	early := make(chan *Snapshot, 1)
+	go func() {
+		s, _ := c.Snapshot(ctx)
+		early <- s
+	}()
+	waitFor(t, earlyArrived, "the early list")
+	releaseOnce.Do(func() { close(releaseMint) })
+
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.m.MetadataErr != nil || r.m.CreatedAt.IsZero() || r.m.CreatedBy != "admin-token" {
+		t.Errorf("described from a list that predates the mint: %+v, metadata error %v", r.m.Token, r.m.MetadataErr)
+	}
+	if s := <-early; s == nil {
+		t.Error("the early read failed")
+	} else if _, ok := s.Lookup(r.m.ID); ok {
+		t.Error("the early list was meant to predate the key")
+	}
+	if got := f.lists.Load(); got != 3 {
+		t.Errorf("%d list requests, want 3: baseline, the early read, one after the mint", got)
+	}
+	// The early list finished last; it must not replace the newer one as the shared snapshot.
+	if s, err := c.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	} else if _, ok := s.Lookup(r.m.ID); !ok || f.lists.Load() != 3 {
+		t.Errorf("a read after the mint got a snapshot without the key (%v) or listed again (%d lists)", ok, f.lists.Load())
+	}
+}
+
+func TestMintReconciledOwnAttribution(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		createdBy string
+		own       bool
+	}{
+		"admin token":               {"admin-token", true},
+		"this org key":              {"org-token:" + deployedCredential[:PrefixLength], true},
+		"another org key":           {"org-token:" + deployedKey[:PrefixLength], false},
+		"a shorter prefix":          {"org-token:" + deployedCredential[:PrefixLength-1], false},
+		"a longer prefix":           {"org-token:" + deployedCredential[:PrefixLength+1], false},
+		"a deployed Canvas user":    {"session", false},
+		"a guide-shape Canvas user": {"session:user_01HZX", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			lost := make(chan fakeKey, 1)
+			f := newFakeService(t, func(f *fakeService) {
+				var once sync.Once
+				f.mintHook = func(f *fakeService, w http.ResponseWriter, name, createdBy string) {
+					first := false
+					once.Do(func() { first = true })
+					if !first {
+						f.answerMint(w, f.create(name, createdBy))
+						return
+					}
+					// Committed, then the answer is lost behind a proxy.
+					lost <- f.create(name, tc.createdBy)
+					writeJSON(w, 502, map[string]string{"error": "bad gateway"})
+				}
+			})
+			c := newTestClient(t, f.URL, withCredential(deployedCredential))
+			m, revoked, err := c.MintReconciled(context.Background(), "agent")
+			orphan := <-lost
+			if tc.own {
+				if err != nil {
+					t.Fatalf("MintReconciled: %v", err)
+				}
+				if !slices.Equal(revoked, []string{orphan.ID}) || !slices.Equal(f.liveNamed("agent"), []string{m.ID}) {
+					t.Errorf("revoked %v, live %v; want the orphan %s revoked and only %s live", revoked, f.liveNamed("agent"), orphan.ID, m.ID)
+				}
+				if f.mints.Load() != 2 {
+					t.Errorf("%d mints, want 2", f.mints.Load())
+				}
+				return
+			}
+			var unresolved *UnresolvedMintError
+			if !errors.As(err, &unresolved) {
+				t.Fatalf("want *UnresolvedMintError for a key minted by %q, got %v", tc.createdBy, err)
+			}
+			if len(revoked) != 0 || !slices.Equal(unresolved.Candidates, []string{orphan.ID}) || !strings.Contains(unresolved.Reason, "left alone") {
+				t.Errorf("revoked %v, candidates %v, reason %q", revoked, unresolved.Candidates, unresolved.Reason)
+			}
+			if _, live := f.key(orphan.ID); !live || f.mints.Load() != 1 || f.revokes.Load() != 0 {
+				t.Errorf("a foreign key must be left alone and nothing minted again: live %v, %d mints, %d revokes", live, f.mints.Load(), f.revokes.Load())
+			}
+		})
+	}
+}

@@ -1,0 +1,144 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The deployed mint limit is 10 an hour per client address; past it the service says how long
+// to wait, up to an hour. Waiting a capped minute would only be refused again.
+func TestMintRateLimitLongerThanCapFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFakeService(t, func(f *fakeService) {
+		f.mintHook = func(_ *fakeService, w http.ResponseWriter, _, _ string) {
+			h := w.Header()
+			h.Set("Retry-After", "3000")
+			h.Set("X-RateLimit-Limit", "10")
+			h.Set("X-RateLimit-Remaining", "0")
+			h.Set("X-RateLimit-Reset", "3000")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "rate limit exceeded", "retry_after": 3000})
+		}
+	})
+	c := newTestClient(t, f.URL, withCredential(f.admin), func(c *Config) { c.MaxRetryAfter = time.Minute })
+	// The deadline only keeps a regression from waiting out the capped minute.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, _, err := c.MintReconciled(ctx, "ci")
+	elapsed := time.Since(start)
+	if elapsed > time.Second {
+		t.Errorf("took %s; the limit must be reported at once", elapsed)
+	}
+	if n := f.mints.Load(); n != 1 {
+		t.Errorf("%d mint requests, want exactly 1", n)
+	}
+	var apiErr *APIError
+	var unknown *MintOutcomeUnknownError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || errors.As(err, &unknown) || !IsRateLimited(err) {
+		t.Fatalf("MintReconciled error = %v, want the 429 *APIError", err)
+	}
+	for _, want := range []string{"rate limit exceeded", "not retrying: the service asked to wait 50m0s", "(1m0s, max_retry_wait)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	info, ok := RateLimited(err)
+	if !ok || info.Limit != 10 || info.RetryAfter != 50*time.Minute {
+		t.Fatalf("RateLimited = %+v, %v; want limit 10, retry after 50m", info, ok)
+	}
+	if lo, hi := start.Add(50*time.Minute), start.Add(elapsed+50*time.Minute); info.ResetAt.Before(lo) || info.ResetAt.After(hi) || info.ResetAt.Location() != time.UTC {
+		t.Errorf("ResetAt = %s, want between %s and %s, in UTC", info.ResetAt, lo, hi)
+	}
+	if len(f.live()) != 0 {
+		t.Error("a refused mint left a key")
+	}
+}
+
+func TestRetryAfterWithinCapIsWaited(t *testing.T) {
+	t.Parallel()
+	// Equal to the cap: still within it.
+	s := newServer(t, jsonResponse(429, `{"error":"rate limit exceeded","retry_after":1}`, "Retry-After", "1"), jsonResponse(201, mintOK))
+	c := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Second })
+	m, err := c.mint(context.Background(), "ci")
+	if err != nil || m.ID != "tok_01HZX3B7N8PQ9K4M5R6T" || s.requests() != 2 {
+		t.Errorf("mint = %v after %d requests, want success on the second", err, s.requests())
+	}
+}
+
+func TestServiceUnavailableLongerThanCapFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, jsonResponse(503, `{"error":"maintenance"}`, "Retry-After", "600"), jsonResponse(200, `{"tokens":[]}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Minute }).List(ctx)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || !strings.Contains(err.Error(), "not retrying: the service asked to wait 10m0s") {
+		t.Fatalf("List() = %v, want the 503 reported at once", err)
+	}
+	if _, ok := RateLimited(err); ok || apiErr.RateLimit != nil || s.requests() != 1 {
+		t.Errorf("a 503 is not a rate limit (%+v); %d requests", apiErr.RateLimit, s.requests())
+	}
+}
+
+func TestRateLimitInfo(t *testing.T) {
+	t.Parallel()
+	in2h := time.Now().Add(2 * time.Hour).UTC().Format(http.TimeFormat)
+	for name, tc := range map[string]struct {
+		headers []string
+		body    string
+		limit   int
+		after   time.Duration
+		slack   time.Duration // allowed error on after, for HTTP dates
+	}{
+		"retry-after seconds":       {headers: []string{"Retry-After", "120", "X-RateLimit-Limit", "600"}, body: `{"error":"rate limit exceeded","retry_after":7}`, limit: 600, after: 2 * time.Minute},
+		"retry-after date":          {headers: []string{"Retry-After", in2h}, after: 2 * time.Hour, slack: time.Minute},
+		"body retry_after":          {body: `{"error":"rate limit exceeded","retry_after":42}`, after: 42 * time.Second},
+		"body fraction":             {body: `{"error":"x","retry_after":1.5}`, after: 1500 * time.Millisecond},
+		"garbage header, body":      {headers: []string{"Retry-After", "soon"}, body: `{"retry_after":7}`, after: 7 * time.Second},
+		"reset header":              {headers: []string{"X-RateLimit-Reset", "30", "X-RateLimit-Limit", "10"}, limit: 10, after: 30 * time.Second},
+		"body before reset header":  {headers: []string{"X-RateLimit-Reset", "30"}, body: `{"retry_after":5}`, after: 5 * time.Second},
+		"reset as a unix time":      {headers: []string{"X-RateLimit-Reset", "1796155060"}},
+		"negative body":             {body: `{"retry_after":-3}`},
+		"body retry_after a string": {body: `{"retry_after":"3"}`},
+		"html body":                 {headers: []string{"X-RateLimit-Limit", "ten"}, body: `<html>slow down</html>`},
+		"nothing said":              {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, jsonResponse(429, tc.body, tc.headers...))
+			c := newTestClient(t, s.URL, func(c *Config) { c.MaxRetries = 0 })
+			start := time.Now()
+			_, err := c.List(context.Background())
+			end := time.Now()
+			info, ok := RateLimited(err)
+			if !ok || info == nil {
+				t.Fatalf("RateLimited(%v) = %v, %v", err, info, ok)
+			}
+			if info.Limit != tc.limit {
+				t.Errorf("Limit = %d, want %d", info.Limit, tc.limit)
+			}
+			if d := info.RetryAfter - tc.after; d < -tc.slack || d > tc.slack {
+				t.Errorf("RetryAfter = %s, want %s", info.RetryAfter, tc.after)
+			}
+			switch {
+			case tc.after == 0 && !info.ResetAt.IsZero():
+				t.Errorf("ResetAt = %s without a wait", info.ResetAt)
+			case tc.after != 0 && (info.ResetAt.Before(start.Add(info.RetryAfter)) || info.ResetAt.After(end.Add(info.RetryAfter))):
+				t.Errorf("ResetAt = %s, want the answer's time plus %s", info.ResetAt, info.RetryAfter)
+			}
+		})
+	}
+	if info, ok := RateLimited(errors.New("no")); ok || info != nil {
+		t.Error("RateLimited accepts a plain error")
+	}
+	if _, ok := RateLimited(&APIError{StatusCode: 404}); ok {
+		t.Error("RateLimited accepts a 404")
+	}
+	if info, ok := RateLimited(&APIError{StatusCode: 429}); !ok || info == nil || *info != (RateLimitInfo{}) {
+		t.Errorf("a 429 without details = %+v, %v", info, ok)
+	}
+}

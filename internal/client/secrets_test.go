@@ -1,0 +1,240 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// switchServer answers with whatever handler was set last, so one client can meet a sequence
+// of answers and carry what it learnt (the secrets it received) from one to the next.
+type switchServer struct {
+	*httptest.Server
+	h atomic.Pointer[http.HandlerFunc]
+}
+
+func newSwitchServer(t *testing.T) *switchServer {
+	t.Helper()
+	s := &switchServer{}
+	s.set(respond(500, "", ""))
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.h.Load())(w, r) }))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *switchServer) set(h http.HandlerFunc) { s.h.Store(&h) }
+
+// assertNoSecrets fails if any text holds one of the secrets.
+func assertNoSecrets(t *testing.T, secrets []string, texts ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		for _, text := range texts {
+			if strings.Contains(text, s) {
+				t.Errorf("%q leaks the secret %q", text, s)
+			}
+		}
+	}
+}
+
+func TestRedactionByValue(t *testing.T) {
+	t.Parallel()
+	s := newSwitchServer(t)
+	log := &recordingLogger{}
+	c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
+	ctx := context.Background()
+	if got := c.Secrets(); !slices.Equal(got, []string{deployedCredential}) {
+		t.Fatalf("Secrets() before any mint = %q", got)
+	}
+	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
+	if _, err := c.mint(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Secrets(); !slices.Equal(got, []string{deployedCredential, deployedKey}) {
+		t.Fatalf("Secrets() = %q, want the credential and the minted plaintext", got)
+	}
+
+	echo := "key " + deployedKey + " for Bearer " + deployedCredential + " (guide key mola_k7x9p2q4r8s1t3u5v6w0x2y3z)"
+	s.set(jsonResponse(400, `{"error":"`+echo+`"}`))
+	_, err := c.List(ctx)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("List() = %v", err)
+	}
+	if want := "key [redacted] for Bearer [redacted] (guide key mola_[redacted])"; apiErr.Message != want {
+		t.Errorf("Message = %q, want %q", apiErr.Message, want)
+	}
+	s.set(respond(302, "", "", "Location", "https://login.example/?k="+deployedKey+"&t="+deployedCredential))
+	err2 := c.Revoke(ctx, deployedID)
+	if err2 == nil || !strings.Contains(err2.Error(), "https://login.example/?k=[redacted]&t=[redacted]") {
+		t.Errorf("redirect error = %v", err2)
+	}
+	// net/http quotes a Location it cannot parse in its own error: a transport error.
+	s.set(respond(302, "", "", "Location", "%zz"+deployedKey))
+	err3 := c.Revoke(ctx, deployedID)
+	if err3 == nil || !strings.Contains(err3.Error(), "[redacted]") {
+		t.Errorf("transport error = %v", err3)
+	}
+	assertNoSecrets(t, []string{deployedKey, deployedCredential, deployedKey[PrefixLength:], deployedCredential[PrefixLength:]},
+		err.Error(), err2.Error(), err3.Error(), log.String())
+
+	if got, want := c.Redact("a\n"+deployedKey+"\tb "+deployedCredential+" mola_abc123"), "a [redacted] b [redacted] mola_[redacted]"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
+	if got := c.Redact(strings.Repeat("x", 299) + deployedKey); got != strings.Repeat("x", 299)+"[…" {
+		t.Errorf("Redact truncates after redacting, so no part of a secret survives the cut: %q", got)
+	}
+}
+
+// A mint answer the client cannot use may still carry a live key: from then on that value is
+// masked like any other secret, and it is not echoed by the mint's own error.
+func TestUnusableMintAnswerSecretIsRedacted(t *testing.T) {
+	t.Parallel()
+	k := deployedKey
+	for name, body := range map[string]string{
+		"no id":                     `{"prefix":"UyJhAK6q","auth_token":"` + k + `"}`,
+		"empty id":                  `{"id":"","auth_token":"` + k + `"}`,
+		"guide without id":          `{"key":"` + k + `","created_at":"2026-04-21T00:00:00Z"}`,
+		"id of the wrong type":      `{"auth_token":"` + k + `","id":5}`,
+		"id an object":              `{"auth_token":"` + k + `","id":{"a":1}}`,
+		"created_at echoes the key": `{"id":"` + deployedID + `","auth_token":"` + k + `","created_at":"` + k + `"}`,
+		"last_used_at is a number":  `{"id":"` + deployedID + `","auth_token":"` + k + `","last_used_at":12}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newSwitchServer(t)
+			log := &recordingLogger{}
+			c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
+			s.set(jsonResponse(200, body))
+			_, err := c.mint(context.Background(), "ci")
+			var unknown *MintOutcomeUnknownError
+			if !errors.As(err, &unknown) {
+				t.Fatalf("mint = %v, want *MintOutcomeUnknownError", err)
+			}
+			if !slices.Contains(c.Secrets(), k) {
+				t.Errorf("Secrets() = %q lacks the plaintext the answer carried", c.Secrets())
+			}
+			s.set(jsonResponse(401, `{"error":"unknown key `+k+`"}`))
+			_, err2 := c.List(context.Background())
+			if err2 == nil || !strings.Contains(err2.Error(), "unknown key [redacted]") {
+				t.Errorf("a later echo of the plaintext = %v", err2)
+			}
+			assertNoSecrets(t, []string{k, k[PrefixLength:], deployedCredential}, err.Error(), err2.Error(), log.String())
+		})
+	}
+}
+
+func TestPathsAreRedacted(t *testing.T) {
+	t.Parallel()
+	s := newSwitchServer(t)
+	log := &recordingLogger{}
+	c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
+	ctx := context.Background()
+	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
+	if _, err := c.mint(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	// Not a secret itself, so it is sent; but logs and errors must not spell the key inside it.
+	id := "x" + deployedKey
+	var uri atomic.Value
+	s.set(func(w http.ResponseWriter, r *http.Request) {
+		uri.Store(r.RequestURI)
+		jsonResponse(404, `{"error":"token not found or already revoked"}`)(w, r)
+	})
+	err := c.Revoke(ctx, id)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || !IsNotFound(err) || apiErr.Path != "/org/tokens/x[redacted]" {
+		t.Fatalf("Revoke = %v (path %q)", err, apiErr.Path)
+	}
+	if got := uri.Load(); got != "/org/tokens/"+id {
+		t.Errorf("the service got %v, want the id itself", got)
+	}
+	s.set(hangUp)
+	err2 := c.Revoke(ctx, id)
+	if err2 == nil {
+		t.Fatal("Revoke against a dropped connection succeeded")
+	}
+	if !strings.Contains(log.String(), "path:/org/tokens/x[redacted]") {
+		t.Errorf("log:\n%s", log)
+	}
+	assertNoSecrets(t, []string{deployedKey, deployedKey[PrefixLength:]}, err.Error(), err2.Error(), log.String())
+}
+
+// The list a lost mint is reconciled against comes from the server, which may echo anything:
+// the ids and attributions it reports go into errors and log lines too.
+func TestReconcileRedactsServerValues(t *testing.T) {
+	t.Parallel()
+	for name, entry := range map[string]string{
+		// A foreign attribution that spells the credential: the key is left alone and reported.
+		"foreign attribution": `{"id":"` + deployedID + `","name":"agent","created_by":"org-token:` + deployedCredential + `"`,
+		// An orphan whose id is a secret: it cannot be revoked, so it is reported.
+		"secret as id": `{"id":"` + deployedCredential + `","name":"agent","created_by":"admin-token"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			lists := 0
+			s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				switch r.Method {
+				case http.MethodPost:
+					jsonResponse(502, `{"error":"bad gateway"}`)(w, r)
+				case http.MethodGet:
+					mu.Lock()
+					lists++
+					first := lists == 1
+					mu.Unlock()
+					if first {
+						jsonResponse(200, `{"count":0,"tokens":[]}`)(w, r)
+						return
+					}
+					jsonResponse(200, `{"count":1,"tokens":[`+entry+`,"created_at":"`+time.Now().UTC().Format(time.RFC3339Nano)+`"}]}`)(w, r)
+				default:
+					jsonResponse(404, `{"error":"token not found or already revoked"}`)(w, r)
+				}
+			})
+			log := &recordingLogger{}
+			c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
+			_, _, err := c.MintReconciled(context.Background(), "agent")
+			var unresolved *UnresolvedMintError
+			if !errors.As(err, &unresolved) {
+				t.Fatalf("MintReconciled = %v, want *UnresolvedMintError", err)
+			}
+			assertNoSecrets(t, []string{deployedCredential, deployedCredential[PrefixLength:]}, err.Error(), log.String())
+		})
+	}
+}
+
+func TestRevokeRefusesSecretsWithoutSending(t *testing.T) {
+	t.Parallel()
+	s := newSwitchServer(t)
+	c := newTestClient(t, s.URL, withCredential(deployedCredential))
+	ctx := context.Background()
+	guideKey := "mola_k7x9p2q4r8s1t3u5v6w0x2y3z"
+	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
+	if _, err := c.mint(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	s.set(jsonResponse(201, `{"id":"tok_1","key":"`+guideKey+`"}`))
+	if _, err := c.mint(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	var requests atomic.Int32
+	s.set(func(w http.ResponseWriter, r *http.Request) { requests.Add(1); respond(204, "", "")(w, r) })
+	for _, secret := range []string{deployedCredential, deployedKey, guideKey} {
+		err := c.Revoke(ctx, secret)
+		if err == nil || !strings.Contains(err.Error(), "is a secret") {
+			t.Errorf("Revoke(a secret) = %v", err)
+		} else {
+			assertNoSecrets(t, []string{secret, secret[PrefixLength:]}, err.Error())
+		}
+	}
+	if requests.Load() != 0 {
+		t.Errorf("a secret was sent as an id %d times", requests.Load())
+	}
+}
