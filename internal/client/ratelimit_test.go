@@ -76,7 +76,7 @@ func TestServiceUnavailableLongerThanCapFailsAtOnce(t *testing.T) {
 	defer cancel()
 	_, err := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Minute }).List(ctx)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || !strings.Contains(err.Error(), "not retrying: the service asked to wait 10m0s") {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "not retrying: the service asked to wait 10m0s") {
 		t.Fatalf("List() = %v, want the 503 reported at once", err)
 	}
 	if _, ok := RateLimited(err); ok || apiErr.RateLimit != nil || s.requests() != 1 {
