@@ -57,6 +57,16 @@ func RateLimited(err error) (*RateLimitInfo, bool) {
 	return nil, false
 }
 
+// MintRateLimited is RateLimited for the mint request alone: a 429 on a list made before a mint
+// says nothing about the mint quota.
+func MintRateLimited(err error) (*RateLimitInfo, bool) {
+	var e *APIError
+	if !errors.As(err, &e) || e.Method != http.MethodPost || e.Path != tokensPath {
+		return nil, false
+	}
+	return RateLimited(err)
+}
+
 // rateLimitInfo reads a 429's headers and body.
 func rateLimitInfo(resp *http.Response, body []byte, now time.Time) *RateLimitInfo {
 	info := &RateLimitInfo{}

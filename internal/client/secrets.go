@@ -107,3 +107,7 @@ func (c *Client) learnSecrets(body []byte) {
 		}
 	}
 }
+
+// AddSecret makes the client redact s wherever it could appear, as it does its credential: for a
+// plaintext that reached the caller another way (a key kept in Terraform state).
+func (c *Client) AddSecret(s string) { c.secrets.add(s) }
