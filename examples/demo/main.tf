@@ -29,11 +29,13 @@ output "ci_bot" {
   value = {
     id         = molecule_org_api_key.ci_bot.id
     name       = molecule_org_api_key.ci_bot.name
+    prefix     = molecule_org_api_key.ci_bot.prefix
     created_by = molecule_org_api_key.ci_bot.created_by
+    created_at = molecule_org_api_key.ci_bot.created_at
   }
 }
 
 output "demo_keys" {
   description = "Live keys whose name starts with demo-, as the list data source sees them."
-  value       = [for k in data.molecule_org_api_keys.demo.keys : "${k.id}  ${k.name}  (${k.created_by})"]
+  value       = [for k in data.molecule_org_api_keys.demo.keys : "${k.id}  ${k.prefix}…  ${k.name}  (${k.created_by})"]
 }

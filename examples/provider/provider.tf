@@ -1,6 +1,6 @@
 # The organization and the credential usually come from the environment:
 #   export MOLECULE_ORG=acme
-#   export MOLECULE_ORG_TOKEN=mola_...   (or MOLECULE_ADMIN_TOKEN for the bootstrap credential)
+#   export MOLECULE_ORG_TOKEN=...   (an org API key, or MOLECULE_ADMIN_TOKEN for the bootstrap credential)
 provider "molecule" {}
 
 # Or explicitly, with the credential from a variable:
@@ -10,7 +10,20 @@ provider "molecule" {
   token    = var.molecule_staging_token
 }
 
+# A self-hosted deployment of the Molecule platform serves the same API at its own base URL.
+# Plain http:// is accepted only for loopback hosts.
+provider "molecule" {
+  alias    = "self_hosted"
+  endpoint = "https://molecule.internal.example.com"
+  token    = var.molecule_self_hosted_token
+}
+
 variable "molecule_staging_token" {
+  type      = string
+  sensitive = true
+}
+
+variable "molecule_self_hosted_token" {
   type      = string
   sensitive = true
 }

@@ -191,7 +191,10 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 
 	var emu *emulator.Server
 	if kind == kindProvider {
-		if emu, err = emulator.New(emulator.Options{}); err != nil {
+		// The deployed dialect, without its mint quota, request limit and 500-key list cap: those
+		// would measure the service's limits, not the provider.
+		opts := emulator.Options{MintLimit: emulator.NoLimit, RequestLimit: emulator.NoLimit, ListCap: -1}
+		if emu, err = emulator.New(opts); err != nil {
 			return nil, err
 		}
 		if err := emu.Start("127.0.0.1:0"); err != nil {

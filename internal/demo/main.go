@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
-// plaintextKey matches a minted secret; the demo fails if Terraform ever prints one.
-var plaintextKey = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
+// guideKey matches a secret in the published guide's format. The deployed service's keys have
+// none, so the demo checks Terraform's output against the real secrets too (see leaked).
+var guideKey = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
 
 func main() {
 	providerDir := flag.String("provider-dir", "", "directory holding the built terraform-provider-molecule binary")
@@ -83,6 +85,9 @@ func run(providerDir, configDir string) error {
 		"MOLECULE_ORG=",
 		"MOLECULE_ORG_TOKEN=",
 	)
+	// Everything Terraform printed, checked for secrets once they are known: the minted keys are
+	// in state only after the apply that printed its output.
+	var printed bytes.Buffer
 	terraform := func(args ...string) (int, error) {
 		// Ctrl-C reaches terraform from the terminal and lets it stop cleanly; a context would
 		// kill it instead.
@@ -92,8 +97,9 @@ func run(providerDir, configDir string) error {
 		cmd.Stdout = io.MultiWriter(os.Stdout, &out)
 		cmd.Stderr = io.MultiWriter(os.Stderr, &out)
 		err := cmd.Run()
-		if plaintextKey.Match(out.Bytes()) {
-			return -1, fmt.Errorf("terraform %s printed a plaintext key", args[0])
+		printed.Write(out.Bytes())
+		if guideKey.Match(out.Bytes()) || bytes.Contains(out.Bytes(), []byte(emu.AdminToken())) {
+			return -1, fmt.Errorf("terraform %s printed a secret", args[0])
 		}
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
@@ -119,13 +125,24 @@ func run(providerDir, configDir string) error {
 		return err
 	}
 	live := emu.LiveKeys()
-	fmt.Printf("   the emulator now holds %d live keys:\n", len(live))
+	fmt.Printf("   the emulator (%s dialect) now holds %d live keys:\n", emu.Dialect(), len(live))
 	for _, k := range live {
-		fmt.Printf("     %s  %-20s created_by=%s\n", k.ID, k.Name, k.CreatedBy)
+		fmt.Printf("     %s  prefix=%s…  %-20s created_by=%s\n", k.ID, k.Prefix, k.Name, k.CreatedBy)
 	}
 	if len(live) != 2 {
 		return fmt.Errorf("want 2 live keys after apply, got %d", len(live))
 	}
+	secrets, err := stateSecrets(filepath.Join(work, "terraform.tfstate"))
+	if err != nil {
+		return err
+	}
+	if len(secrets) != 2 {
+		return fmt.Errorf("want the 2 minted secrets in state, found %d", len(secrets))
+	}
+	if leaked(printed.Bytes(), secrets) {
+		return errors.New("terraform printed a minted secret")
+	}
+	fmt.Println("   the 2 secrets are in state (sensitive) and in none of Terraform's output")
 
 	step("terraform plan: a second plan must be empty")
 	code, err := terraform("plan", "-detailed-exitcode", "-input=false", "-no-color")
@@ -140,6 +157,9 @@ func run(providerDir, configDir string) error {
 	step("terraform destroy: revoke the keys")
 	if err := mustSucceed("destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		return err
+	}
+	if leaked(printed.Bytes(), secrets) {
+		return errors.New("terraform printed a minted secret")
 	}
 
 	step("Checking on the emulator that every key is revoked")
@@ -189,6 +209,47 @@ func writeCLIConfig(work, providerDir string) (string, error) {
 }
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
+
+// stateSecrets returns the plaintext keys a state file holds.
+func stateSecrets(path string) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	var state struct {
+		Resources []struct {
+			Type      string `json:"type"`
+			Instances []struct {
+				Attributes struct {
+					Key string `json:"key"`
+				} `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &state); err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	var out []string
+	for _, r := range state.Resources {
+		for _, i := range r.Instances {
+			if r.Type == "molecule_org_api_key" && i.Attributes.Key != "" {
+				out = append(out, i.Attributes.Key)
+			}
+		}
+	}
+	return out, nil
+}
+
+// leaked reports whether out contains any of the secrets, whole or by their secret part (all but
+// the prefix the service shows openly).
+func leaked(out []byte, secrets []string) bool {
+	for _, s := range secrets {
+		if bytes.Contains(out, []byte(s)) || len(s) > 16 && bytes.Contains(out, []byte(s[8:])) {
+			return true
+		}
+	}
+	return false
+}
 
 func copyTF(src, dst string) error {
 	files, err := filepath.Glob(filepath.Join(src, "*.tf"))

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -83,6 +85,8 @@ type cliEnv struct {
 	terraform string
 	dir       string
 	env       []string
+	// secrets are the values redact hides: the credential and every plaintext read from state.
+	secrets []string
 }
 
 // newCLIEnv starts an emulator and prepares a working directory whose CLI configuration points
@@ -144,7 +148,7 @@ func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 		"MOLECULE_ENDPOINT="+emu.URL(),
 		"MOLECULE_ADMIN_TOKEN="+emu.AdminToken(),
 	)
-	return &cliEnv{t: t, emu: emu, terraform: tf, dir: work, env: env}
+	return &cliEnv{t: t, emu: emu, terraform: tf, dir: work, env: env, secrets: []string{emu.AdminToken()}}
 }
 
 // writeConfig replaces the working directory's configuration.
@@ -168,16 +172,17 @@ func (c *cliEnv) command(ctx context.Context, extraEnv []string, args ...string)
 }
 
 // cliResult is what one terraform run printed. It may hold secrets (show -json does by design),
-// so it is printed only through redact.
+// so it is printed only through its environment's redact.
 type cliResult struct {
 	args           []string
 	stdout, stderr []byte
 	code           int
+	redact         func([]byte) string
 }
 
 func (r cliResult) String() string {
 	return fmt.Sprintf("terraform %s exited %d\nstdout:\n%s\nstderr:\n%s",
-		strings.Join(r.args, " "), r.code, redact(r.stdout), redact(r.stderr))
+		strings.Join(r.args, " "), r.code, r.redact(r.stdout), r.redact(r.stderr))
 }
 
 // run runs terraform to completion; it fails the test only if terraform cannot be run at all.
@@ -189,7 +194,7 @@ func (c *cliEnv) run(extraEnv []string, args ...string) cliResult {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	res := cliResult{args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes()}
+	res := cliResult{args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), redact: c.redact}
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
@@ -227,7 +232,7 @@ func (c *cliEnv) state() []stateResource {
 	c.t.Helper()
 	res := c.run(nil, "show", "-json", "-no-color")
 	if res.code != 0 {
-		c.t.Fatalf("terraform show -json exited %d\nstderr:\n%s", res.code, redact(res.stderr))
+		c.t.Fatalf("terraform show -json exited %d\nstderr:\n%s", res.code, c.redact(res.stderr))
 	}
 	var doc struct {
 		Values *struct {
@@ -241,6 +246,11 @@ func (c *cliEnv) state() []stateResource {
 	}
 	if doc.Values == nil {
 		return nil
+	}
+	for _, r := range doc.Values.RootModule.Resources {
+		if key, ok := r.Values["key"].(string); ok && key != "" && !slices.Contains(c.secrets, key) {
+			c.secrets = append(c.secrets, key)
+		}
 	}
 	return doc.Values.RootModule.Resources
 }
@@ -257,35 +267,36 @@ func (c *cliEnv) managedKeys() []stateResource {
 	return out
 }
 
-// anyPlaintextKey matches what redact hides besides the secrets it is given.
-var anyPlaintextKey = regexp.MustCompile(`mola_[A-Za-z0-9]+`)
+// keyLikeRun is a run of characters as long as a deployed key: it may be a plaintext the test
+// never saw (one whose mint answer was lost), so output shown on failure hides it too.
+var keyLikeRun = regexp.MustCompile(`(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}($|[^A-Za-z0-9_-])`)
 
-// redact hides plaintext keys and every admin credential a test here uses, so that output can
-// be shown when a test fails.
-func redact(b []byte) string {
-	s := anyPlaintextKey.ReplaceAllString(string(b), "<redacted key>")
-	return canaryPattern.ReplaceAllString(s, "<redacted credential>")
+// redact hides every secret the environment knows, anything shaped like a guide-style key and
+// anything as long as a deployed key, so that output can be shown when a test fails.
+func (c *cliEnv) redact(b []byte) string {
+	s := string(b)
+	for _, v := range c.secrets {
+		s = strings.ReplaceAll(s, v, "<redacted secret>")
+	}
+	s = plaintextKeyPattern.ReplaceAllString(s, "<redacted key>")
+	return keyLikeRun.ReplaceAllString(s, "${1}<redacted key-like text>${2}")
 }
 
-const canaryPrefix = "canary-admin-"
-
-var canaryPattern = regexp.MustCompile(regexp.QuoteMeta(canaryPrefix) + `[a-z0-9]+`)
-
-// newCanary returns a credential that appears nowhere but where a test puts it.
-func newCanary() string {
-	return canaryPrefix + acctest.RandStringFromCharSet(24, acctest.CharSetAlphaNum)
-}
+// newCanary returns a credential that appears nowhere but where a test puts it. It is shaped like
+// a deployed key, with no pattern a redaction could match: only redaction by value hides it.
+func newCanary() string { return newOpaqueSecret() }
 
 // secret is a value that must never be written anywhere but the state; label names it in
 // failure messages, which never show the value itself.
 type secret struct{ label, value string }
 
-// secretsOf returns s and its random part: a leak that cut or re-prefixed the value would still
-// contain the latter.
-func secretsOf(label, value, prefix string) []secret {
+// secretsOf returns the value and all of it but its first 8 characters: a leak that cut or
+// re-prefixed the value would still contain the latter. Those 8 characters alone are a key's
+// prefix, which is not secret and is logged on purpose.
+func secretsOf(label, value string) []secret {
 	out := []secret{{label, value}}
-	if rest, ok := strings.CutPrefix(value, prefix); ok && len(rest) >= 16 {
-		out = append(out, secret{label + " without its " + prefix + " prefix", rest})
+	if rest := value[min(client.PrefixLength, len(value)):]; len(rest) >= 16 {
+		out = append(out, secret{label + " without its first " + fmt.Sprint(client.PrefixLength) + " characters", rest})
 	}
 	return out
 }
@@ -339,12 +350,28 @@ output "listed" {
 `, ciName, agentName, prefix)
 }
 
-// TestCLI_secretsNeverLogged runs apply, a replacing plan and destroy with TRACE logging and
-// checks that neither the credential nor any minted key reaches a log or the console.
+// TestCLI_secretsNeverLogged runs apply, a replacing plan, a plan against a proxy that quotes the
+// credential back, and destroy with TRACE logging, and checks that neither the credential nor any
+// minted key reaches a log or the console. The deployed dialect's secrets have no pattern to
+// match, so only redaction by value passes; the guide's variant has guide-shaped ones.
 func TestCLI_secretsNeverLogged(t *testing.T) {
 	t.Parallel()
-	canary := newCanary()
-	c := newCLIEnv(t, emulator.Options{AdminToken: canary})
+	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			canary := newCanary()
+			if d == emulator.DialectGuide {
+				canary = newGuideSecret()
+			} else {
+				requireOpaque(t, "the canary credential", canary)
+			}
+			cliSecretsNeverLogged(t, d, canary)
+		})
+	}
+}
+
+func cliSecretsNeverLogged(t *testing.T, d emulator.Dialect, canary string) {
+	c := newCLIEnv(t, emulator.Options{AdminToken: canary, Dialect: d})
 	emu := c.emu
 
 	prefix := testKeyPrefix + "cli-" + acctest.RandString(6) + "-"
@@ -359,17 +386,23 @@ func TestCLI_secretsNeverLogged(t *testing.T) {
 
 	outputs["apply"] = c.mustRun(traced("apply"), "apply", "-auto-approve", "-input=false", "-no-color")
 
-	secrets := secretsOf("admin credential", canary, canaryPrefix)
+	secrets := secretsOf("admin credential", canary)
 	keys := c.managedKeys()
 	if len(keys) != 2 {
 		t.Fatalf("want 2 keys in state after apply, got %d", len(keys))
 	}
 	for _, r := range keys {
 		key, _ := r.Values["key"].(string)
-		if !strings.HasPrefix(key, "mola_") {
-			t.Fatalf("%s has no plaintext key in state", r.Address)
+		if !keyRegexpFor(d).MatchString(key) {
+			t.Fatalf("%s has no plaintext key of the %s dialect's shape in state", r.Address, d)
 		}
-		secrets = append(secrets, secretsOf("plaintext key of "+r.Address, key, "mola_")...)
+		if d == emulator.DialectDeployed {
+			requireOpaque(t, "the plaintext of "+r.Address, key)
+		}
+		if prefix, _ := r.Values["prefix"].(string); prefix != key[:client.PrefixLength] {
+			t.Fatalf("%s.prefix %q is not the start of its key", r.Address, prefix)
+		}
+		secrets = append(secrets, secretsOf("plaintext key of "+r.Address, key)...)
 	}
 	if n := len(emu.LiveKeys()); n != 2 {
 		t.Fatalf("want 2 live keys on the emulator, got %d", n)
@@ -387,6 +420,17 @@ func TestCLI_secretsNeverLogged(t *testing.T) {
 	}
 	if !strings.Contains(string(plan.stdout), "(sensitive value)") {
 		t.Errorf("the plan does not show the key as (sensitive value)\n%s", plan)
+	}
+
+	// A proxy that quotes the request's Authorization header in its error: the diagnostic must
+	// show that something was redacted, never what.
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 400, Times: 20,
+		Body: `{"error":"request refused: Authorization: Bearer ` + canary + `"}`})
+	echoed := c.run(traced("echoed"), "plan", "-input=false", "-no-color")
+	outputs["echoed"] = echoed
+	emu.ClearFaults()
+	if echoed.code != 1 || !errorPattern("Unable to Read Org API Key", "Bearer", "[redacted]").Match(echoed.stderr) {
+		t.Errorf("want the refresh to fail with the quoted credential redacted\n%s", echoed)
 	}
 
 	outputs["destroy"] = c.mustRun(traced("destroy"), "destroy", "-auto-approve", "-input=false", "-no-color")
@@ -475,7 +519,7 @@ func TestCLI_interruptApply(t *testing.T) {
 					cancel()
 					<-exited //nolint:errcheck // killed on purpose; only the wait matters
 				}
-				t.Fatalf(format+":\n%s", append(args, redact(out.Bytes()))...)
+				t.Fatalf(format+":\n%s", append(args, c.redact(out.Bytes()))...)
 			}
 
 			deadline := time.Now().Add(30 * time.Second)
@@ -513,16 +557,16 @@ func TestCLI_interruptApply(t *testing.T) {
 			t.Logf("terraform apply exited %.1fs after SIGINT (%v)", time.Since(signalled).Seconds(), err)
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-				t.Errorf("want a non-zero exit after an interrupted apply, got %v:\n%s", err, redact(out.Bytes()))
+				t.Errorf("want a non-zero exit after an interrupted apply, got %v:\n%s", err, c.redact(out.Bytes()))
 			}
 			if !strings.Contains(out.String(), "Interrupt received") {
-				t.Errorf("terraform did not acknowledge the interrupt:\n%s", redact(out.Bytes()))
+				t.Errorf("terraform did not acknowledge the interrupt:\n%s", c.redact(out.Bytes()))
 			}
 			log, err := os.ReadFile(logPath)
 			if err != nil {
 				t.Fatal(err)
 			}
-			secrets := secretsOf("admin credential", canary, canaryPrefix)
+			secrets := secretsOf("admin credential", canary)
 			found := append(leaks("terraform apply output", out.Bytes(), secrets), leaks("apply DEBUG log", log, secrets)...)
 			if len(found) > 0 {
 				t.Errorf("the credential was written outside the state:\n  %s", strings.Join(found, "\n  "))

@@ -5,13 +5,15 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
@@ -61,110 +63,144 @@ func requestsSince(e *testEnv, endpoint string, base *int, want int) tfresource.
 
 func retryAfterDate(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
 
+// mintAnswerWithoutKey is a successful mint response that lacks the plaintext, in e's dialect.
+func mintAnswerWithoutKey(e *testEnv) emulator.Fault {
+	if e.guide() {
+		return emulator.Fault{Status: 201, Body: `{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"x","created_by":"admin-token","created_at":"2026-04-21T00:00:00Z"}`}
+	}
+	return emulator.Fault{Status: 200, Body: `{"id":"a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e","prefix":"UyJhAK6q","name":"x","warning":"copy this token now; it will not be shown again"}`}
+}
+
+// mintStatus is the status of a successful mint in e's dialect.
+func mintStatus(e *testEnv) int {
+	if e.guide() {
+		return 201
+	}
+	return 200
+}
+
 func TestAccFaultMatrix_mint(t *testing.T) {
 	t.Parallel()
 	rows := []struct {
 		name         string
-		faults       func() []emulator.Fault
+		faults       func(e *testEnv) []emulator.Fault
+		maxRetryWait string // "" => the harness's 100ms
 		wantMints    int
 		wantOrphans  int
 		wantErr      *regexp.Regexp
-		wantAttempts string
 	}{
-		{name: "429 Retry-After seconds", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "1"}} }},
-		{name: "429 Retry-After HTTP date", wantMints: 2, faults: func() []emulator.Fault {
+		{name: "429 Retry-After seconds", wantMints: 2, maxRetryWait: "2s",
+			faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "1"}} }},
+		{name: "429 Retry-After HTTP date", wantMints: 2, maxRetryWait: "2s", faults: func(*testEnv) []emulator.Fault {
 			return []emulator.Fault{{Status: 429, RetryAfter: retryAfterDate(time.Second)}}
 		}},
-		{name: "429 Retry-After huge is capped", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "3600"}} }},
-		{name: "429 Retry-After negative", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "-5"}} }},
-		{name: "429 Retry-After garbage", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "soon"}} }},
-		{name: "429 Retry-After missing", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 429}} }},
-		{name: "503 Retry-After before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 503, RetryAfter: "1"}} }},
-		{name: "500 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 500}} }},
-		{name: "502 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 502}} }},
-		{name: "504 before commit", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 504}} }},
-		{name: "200 without key", wantMints: 2, faults: func() []emulator.Fault {
-			return []emulator.Fault{{Status: 200, Body: `{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"x"}`}}
+		// Waiting less than the service asked would only be refused again: the mint fails at once,
+		// saying when the quota refills, and nothing is left behind.
+		{name: "429 Retry-After beyond max_retry_wait fails at once", wantMints: 1,
+			wantErr: errorPattern("Unable to Mint Org API Key", "mint quota is used up", "10 mints an hour from one client address",
+				"quota refills at", "(in ", "keys already minted are in state"),
+			faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "3600", Times: 5}} }},
+		{name: "429 Retry-After negative", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "-5"}} }},
+		{name: "429 Retry-After garbage", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "soon"}} }},
+		{name: "429 Retry-After missing", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429}} }},
+		{name: "503 Retry-After before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 503, RetryAfter: "1"}} }},
+		{name: "500 before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 500}} }},
+		{name: "502 before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 502}} }},
+		{name: "504 before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 504}} }},
+		{name: "success without the key", wantMints: 2, faults: func(e *testEnv) []emulator.Fault { return []emulator.Fault{mintAnswerWithoutKey(e)} }},
+		{name: "success with truncated JSON", wantMints: 2, faults: func(e *testEnv) []emulator.Fault {
+			return []emulator.Fault{{Status: mintStatus(e), Body: `{"id":"a80eeef4-3d9e`}}
 		}},
-		{name: "200 with truncated JSON", wantMints: 2, faults: func() []emulator.Fault { return []emulator.Fault{{Status: 201, Body: `{"id":"tok_01HZ`}} }},
-		{name: "200 with an HTML proxy page", wantMints: 2, faults: func() []emulator.Fault {
-			return []emulator.Fault{{Status: 200, Body: "<html><body>Bad gateway</body></html>", ContentType: "text/html"}}
+		{name: "success with an HTML proxy page", wantMints: 2, faults: func(e *testEnv) []emulator.Fault {
+			return []emulator.Fault{{Status: mintStatus(e), Body: "<html><body>Bad gateway</body></html>", ContentType: "text/html"}}
 		}},
-		{name: "committed then 502", wantMints: 2, wantOrphans: 1, faults: func() []emulator.Fault {
+		{name: "committed then 502", wantMints: 2, wantOrphans: 1, faults: func(*testEnv) []emulator.Fault {
 			return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 502}}
 		}},
-		{name: "committed then connection dropped", wantMints: 2, wantOrphans: 1, faults: func() []emulator.Fault {
+		{name: "committed then connection dropped", wantMints: 2, wantOrphans: 1, faults: func(*testEnv) []emulator.Fault {
 			return []emulator.Fault{{Mode: emulator.FaultCommitThenDrop}}
 		}},
 		{name: "committed then 500, twice", wantMints: 2, wantOrphans: 2, wantErr: errorPattern("Unable to Mint Org API Key", "no key was left behind"),
-			faults: func() []emulator.Fault {
+			faults: func(*testEnv) []emulator.Fault {
 				return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 500, Times: 2}}
 			}},
 		{name: "501 is not retried", wantMints: 1, wantErr: errorPattern("Unable to Mint Org API Key", "501", "No key was created"),
-			faults: func() []emulator.Fault { return []emulator.Fault{{Status: 501, Times: 5}} }},
-		{name: "400 is not retried", wantMints: 1, wantErr: errorPattern("Unable to Mint Org API Key", "400"),
-			faults: func() []emulator.Fault {
+			faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 501, Times: 5}} }},
+		{name: "400 is not retried", wantMints: 1, wantErr: errorPattern("Unable to Mint Org API Key", "400", "name rejected", "No key was created"),
+			faults: func(*testEnv) []emulator.Fault {
 				return []emulator.Fault{{Status: 400, Body: `{"message":"name rejected"}`, Times: 5}}
 			}},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
-			name := e.name("mint")
-			var mints int
-			inject := func() {
-				mints = e.emu.RequestCount(emulator.EndpointMint)
-				for _, f := range row.faults() {
-					f.Endpoint = emulator.EndpointMint
-					e.emu.AddFault(f)
+			forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+				name := e.name("mint")
+				env := e.env()
+				if row.maxRetryWait != "" {
+					env[envMaxRetryWait] = row.maxRetryWait
 				}
-			}
-			orphans := func() error {
-				if got := len(e.emu.AllKeys()) - len(e.emu.LiveKeys()); got != row.wantOrphans {
-					return fmt.Errorf("want %d revoked orphan keys, got %d", row.wantOrphans, got)
+				var mints int
+				inject := func() {
+					mints = e.emu.RequestCount(emulator.EndpointMint)
+					for _, f := range row.faults(e) {
+						f.Endpoint = emulator.EndpointMint
+						e.emu.AddFault(f)
+					}
 				}
-				return nil
-			}
+				orphans := func() error {
+					if got := len(e.emu.AllKeys()) - len(e.emu.LiveKeys()); got != row.wantOrphans {
+						return fmt.Errorf("want %d revoked orphan keys, got %d", row.wantOrphans, got)
+					}
+					return nil
+				}
 
-			steps := []tfresource.TestStep{{
-				PreConfig: inject,
-				Config:    keyConfig(name),
-				Check: tfresource.ComposeAggregateTestCheckFunc(
-					liveMatchState(e, name),
-					requestsSince(e, emulator.EndpointMint, &mints, row.wantMints),
-					func(*terraform.State) error { return orphans() },
-					keyAuthenticates(e),
-				),
-			}}
-			if row.wantErr != nil {
-				steps = []tfresource.TestStep{
-					{
-						PreConfig:   inject,
-						Config:      keyConfig(name),
-						ExpectError: row.wantErr,
+				steps := []tfresource.TestStep{{
+					PreConfig: inject,
+					Config:    keyConfig(name),
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
+						e.expectKeyPrefix(keyAddr),
 					},
-					{
-						// Nothing is in state after the failure; nothing may be live either, and the
-						// next apply converges to exactly one key.
-						PreConfig: func() {
-							if live := liveNamed(e, name); len(live) != 0 {
-								t.Errorf("after the failed apply, live keys %v are in no state", live)
-							}
-							if err := orphans(); err != nil {
-								t.Error(err)
-							}
-							e.emu.ClearFaults()
+					Check: tfresource.ComposeAggregateTestCheckFunc(
+						liveMatchState(e, name),
+						requestsSince(e, emulator.EndpointMint, &mints, row.wantMints),
+						func(*terraform.State) error { return orphans() },
+						keyAuthenticates(e),
+					),
+				}}
+				if row.wantErr != nil {
+					steps = []tfresource.TestStep{
+						{
+							PreConfig:   inject,
+							Config:      keyConfig(name),
+							ExpectError: row.wantErr,
 						},
-						Config: keyConfig(name),
-						Check:  tfresource.ComposeAggregateTestCheckFunc(liveMatchState(e, name), keyAuthenticates(e)),
-					},
+						{
+							// Nothing is in state after the failure; nothing may be live either, and the
+							// next apply converges to exactly one key.
+							PreConfig: func() {
+								if got := e.emu.RequestCount(emulator.EndpointMint) - mints; got != row.wantMints {
+									t.Errorf("mint requests during the failed apply: got %d, want %d", got, row.wantMints)
+								}
+								if live := liveNamed(e, name); len(live) != 0 {
+									t.Errorf("after the failed apply, live keys %v are in no state", live)
+								}
+								if err := orphans(); err != nil {
+									t.Error(err)
+								}
+								e.emu.ClearFaults()
+							},
+							Config: keyConfig(name),
+							Check:  tfresource.ComposeAggregateTestCheckFunc(liveMatchState(e, name), keyAuthenticates(e)),
+						},
+					}
 				}
-			}
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				CheckDestroy:             e.checkDestroy,
-				Steps:                    steps,
+				tfresource.Test(t, tfresource.TestCase{
+					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+					CheckDestroy:             e.checkDestroy,
+					Steps:                    steps,
+				})
 			})
 		})
 	}
@@ -183,16 +219,19 @@ func liveNamed(e *testEnv, name string) []string {
 func TestAccFaultMatrix_refresh(t *testing.T) {
 	t.Parallel()
 	rows := []struct {
-		name      string
-		faults    []emulator.Fault
-		wantLists int // requests during the refreshing plan
-		wantErr   *regexp.Regexp
+		name         string
+		faults       []emulator.Fault
+		maxRetryWait string // "" => the harness's 100ms
+		wantLists    int    // requests during the refreshing plan
+		wantErr      *regexp.Regexp
 	}{
 		{name: "500 then success", faults: []emulator.Fault{{Status: 500}}, wantLists: 2},
 		{name: "502 then success", faults: []emulator.Fault{{Status: 502}}, wantLists: 2},
-		{name: "503 Retry-After then success", faults: []emulator.Fault{{Status: 503, RetryAfter: "1"}}, wantLists: 2},
+		{name: "503 Retry-After then success", faults: []emulator.Fault{{Status: 503, RetryAfter: "1"}}, maxRetryWait: "2s", wantLists: 2},
 		{name: "504 then success", faults: []emulator.Fault{{Status: 504}}, wantLists: 2},
-		{name: "429 then success", faults: []emulator.Fault{{Status: 429, RetryAfter: "1"}}, wantLists: 2},
+		{name: "429 then success", faults: []emulator.Fault{{Status: 429, RetryAfter: "1"}}, maxRetryWait: "2s", wantLists: 2},
+		{name: "429 Retry-After beyond max_retry_wait fails at once", faults: []emulator.Fault{{Status: 429, RetryAfter: "60", Times: 10}}, wantLists: 1,
+			wantErr: errorPattern("Unable to Read Org API Key", "429", "not retrying", "longer than the longest wait allowed", "State was left unchanged")},
 		{name: "dropped connection then success", faults: []emulator.Fault{{Mode: emulator.FaultDropBeforeCommit}}, wantLists: 2},
 		{name: "501 is not retried", faults: []emulator.Fault{{Status: 501, Times: 10}}, wantLists: 1,
 			wantErr: errorPattern("Unable to Read Org API Key", "501", "State was left unchanged")},
@@ -204,47 +243,54 @@ func TestAccFaultMatrix_refresh(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
-			name := e.name("refresh")
-			var id string
-			var lists int
-			step2 := tfresource.TestStep{
-				PreConfig: func() {
-					lists = e.emu.RequestCount(emulator.EndpointList)
-					for _, f := range row.faults {
-						f.Endpoint = emulator.EndpointList
-						e.emu.AddFault(f)
-					}
-				},
-				Config:   keyConfig(name),
-				PlanOnly: true,
-			}
-			if row.wantErr != nil {
-				step2.ExpectError = row.wantErr
-			}
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				CheckDestroy:             e.checkDestroy,
-				Steps: []tfresource.TestStep{
-					{Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
-					step2,
-					{
-						// Counted before anything else runs, then the state must be as it was.
-						PreConfig: func() {
-							if got := e.emu.RequestCount(emulator.EndpointList) - lists; got != row.wantLists {
-								t.Errorf("list requests during the faulty refresh: got %d, want %d", got, row.wantLists)
-							}
-							e.emu.ClearFaults()
-						},
-						Config:           keyConfig(name),
-						ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-						Check: tfresource.ComposeAggregateTestCheckFunc(
-							tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
-							liveMatchState(e, name),
-							keyAuthenticates(e),
-						),
+			forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+				name := e.name("refresh")
+				env := e.env()
+				if row.maxRetryWait != "" {
+					env[envMaxRetryWait] = row.maxRetryWait
+				}
+				var id, key string
+				var lists int
+				step2 := tfresource.TestStep{
+					PreConfig: func() {
+						lists = e.emu.RequestCount(emulator.EndpointList)
+						for _, f := range row.faults {
+							f.Endpoint = emulator.EndpointList
+							e.emu.AddFault(f)
+						}
 					},
-				},
+					Config:   keyConfig(name),
+					PlanOnly: true,
+				}
+				if row.wantErr != nil {
+					step2.ExpectError = row.wantErr
+				}
+				tfresource.Test(t, tfresource.TestCase{
+					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+					CheckDestroy:             e.checkDestroy,
+					Steps: []tfresource.TestStep{
+						{Config: keyConfig(name), Check: tfresource.ComposeTestCheckFunc(captureAttr(keyAddr, "id", &id), captureAttr(keyAddr, "key", &key))},
+						step2,
+						{
+							// Counted before anything else runs, then the state must be as it was.
+							PreConfig: func() {
+								if got := e.emu.RequestCount(emulator.EndpointList) - lists; got != row.wantLists {
+									t.Errorf("list requests during the faulty refresh: got %d, want %d", got, row.wantLists)
+								}
+								e.emu.ClearFaults()
+							},
+							Config:            keyConfig(name),
+							ConfigPlanChecks:  tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+							ConfigStateChecks: []statecheck.StateCheck{e.expectKeyPrefix(keyAddr)},
+							Check: tfresource.ComposeAggregateTestCheckFunc(
+								tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+								tfresource.TestCheckResourceAttrPtr(keyAddr, "key", &key),
+								liveMatchState(e, name),
+								keyAuthenticates(e),
+							),
+						},
+					},
+				})
 			})
 		})
 	}
@@ -253,139 +299,151 @@ func TestAccFaultMatrix_refresh(t *testing.T) {
 func TestAccFaultMatrix_revoke(t *testing.T) {
 	t.Parallel()
 	rows := []struct {
-		name        string
-		fault       emulator.Fault
-		wantRevokes int
+		name         string
+		fault        emulator.Fault
+		maxRetryWait string // "" => the harness's 100ms
+		wantRevokes  int
 	}{
-		{"500 then success", emulator.Fault{Status: 500}, 2},
-		{"502 then success", emulator.Fault{Status: 502}, 2},
-		{"503 Retry-After then success", emulator.Fault{Status: 503, RetryAfter: "1"}, 2},
-		{"504 then success", emulator.Fault{Status: 504}, 2},
-		{"429 then success", emulator.Fault{Status: 429, RetryAfter: "1"}, 2},
-		// The revocation happens, its 204 is lost, the retry gets 404: that is success.
-		{"204 lost, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenDrop}, 2},
-		{"committed then 502, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 502}, 2},
+		{"500 then success", emulator.Fault{Status: 500}, "", 2},
+		{"502 then success", emulator.Fault{Status: 502}, "", 2},
+		{"503 Retry-After then success", emulator.Fault{Status: 503, RetryAfter: "1"}, "2s", 2},
+		{"504 then success", emulator.Fault{Status: 504}, "", 2},
+		{"429 then success", emulator.Fault{Status: 429, RetryAfter: "1"}, "2s", 2},
+		// The revocation happens, its answer is lost, the retry gets 404: that is success.
+		{"answer lost, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenDrop}, "", 2},
+		{"committed then 502, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 502}, "", 2},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
-			name := e.name("revoke")
-			var revokes int
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				CheckDestroy: func(s *terraform.State) error {
-					if got := e.emu.RequestCount(emulator.EndpointRevoke) - revokes; got != row.wantRevokes {
-						return fmt.Errorf("revoke requests: got %d, want %d", got, row.wantRevokes)
-					}
-					if live := liveNamed(e, name); len(live) != 0 {
-						return fmt.Errorf("keys %v still live after destroy", live)
-					}
-					return e.checkDestroy(s)
-				},
-				Steps: []tfresource.TestStep{{
-					Config: keyConfig(name),
-					Check: tfresource.ComposeAggregateTestCheckFunc(
-						liveMatchState(e, name),
-						func(*terraform.State) error {
-							revokes = e.emu.RequestCount(emulator.EndpointRevoke)
-							f := row.fault
-							f.Endpoint = emulator.EndpointRevoke
-							e.emu.AddFault(f)
-							return nil
-						},
-					),
-				}},
+			forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+				name := e.name("revoke")
+				env := e.env()
+				if row.maxRetryWait != "" {
+					env[envMaxRetryWait] = row.maxRetryWait
+				}
+				var revokes int
+				tfresource.Test(t, tfresource.TestCase{
+					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+					CheckDestroy: func(s *terraform.State) error {
+						if got := e.emu.RequestCount(emulator.EndpointRevoke) - revokes; got != row.wantRevokes {
+							return fmt.Errorf("revoke requests: got %d, want %d", got, row.wantRevokes)
+						}
+						if live := liveNamed(e, name); len(live) != 0 {
+							return fmt.Errorf("keys %v still live after destroy", live)
+						}
+						return e.checkDestroy(s)
+					},
+					Steps: []tfresource.TestStep{{
+						Config: keyConfig(name),
+						Check: tfresource.ComposeAggregateTestCheckFunc(
+							liveMatchState(e, name),
+							func(*terraform.State) error {
+								revokes = e.emu.RequestCount(emulator.EndpointRevoke)
+								f := row.fault
+								f.Endpoint = emulator.EndpointRevoke
+								e.emu.AddFault(f)
+								return nil
+							},
+						),
+					}},
+				})
 			})
 		})
 	}
 }
 
 // Fifty keys at Terraform's default parallelism of 10, against a rate limit that forces 429s:
-// every key is minted exactly once, and all are revoked on destroy.
+// every key is minted exactly once, and all are revoked on destroy. The service's own mint quota
+// is off: it would stop the apply after 10 keys (TestAccOrgAPIKeyResource_mintQuota covers that).
 func TestAccFaultMatrix_rateLimitedBulk(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
-	e.emu.SetRateLimit(emulator.RateLimit{Requests: 20, Per: time.Second, RetryAfter: "1"})
-	env := e.env()
-	env[envMaxRetryWait] = "2s"
-	env[envMaxRetries] = "10"
-	const n = 50
-	prefix := e.name("bulk") + "-"
-	config := fmt.Sprintf(`
+	forEachLocalDialect(t, emulator.Options{MintLimit: emulator.NoLimit}, func(t *testing.T, e *testEnv) {
+		e.emu.SetRateLimit(emulator.RateLimit{Requests: 20, Per: time.Second, RetryAfter: "1"})
+		env := e.env()
+		env[envMaxRetryWait] = "2s"
+		env[envMaxRetries] = "10"
+		const n = 50
+		prefix := e.name("bulk") + "-"
+		config := fmt.Sprintf(`
 resource "molecule_org_api_key" "bulk" {
   count = %d
   name  = "%s${count.index}"
 }
 `, n, prefix)
 
-	tfresource.Test(t, tfresource.TestCase{
-		ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-		CheckDestroy: func(*terraform.State) error {
-			if live := len(e.emu.LiveKeys()); live != 0 {
-				return fmt.Errorf("%d keys still live after destroy", live)
-			}
-			return nil
-		},
-		Steps: []tfresource.TestStep{{
-			Config: config,
-			Check: func(s *terraform.State) error {
-				mintedByName := map[string]int{}
-				for _, ev := range e.emu.Events() {
-					if ev.Type == "mint" {
-						mintedByName[ev.Name]++
-					}
-				}
-				for i := range n {
-					if c := mintedByName[fmt.Sprintf("%s%d", prefix, i)]; c != 1 {
-						return fmt.Errorf("key %s%d was minted %d times", prefix, i, c)
-					}
-				}
-				if len(mintedByName) != n || len(e.emu.LiveKeys()) != n || len(stateIDs(s)) != n {
-					return fmt.Errorf("want %d keys minted, live and in state; got %d, %d, %d",
-						n, len(mintedByName), len(e.emu.LiveKeys()), len(stateIDs(s)))
-				}
-				if e.emu.RequestCount(emulator.EndpointMint) <= n {
-					return fmt.Errorf("the rate limit never answered 429 (%d mint requests); the test proves nothing", e.emu.RequestCount(emulator.EndpointMint))
-				}
-				var live []string
-				for _, k := range e.emu.LiveKeys() {
-					live = append(live, k.ID)
-				}
-				slices.Sort(live)
-				if !slices.Equal(live, stateIDs(s)) {
-					return fmt.Errorf("live keys and state differ")
+		tfresource.Test(t, tfresource.TestCase{
+			ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+			CheckDestroy: func(*terraform.State) error {
+				if live := len(e.emu.LiveKeys()); live != 0 {
+					return fmt.Errorf("%d keys still live after destroy", live)
 				}
 				return nil
 			},
-		}},
+			Steps: []tfresource.TestStep{{
+				Config: config,
+				Check: func(s *terraform.State) error {
+					mintedByName := map[string]int{}
+					for _, ev := range e.emu.Events() {
+						if ev.Type == "mint" {
+							mintedByName[ev.Name]++
+						}
+					}
+					for i := range n {
+						if c := mintedByName[fmt.Sprintf("%s%d", prefix, i)]; c != 1 {
+							return fmt.Errorf("key %s%d was minted %d times", prefix, i, c)
+						}
+					}
+					if len(mintedByName) != n || len(e.emu.LiveKeys()) != n || len(stateIDs(s)) != n {
+						return fmt.Errorf("want %d keys minted, live and in state; got %d, %d, %d",
+							n, len(mintedByName), len(e.emu.LiveKeys()), len(stateIDs(s)))
+					}
+					if e.emu.RequestCount(emulator.EndpointMint) <= n {
+						return fmt.Errorf("the rate limit never answered 429 (%d mint requests); the test proves nothing", e.emu.RequestCount(emulator.EndpointMint))
+					}
+					var live []string
+					for _, k := range e.emu.LiveKeys() {
+						live = append(live, k.ID)
+						if !e.idRegexp().MatchString(k.ID) {
+							return fmt.Errorf("key id %q does not have the %s dialect's shape", k.ID, e.dialect)
+						}
+					}
+					slices.Sort(live)
+					if !slices.Equal(live, stateIDs(s)) {
+						return fmt.Errorf("live keys and state differ")
+					}
+					return nil
+				},
+			}},
+		})
 	})
 }
 
 func TestAccFaultMatrix_rejectedCredential(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
-	k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "old-automation"})
-	e.emu.Revoke(k.ID)
-	for _, tc := range []struct {
-		name  string
-		token string
-	}{
-		{"revoked org key", plaintext},
-		{"wrong admin token", "not-the-admin-token-" + strings.Repeat("x", 12)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{envEndpoint: e.endpoint, envOrgToken: tc.token}
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-				Steps: []tfresource.TestStep{{
-					Config:      keyConfig(e.name("rejected")),
-					ExpectError: errorPattern("Unable to Mint Org API Key", "401", "the token was rejected; it may have been revoked"),
-				}},
+	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "old-automation"})
+		e.emu.Revoke(k.ID)
+		for _, tc := range []struct {
+			name  string
+			token string
+		}{
+			{"revoked org key", plaintext},
+			{"wrong admin token", newOpaqueSecret()},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				env := map[string]string{envEndpoint: e.endpoint, envOrgToken: tc.token}
+				tfresource.Test(t, tfresource.TestCase{
+					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+					Steps: []tfresource.TestStep{{
+						Config:      keyConfig(e.name("rejected")),
+						ExpectError: errorPattern("Unable to Mint Org API Key", "401", "the token was rejected; it may have been revoked"),
+					}},
+				})
 			})
-		})
-	}
-	if len(e.emu.LiveKeys()) != 0 {
-		t.Fatal("a rejected credential must not mint anything")
-	}
+		}
+		if len(e.emu.LiveKeys()) != 0 {
+			t.Fatal("a rejected credential must not mint anything")
+		}
+	})
 }

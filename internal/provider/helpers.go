@@ -2,17 +2,14 @@ package provider
 
 import (
 	"context"
-	"regexp"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
-
-// keyIDPattern is deliberately looser than the documented `tok_` + 20 characters: the service
-// may change the length, and a stricter check would only block imports that would work.
-var keyIDPattern = regexp.MustCompile(`^tok_[A-Za-z0-9]+$`)
 
 func timeValue(t time.Time) types.String {
 	if t.IsZero() {
@@ -28,14 +25,22 @@ func optionalTimeValue(t *time.Time) types.String {
 	return timeValue(*t)
 }
 
-// sanitizeForMessage keeps user input that is echoed in a diagnostic short and free of
-// anything that looks like a plaintext key (someone may paste a secret where an id belongs).
-func sanitizeForMessage(s string) string {
-	s = plaintextKeyPattern.ReplaceAllString(s, "mola_<redacted>")
+// sanitizeForMessage keeps user input that is echoed in a diagnostic short and free of known
+// secrets (someone may paste a secret where an id belongs).
+func (d *providerData) sanitizeForMessage(s string) string {
+	s = d.redact(s)
 	if r := []rune(s); len(r) > 80 {
 		s = string(r[:80]) + "…"
 	}
 	return s
+}
+
+// optionalString maps the service's "absent" (an empty string) to null.
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
 }
 
 // nextStep turns an API failure into advice on what to do about it.
@@ -52,26 +57,58 @@ func nextStep(err error) string {
 	return ""
 }
 
-// findKey returns the live key with the given id, or nil when no live key has it. The API has
+// findKey returns the live key with the given id, or nil when the list does not have it; then
+// incomplete says why that proves nothing ("" when the list was certainly complete). The API has
 // no get-by-id, so this looks the key up in the process's shared list snapshot: refreshing N
 // keys costs one list request, not N.
-func (d *providerData) findKey(ctx context.Context, id string) (*client.Token, error) {
+func (d *providerData) findKey(ctx context.Context, id string) (token *client.Token, incomplete string, err error) {
 	snap, err := d.client.Snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if t, ok := snap.Lookup(id); ok {
-		return &t, nil
+		return &t, "", nil
 	}
-	return nil, nil
+	return nil, snap.Incomplete, nil
 }
 
-// listKeys returns the live keys from the shared snapshot. The slice is shared: callers copy
-// before they reorder or modify it.
-func (d *providerData) listKeys(ctx context.Context) ([]client.Token, error) {
-	snap, err := d.client.Snapshot(ctx)
-	if err != nil {
-		return nil, err
+// listKeys returns the shared snapshot of live keys. Its slice is shared: callers copy before
+// they reorder or modify it.
+func (d *providerData) listKeys(ctx context.Context) (*client.Snapshot, error) {
+	return d.client.Snapshot(ctx)
+}
+
+// secretLookalike returns the live key whose prefix input starts with, when input is longer than
+// a prefix and is not itself an id: input is then almost certainly that key's plaintext, pasted
+// where an id belongs, and must not be echoed. Keys have no fixed format; the prefix the service
+// shows is the only tell.
+func secretLookalike(snap *client.Snapshot, input string) (client.Token, bool) {
+	if len(input) <= client.PrefixLength {
+		return client.Token{}, false
 	}
-	return snap.Tokens, nil
+	if _, ok := snap.Lookup(input); ok {
+		return client.Token{}, false
+	}
+	for _, t := range snap.Tokens {
+		if t.Prefix != "" && strings.HasPrefix(input, t.Prefix) {
+			return t, true
+		}
+	}
+	return client.Token{}, false
+}
+
+// describeKey names a key for a diagnostic: its id, and its name when it has one.
+func describeKey(t client.Token) string {
+	if t.Name == "" {
+		return t.ID
+	}
+	return fmt.Sprintf("%s (%q)", t.ID, t.Name)
+}
+
+// incompleteListAdvice explains what an incomplete list means for a key it lacks.
+func incompleteListAdvice(reason string) string {
+	return fmt.Sprintf("The list of live keys may be incomplete (%s), so a key absent from it may still be live: "+
+		"the service lists only its newest %d keys (Canvas shows the same list). Revoking keys nobody uses, "+
+		"until fewer than %d are live, lets Terraform see every key again.",
+		reason, client.ServiceListMax, client.ServiceListMax)
 }

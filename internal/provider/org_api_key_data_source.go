@@ -33,6 +33,7 @@ type orgAPIKeyDataSource struct {
 type orgAPIKeyDataSourceModel struct {
 	ID         types.String `tfsdk:"id"`
 	Name       types.String `tfsdk:"name"`
+	Prefix     types.String `tfsdk:"prefix"`
 	CreatedBy  types.String `tfsdk:"created_by"`
 	CreatedAt  types.String `tfsdk:"created_at"`
 	LastUsedAt types.String `tfsdk:"last_used_at"`
@@ -43,27 +44,40 @@ func (d *orgAPIKeyDataSource) Metadata(_ context.Context, req datasource.Metadat
 }
 
 func (d *orgAPIKeyDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	exactlyOne := stringvalidator.ExactlyOneOf(path.MatchRoot("id"), path.MatchRoot("name"))
+	exactlyOne := stringvalidator.ExactlyOneOf(path.MatchRoot("id"), path.MatchRoot("name"), path.MatchRoot("prefix"))
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Looks up one live org API key by `id` or by `name` and exposes its metadata. " +
+		MarkdownDescription: "Looks up one live org API key by `id`, `name` or `prefix` and exposes its metadata. " +
 			"The plaintext key is never available here: the service shows it only when it is minted.\n\n" +
-			"Names are not unique; looking up a name that several live keys share is an error that lists their ids.",
+			"Names are not unique; looking up a name (or prefix) that several live keys share is an error that lists " +
+			"their ids. The service lists only its newest 500 live keys, so an older key cannot be found, and with " +
+			"500 or more live keys a warning says that a name may also belong to an older key the list does not show.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Optional:            true,
 				Computed:            true,
-				MarkdownDescription: "Id of the key to look up. Exactly one of `id` or `name` must be set.",
+				MarkdownDescription: "Id of the key to look up. Exactly one of `id`, `name` or `prefix` must be set.",
 				Validators:          []validator.String{exactlyOne},
 			},
 			"name": schema.StringAttribute{
-				Optional:            true,
-				Computed:            true,
-				MarkdownDescription: "Name of the key to look up; exactly one live key must have it. Exactly one of `id` or `name` must be set.",
-				Validators:          []validator.String{exactlyOne, keyNameValidator{}},
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Name of the key to look up; exactly one live key must have it. Exactly one of `id`, `name` " +
+					"or `prefix` must be set. Null for a key without a name (for example one made in Canvas).",
+				Validators: []validator.String{exactlyOne, keyNameValidator{}},
+			},
+			"prefix": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "The first 8 characters of the key's plaintext, as Canvas shows it (`UyJhAK6q…`) and as " +
+					"`created_by = \"org-token:<prefix>\"` names a minting key; look a key up by it to find the key behind " +
+					"such a `created_by`. Exactly one of `id`, `name` or `prefix` must be set. Null when the service does " +
+					"not report prefixes (the published guide's shape).",
+				Validators: []validator.String{exactlyOne, stringvalidator.LengthAtLeast(1)},
 			},
 			"created_by": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` or `session:<user_id>`.",
+				Computed: true,
+				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` or `session` " +
+					"(`session:<user_id>` in the published guide).",
 			},
 			"created_at": schema.StringAttribute{
 				Computed:            true,
@@ -89,30 +103,46 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 
-	tokens, err := d.data.listKeys(ctx)
+	snap, err := d.data.listKeys(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to List Org API Keys", fmt.Sprintf("%s. %s", err, nextStep(err)))
 		return
 	}
-
 	var matches []client.Token
-	byID := !cfg.ID.IsNull()
-	for _, t := range tokens {
-		if (byID && t.ID == cfg.ID.ValueString()) || (!byID && t.Name == cfg.Name.ValueString()) {
+	attr, want := "name", cfg.Name.ValueString()
+	match := func(t client.Token) bool { return t.Name == want }
+	switch {
+	case !cfg.ID.IsNull():
+		attr, want = "id", cfg.ID.ValueString()
+		match = func(t client.Token) bool { return t.ID == want }
+	case !cfg.Prefix.IsNull():
+		attr, want = "prefix", cfg.Prefix.ValueString()
+		match = func(t client.Token) bool { return t.Prefix == want }
+	}
+	for _, t := range snap.Tokens {
+		if match(t) {
 			matches = append(matches, t)
 		}
 	}
-
 	switch {
-	case len(matches) == 0 && byID:
-		resp.Diagnostics.AddAttributeError(path.Root("id"), "Org API Key Not Found",
-			fmt.Sprintf("No live org API key has id %q. It may have been revoked; list live keys with the "+
-				"molecule_org_api_keys data source.", sanitizeForMessage(cfg.ID.ValueString())))
-		return
 	case len(matches) == 0:
-		resp.Diagnostics.AddAttributeError(path.Root("name"), "Org API Key Not Found",
-			fmt.Sprintf("No live org API key is named %q. Names are matched exactly, including case and spaces; "+
-				"list live keys with the molecule_org_api_keys data source.", cfg.Name.ValueString()))
+		shown := fmt.Sprintf("%q", d.data.sanitizeForMessage(want))
+		if t, ok := secretLookalike(snap, want); ok {
+			shown = fmt.Sprintf("(not shown: it starts with the prefix of key %s, so it is probably that key's secret)", describeKey(t))
+		}
+		msg := fmt.Sprintf("No live org API key has %s %s. ", attr, shown)
+		switch attr {
+		case "id":
+			msg += "It may have been revoked; list live keys with the molecule_org_api_keys data source."
+		case "name":
+			msg += "Names are matched exactly, including case and spaces; list live keys with the molecule_org_api_keys data source."
+		default:
+			msg += "A prefix is the first 8 characters of the key, case-sensitive; list live keys with the molecule_org_api_keys data source."
+		}
+		if snap.Incomplete != "" {
+			msg += " " + incompleteListAdvice(snap.Incomplete)
+		}
+		resp.Diagnostics.AddAttributeError(path.Root(attr), "Org API Key Not Found", msg)
 		return
 	case len(matches) > 1:
 		sortTokens(matches)
@@ -120,17 +150,23 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		for i, t := range matches {
 			ids[i] = t.ID
 		}
-		resp.Diagnostics.AddAttributeError(path.Root("name"), "Org API Key Name Is Ambiguous",
-			fmt.Sprintf("%d live org API keys are named %q: %s. Names are not unique; look the key up by id instead.",
-				len(matches), cfg.Name.ValueString(), strings.Join(ids, ", ")))
+		resp.Diagnostics.AddAttributeError(path.Root(attr), "Org API Key Lookup Is Ambiguous",
+			fmt.Sprintf("%d live org API keys have %s %q: %s. Look the key up by id instead.",
+				len(matches), attr, want, strings.Join(ids, ", ")))
 		return
 	}
-
+	if snap.Incomplete != "" && attr != "id" {
+		resp.Diagnostics.AddWarning("Org API Key Lookup May Be Ambiguous",
+			fmt.Sprintf("Key %s is the only live key with %s %q in the service's list, but that list may be incomplete (%s): "+
+				"an older key the list does not show may have the same %s. Look the key up by id to be sure.",
+				matches[0].ID, attr, want, snap.Incomplete, attr))
+	}
 	t := matches[0]
 	state := orgAPIKeyDataSourceModel{
 		ID:         types.StringValue(t.ID),
-		Name:       types.StringValue(t.Name),
-		CreatedBy:  types.StringValue(t.CreatedBy),
+		Name:       optionalString(t.Name),
+		Prefix:     optionalString(t.Prefix),
+		CreatedBy:  optionalString(t.CreatedBy),
 		CreatedAt:  timeValue(t.CreatedAt),
 		LastUsedAt: optionalTimeValue(t.LastUsedAt),
 	}

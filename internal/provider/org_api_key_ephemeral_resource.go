@@ -42,6 +42,7 @@ type orgAPIKeyEphemeralResourceModel struct {
 	Name          types.String `tfsdk:"name"`
 	RevokeOnClose types.Bool   `tfsdk:"revoke_on_close"`
 	ID            types.String `tfsdk:"id"`
+	Prefix        types.String `tfsdk:"prefix"`
 	Key           types.String `tfsdk:"key"`
 	CreatedBy     types.String `tfsdk:"created_by"`
 	CreatedAt     types.String `tfsdk:"created_at"`
@@ -65,13 +66,14 @@ func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.Schem
 			"at the end of the same plan or apply. Use it to hand a credential to something that accepts " +
 			"ephemeral values, such as a provider's configuration or a write-only attribute.\n\n" +
 			"Terraform opens ephemeral resources during plan **and** during apply: each of them mints its own " +
-			"key and revokes it when it ends.",
+			"key and revokes it when it ends. Each of those mints counts against the service's quota of " +
+			"**10 mints an hour from one client address**.",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `terraform-run`. Every key " +
 					"this resource mints carries it; choose one that says where the key came from, so a key left " +
-					"behind by an interrupted run is easy to find. At most 128 characters, not blank, no control characters.",
+					"behind by an interrupted run is easy to find. At most 100 bytes of UTF-8, not blank, no control characters.",
 				Validators: []validator.String{keyNameValidator{}},
 			},
 			"revoke_on_close": schema.BoolAttribute{
@@ -82,22 +84,28 @@ func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.Schem
 			},
 			"id": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "Identifier of the minted key, such as `tok_01HZX3B7N8PQ9K4M5R6T`. Different on every run.",
+				MarkdownDescription: "Identifier of the minted key: an opaque string (a UUID on the deployed service). Different on every run.",
+			},
+			"prefix": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The first 8 characters of the plaintext, as Canvas shows the key and as `created_by = \"org-token:<prefix>\"` names the keys it mints.",
 			},
 			"key": schema.StringAttribute{
 				Computed:  true,
 				Sensitive: true,
-				MarkdownDescription: "The plaintext key (`mola_…`), sent as `Authorization: Bearer <key>`. Valid until " +
+				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`: an opaque string (43 characters " +
+					"of base64url on the deployed service). Valid until " +
 					"the ephemeral resource is closed (unless `revoke_on_close` is `false`). Never stored in plan or state.",
 			},
 			"created_by": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "Who minted the key: `admin-token` when the provider's credential is the ADMIN_TOKEN, " +
-					"`org-token:<prefix>` (its first 8 characters) when it is an org API key.",
+					"`org-token:<prefix>` (its first 8 characters) when it is an org API key. Taken from the list of keys, as " +
+					"the deployed service's mint response has none; null if that list could not be read.",
 			},
 			"created_at": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "When the key was minted, RFC 3339 in UTC.",
+				MarkdownDescription: "When the key was minted, RFC 3339 in UTC; from the list of keys, like `created_by`.",
 			},
 		},
 	}
@@ -126,7 +134,13 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 		resp.Diagnostics.AddError("Unable to Mint Ephemeral Org API Key", mintFailureDetail(name, err))
 		return
 	}
-	tflog.Info(ctx, "minted ephemeral org API key", map[string]any{"id": minted.ID, "name": minted.Name})
+	ctx = r.data.maskSecrets(ctx)
+	tflog.Info(ctx, "minted ephemeral org API key", map[string]any{"id": minted.ID, "name": minted.Name, "prefix": minted.Prefix})
+	if minted.MetadataErr != nil {
+		resp.Diagnostics.AddWarning("Ephemeral Org API Key Metadata Not Known",
+			fmt.Sprintf("Key %s was minted and is usable, but %s; its created_by and created_at are null.",
+				minted.ID, r.data.redact(minted.MetadataErr.Error())))
+	}
 
 	// Terraform calls Close only after a successful Open, so from here on a failure must revoke
 	// the key itself or leave it live with nobody holding its secret.
@@ -139,8 +153,9 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 	}
 	if !diags.HasError() {
 		cfg.ID = types.StringValue(minted.ID)
+		cfg.Prefix = optionalString(minted.Prefix)
 		cfg.Key = types.StringValue(minted.Key)
-		cfg.CreatedBy = types.StringValue(minted.CreatedBy)
+		cfg.CreatedBy = optionalString(minted.CreatedBy)
 		cfg.CreatedAt = timeValue(minted.CreatedAt)
 		diags.Append(resp.Result.Set(ctx, &cfg)...)
 	}

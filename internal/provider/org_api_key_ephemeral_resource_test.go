@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -31,10 +33,10 @@ const (
 )
 
 var (
-	sha256HexRegexp = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	// anyPlaintextRegexp finds a plaintext key anywhere in a document, unlike plaintextRegexp.
-	anyPlaintextRegexp = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
-	ephemeralVersions  = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
+	sha256HexRegexp   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	ephemeralVersions = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
+	// secretCandidate is a run of characters a plaintext could consist of, in either dialect.
+	secretCandidate = regexp.MustCompile(`[A-Za-z0-9_-]{16,}`)
 )
 
 // ephemeralFactories adds two consumers of the ephemeral key to the provider under test: echo,
@@ -61,6 +63,7 @@ ephemeral "molecule_org_api_key" "test" {
 provider "echo" {
   data = {
     id         = ephemeral.molecule_org_api_key.test.id
+    prefix     = ephemeral.molecule_org_api_key.test.prefix
     key_sha256 = sha256(ephemeral.molecule_org_api_key.test.key)
   }
 }
@@ -95,22 +98,52 @@ func (f planCheck) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, 
 	resp.Error = f(req)
 }
 
+// plaintextsIn returns the ids of the keys the emulator minted whose plaintext appears in text.
+// Keys have no format to search for, and the emulator keeps only their SHA-256, so every run of
+// characters a key could be made of is hashed and looked up, whole and in windows as long as a
+// minted key.
+func plaintextsIn(e *testEnv, text string) []string {
+	window := 43 // 256 bits of base64url
+	if e.guide() {
+		window = len("mola_") + 26
+	}
+	seen := map[string]bool{}
+	var ids []string
+	check := func(candidate string) {
+		sum := sha256.Sum256([]byte(candidate))
+		if k, ok := e.emu.KeyBySHA256(hex.EncodeToString(sum[:])); ok && !seen[k.ID] {
+			seen[k.ID] = true
+			ids = append(ids, k.ID)
+		}
+	}
+	for _, run := range secretCandidate.FindAllString(text, -1) {
+		check(run)
+		for i := 0; len(run) > window && i+window <= len(run); i++ {
+			check(run[i : i+window])
+		}
+	}
+	return ids
+}
+
 // noPlaintext fails when a plan or state document, sensitive values included, holds a plaintext key.
-func noPlaintext(what string, doc any) error {
+func noPlaintext(e *testEnv, what string, doc any) error {
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
-	if anyPlaintextRegexp.Match(raw) {
-		return fmt.Errorf("the %s holds a plaintext org API key", what)
+	if ids := plaintextsIn(e, string(raw)); len(ids) > 0 {
+		return fmt.Errorf("the %s holds the plaintext of keys %v", what, ids)
 	}
 	return nil
 }
 
-var (
-	stateHasNoPlaintext = stateCheck(func(req statecheck.CheckStateRequest) error { return noPlaintext("state", req.State) })
-	planHasNoPlaintext  = planCheck(func(req plancheck.CheckPlanRequest) error { return noPlaintext("plan", req.Plan) })
-)
+func stateHasNoPlaintext(e *testEnv) statecheck.StateCheck {
+	return stateCheck(func(req statecheck.CheckStateRequest) error { return noPlaintext(e, "state", req.State) })
+}
+
+func planHasNoPlaintext(e *testEnv) plancheck.PlanCheck {
+	return planCheck(func(req plancheck.CheckPlanRequest) error { return noPlaintext(e, "plan", req.Plan) })
+}
 
 // echoedKey is the emulator's record of the key whose digest reached echo.test.
 func echoedKey(e *testEnv, req statecheck.CheckStateRequest) (emulator.Key, error) {
@@ -123,6 +156,7 @@ func echoedKey(e *testEnv, req statecheck.CheckStateRequest) (emulator.Key, erro
 		}
 		data, _ := r.AttributeValues["data"].(map[string]any)
 		id, _ := data["id"].(string)
+		prefix, _ := data["prefix"].(string)
 		digest, _ := data["key_sha256"].(string)
 		k, ok := e.emu.KeyBySHA256(digest)
 		if !ok {
@@ -130,6 +164,10 @@ func echoedKey(e *testEnv, req statecheck.CheckStateRequest) (emulator.Key, erro
 		}
 		if k.ID != id {
 			return emulator.Key{}, fmt.Errorf("%s holds id %s but the digest of key %s", echoAddr, id, k.ID)
+		}
+		// The emulator's prefix is the first 8 characters of the plaintext it minted.
+		if k.Prefix == "" || prefix != k.Prefix {
+			return emulator.Key{}, fmt.Errorf("%s holds prefix %q, but key %s starts with %q", echoAddr, prefix, k.ID, k.Prefix)
 		}
 		return k, nil
 	}
@@ -189,48 +227,50 @@ func expectAllNamed(e *testEnv, name string, minCount int, wantLive bool) error 
 
 func TestAccOrgAPIKeyEphemeralResource_basic(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
-	name := e.name("ephemeral")
+	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+		name := e.name("ephemeral")
 
-	tfresource.Test(t, tfresource.TestCase{
-		TerraformVersionChecks:   ephemeralVersions,
-		ProtoV6ProviderFactories: e.ephemeralFactories(),
-		CheckDestroy: func(*terraform.State) error {
-			if live := e.emu.LiveKeys(); len(live) != 0 {
-				return fmt.Errorf("live keys after destroy: %+v", live)
-			}
-			return expectAllNamed(e, name, 3, false)
-		},
-		Steps: []tfresource.TestStep{{
-			Config: ephemeralKeyConfig(e, name, ""),
-			ConfigPlanChecks: tfresource.ConfigPlanChecks{
-				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(echoAddr, plancheck.ResourceActionCreate), planHasNoPlaintext},
+		tfresource.Test(t, tfresource.TestCase{
+			TerraformVersionChecks:   ephemeralVersions,
+			ProtoV6ProviderFactories: e.ephemeralFactories(),
+			CheckDestroy: func(*terraform.State) error {
+				if live := e.emu.LiveKeys(); len(live) != 0 {
+					return fmt.Errorf("live keys after destroy: %+v", live)
+				}
+				return expectAllNamed(e, name, 3, false)
 			},
-			ConfigStateChecks: []statecheck.StateCheck{
-				// Echo holds the id and the digest, nothing else.
-				statecheck.ExpectKnownValue(echoAddr, tfjsonpath.New("data"), knownvalue.ObjectExact(map[string]knownvalue.Check{
-					"id":         knownvalue.StringRegexp(idRegexp),
-					"key_sha256": knownvalue.StringRegexp(sha256HexRegexp),
-				})),
-				expectEchoedKey(e, name, false, nil),
-				stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 2, false) }),
-				// Authenticated with the key, the consumer saw the key itself as the only live one of its name.
-				statecheck.ExpectKnownValue(consumerAddr, tfjsonpath.New("keys"), knownvalue.ListSizeExact(1)),
-				statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
-					echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
-				stateHasNoPlaintext,
-			},
-			Check: func(s *terraform.State) error {
-				for addr, rs := range s.RootModule().Resources {
-					for attr, v := range rs.Primary.Attributes {
-						if anyPlaintextRegexp.MatchString(v) {
-							return fmt.Errorf("%s.%s holds a plaintext org API key", addr, attr)
+			Steps: []tfresource.TestStep{{
+				Config: ephemeralKeyConfig(e, name, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(echoAddr, plancheck.ResourceActionCreate), planHasNoPlaintext(e)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					// Echo holds the id, the prefix and the digest, nothing else.
+					statecheck.ExpectKnownValue(echoAddr, tfjsonpath.New("data"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"id":         knownvalue.StringRegexp(e.idRegexp()),
+						"prefix":     knownvalue.StringRegexp(regexp.MustCompile(`^.{8}$`)),
+						"key_sha256": knownvalue.StringRegexp(sha256HexRegexp),
+					})),
+					expectEchoedKey(e, name, false, nil),
+					stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 2, false) }),
+					// Authenticated with the key, the consumer saw the key itself as the only live one of its name.
+					statecheck.ExpectKnownValue(consumerAddr, tfjsonpath.New("keys"), knownvalue.ListSizeExact(1)),
+					statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
+						echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
+					stateHasNoPlaintext(e),
+				},
+				Check: func(s *terraform.State) error {
+					for addr, rs := range s.RootModule().Resources {
+						for attr, v := range rs.Primary.Attributes {
+							if ids := plaintextsIn(e, v); len(ids) > 0 {
+								return fmt.Errorf("%s.%s holds the plaintext of keys %v", addr, attr, ids)
+							}
 						}
 					}
-				}
-				return nil
-			},
-		}},
+					return nil
+				},
+			}},
+		})
 	})
 }
 
@@ -264,7 +304,7 @@ func TestAccOrgAPIKeyEphemeralResource_keepOnClose(t *testing.T) {
 					minted = len(keysNamed(e, name))
 					return expectAllNamed(e, name, 2, true)
 				}),
-				stateHasNoPlaintext,
+				stateHasNoPlaintext(e),
 			},
 		}},
 	})
@@ -272,7 +312,7 @@ func TestAccOrgAPIKeyEphemeralResource_keepOnClose(t *testing.T) {
 
 func TestAccOrgAPIKeyEphemeralResource_invalidName(t *testing.T) {
 	t.Parallel()
-	for label, name := range map[string]string{"blank": "   ", "too long": strings.Repeat("k", 129)} {
+	for label, name := range map[string]string{"blank": "   ", "101 bytes": strings.Repeat("é", 50) + "k"} {
 		t.Run(label, func(t *testing.T) {
 			t.Parallel()
 			e := newLocalEnv(t)
@@ -361,7 +401,7 @@ func TestAccOrgAPIKeyEphemeralResource_lostMintAnswer(t *testing.T) {
 				stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 3, false) }),
 				statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
 					echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
-				stateHasNoPlaintext,
+				stateHasNoPlaintext(e),
 			},
 		}},
 	})
@@ -431,7 +471,7 @@ func (p *rpcProvider) open(name string) []byte {
 	p.t.Helper()
 	cfg := p.value(tftypes.Object{AttributeTypes: map[string]tftypes.Type{
 		"name": tftypes.String, "revoke_on_close": tftypes.Bool,
-		"id": tftypes.String, "key": tftypes.String, "created_by": tftypes.String, "created_at": tftypes.String,
+		"id": tftypes.String, "prefix": tftypes.String, "key": tftypes.String, "created_by": tftypes.String, "created_at": tftypes.String,
 	}}, map[string]tftypes.Value{"name": tftypes.NewValue(tftypes.String, name)})
 	resp, err := p.srv.OpenEphemeralResource(context.Background(), &tfprotov6.OpenEphemeralResourceRequest{TypeName: "molecule_org_api_key", Config: cfg})
 	p.check("OpenEphemeralResource", resp, err)
@@ -509,7 +549,7 @@ func TestOrgAPIKeyEphemeralResource_closeFailure(t *testing.T) {
 			t.Errorf("detail %q does not mention %q", d.Detail, want)
 		}
 	}
-	if anyPlaintextRegexp.MatchString(d.Detail) || strings.Contains(d.Detail, e.token) {
+	if ids := plaintextsIn(e, d.Detail); len(ids) > 0 || strings.Contains(d.Detail, e.token) {
 		t.Error("the diagnostic shows a secret")
 	}
 	if !e.emu.IsLive(k.ID) {
@@ -517,15 +557,27 @@ func TestOrgAPIKeyEphemeralResource_closeFailure(t *testing.T) {
 	}
 }
 
+// The plaintext checks above pass only if they can fail: a document holding a key is caught, by
+// the key's value (a deployed key has no pattern to match), wherever it sits in a string.
 func TestOrgAPIKeyEphemeralResource_plaintextScan(t *testing.T) {
 	t.Parallel()
-	// The state checks above pass only if they can fail: a document holding a key is caught.
-	emu := emulator.NewTestServer(t, emulator.Options{})
-	_, plaintext := emu.Seed(emulator.SeedKey{Name: "scan"})
-	if err := noPlaintext("state", map[string]any{"values": map[string]any{"data": map[string]any{"key": plaintext}}}); err == nil {
-		t.Fatal("a plaintext key went unnoticed")
-	}
-	if err := noPlaintext("state", map[string]any{"key_sha256": strings.Repeat("a", 64), "id": "tok_01HZX3B7N8PQ9K4M5R6T"}); err != nil {
-		t.Fatal(err)
-	}
+	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "scan"})
+		if !e.guide() {
+			requireOpaque(t, "the seeded plaintext", plaintext)
+		}
+		for label, doc := range map[string]any{
+			"as a value":         map[string]any{"values": map[string]any{"data": map[string]any{"key": plaintext}}},
+			"inside a header":    map[string]any{"header": "Authorization: Bearer " + plaintext + "\r\n"},
+			"run into its label": map[string]any{"log": "token=" + plaintext + "_suffix"},
+		} {
+			if err := noPlaintext(e, "state", doc); err == nil || !strings.Contains(err.Error(), k.ID) {
+				t.Errorf("a plaintext key %s went unnoticed (%v)", label, err)
+			}
+		}
+		sum := sha256.Sum256([]byte(plaintext))
+		if err := noPlaintext(e, "state", map[string]any{"key_sha256": hex.EncodeToString(sum[:]), "id": k.ID, "prefix": k.Prefix}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -46,6 +47,7 @@ type orgAPIKeyResource struct {
 type orgAPIKeyResourceModel struct {
 	ID               types.String `tfsdk:"id"`
 	Name             types.String `tfsdk:"name"`
+	Prefix           types.String `tfsdk:"prefix"`
 	Key              types.String `tfsdk:"key"`
 	CreatedBy        types.String `tfsdk:"created_by"`
 	CreatedAt        types.String `tfsdk:"created_at"`
@@ -55,13 +57,22 @@ type orgAPIKeyResourceModel struct {
 	RotationTriggers types.Map    `tfsdk:"rotation_triggers"`
 }
 
-// setMetadata copies what the list endpoint knows; the plaintext key is never among it.
+// setMetadata copies what the service knows; the plaintext key is never among it. A prefix the
+// service does not list (the guide's shape) keeps the value taken from the plaintext at mint.
 func (m *orgAPIKeyResourceModel) setMetadata(t client.Token) {
 	m.ID = types.StringValue(t.ID)
-	m.Name = types.StringValue(t.Name)
-	m.CreatedBy = types.StringValue(t.CreatedBy)
+	m.Name = optionalString(t.Name)
+	if t.Prefix != "" || m.Prefix.IsUnknown() {
+		m.Prefix = optionalString(t.Prefix)
+	}
+	m.CreatedBy = optionalString(t.CreatedBy)
 	m.CreatedAt = timeValue(t.CreatedAt)
 	m.LastUsedAt = optionalTimeValue(t.LastUsedAt)
+}
+
+// importing reports whether only the id is in state: an import that has not been read yet.
+func (m *orgAPIKeyResourceModel) importing() bool {
+	return m.Key.IsNull() && m.CreatedAt.IsNull() && m.Name.IsNull() && m.Prefix.IsNull()
 }
 
 // rotationTime is when the key falls due: created_at plus rotate_after. ok is false when either
@@ -111,27 +122,41 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"by this resource, never for imported ones. The API cannot rename a key: changing `name` " +
 			"mints a new key and revokes the old one. A key revoked outside Terraform is dropped from state " +
 			"with a warning, and the next apply mints a replacement.\n\n" +
+			"The service allows **10 mints an hour from one client address**. An apply that needs more fails " +
+			"fast once the quota is used up, with the time it refills; the keys minted until then are in state " +
+			"and the next apply continues with the rest.\n\n" +
+			"The service lists only its newest 500 live keys. A key absent from a list that long may still be " +
+			"live, so it is kept in state with a warning rather than dropped and minted again.\n\n" +
 			"`rotate_after` replaces the key on the first plan after it has reached that age, and changing " +
 			"`rotation_triggers` replaces it at once. With `lifecycle { create_before_destroy = true }` the new key " +
 			"is minted before the old one is revoked.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "Key identifier assigned by the service, such as `tok_01HZX3B7N8PQ9K4M5R6T`. Used to import and to revoke.",
-				PlanModifiers:       keep,
+				Computed: true,
+				MarkdownDescription: "Key identifier assigned by the service: an opaque string (a UUID such as " +
+					"`a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e` on the deployed service). Used to import and to revoke.",
+				PlanModifiers: keep,
 			},
 			"name": schema.StringAttribute{
-				Required: true,
+				Optional: true,
 				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `ci-bot` or `claude-agent-prod`. " +
-					"Not unique: the service accepts several live keys with one name. At most 128 characters, " +
-					"not blank, no control characters. Changing it replaces the key.",
+					"**Required to mint a key**; leave it unset only for an imported key that has no name (made in " +
+					"Canvas without one). Not unique: the service accepts several live keys with one name. At most " +
+					"100 bytes of UTF-8, not blank, no control characters. Changing it replaces the key.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{keyNameValidator{}},
+			},
+			"prefix": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The first 8 characters of the plaintext, as Canvas shows the key (`UyJhAK6q…`) and as " +
+					"`created_by = \"org-token:<prefix>\"` names the keys this key mints. Not secret on its own.",
+				PlanModifiers: keep,
 			},
 			"key": schema.StringAttribute{
 				Computed:  true,
 				Sensitive: true,
-				MarkdownDescription: "The plaintext key (`mola_…`), sent as `Authorization: Bearer <key>`. " +
+				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`: an opaque string (43 " +
+					"characters of base64url on the deployed service). " +
 					"Set once, from the mint response, and kept in state from then on: the service never shows it again. " +
 					"Null for an imported key. Treat the state file as a secret.",
 				PlanModifiers: keep,
@@ -139,13 +164,15 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"created_by": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` (another org key, by its " +
-					"first 8 characters) or `session:<user_id>` (a Canvas user).",
+					"`prefix`) or `session` (a Canvas user; `session:<user_id>` in the published guide). The deployed " +
+					"service reports it only in its list of keys; null if that list could not be read right after the mint.",
 				PlanModifiers: keep,
 			},
 			"created_at": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "When the key was minted, RFC 3339 in UTC.",
-				PlanModifiers:       keep,
+				Computed: true,
+				MarkdownDescription: "When the key was minted, RFC 3339 in UTC (to the second). Taken from the list of keys " +
+					"when the mint response has none, as on the deployed service.",
+				PlanModifiers: keep,
 			},
 			"last_used_at": schema.StringAttribute{
 				Computed: true,
@@ -193,6 +220,12 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 	}
 
 	name := plan.Name.ValueString()
+	if plan.Name.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Missing Org API Key Name",
+			"A name is required to mint a key: set \"name\" to what uses the key, such as \"ci-bot\". "+
+				"Only an imported key that has no name may leave it unset.")
+		return
+	}
 	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
 	for _, id := range revoked {
 		resp.Diagnostics.AddWarning("Revoked Key From a Lost Mint Response",
@@ -204,9 +237,16 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 
+	ctx = r.data.maskSecrets(ctx)
+	plan.Prefix = types.StringUnknown()
 	plan.setMetadata(minted.Token)
 	plan.Key = types.StringValue(minted.Key)
-	tflog.Info(ctx, "minted org API key", map[string]any{"id": minted.ID, "name": minted.Name})
+	tflog.Info(ctx, "minted org API key", map[string]any{"id": minted.ID, "name": minted.Name, "prefix": minted.Prefix})
+	if minted.MetadataErr != nil {
+		resp.Diagnostics.AddWarning("Org API Key Metadata Not Yet Known",
+			fmt.Sprintf("Key %s was minted and is in state with its secret, but %s. created_by and created_at stay null "+
+				"until the next refresh (terraform plan or apply) fills them in.", minted.ID, r.data.redact(minted.MetadataErr.Error())))
+	}
 	if err := plan.setRotateAt(); err != nil {
 		// The key is live and its secret exists only here, so it goes to state regardless.
 		resp.Diagnostics.AddWarning("Unable to Compute Rotation Time",
@@ -223,20 +263,25 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-
+	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
-	token, err := r.data.findKey(ctx, id)
+	token, incomplete, err := r.data.findKey(ctx, id)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Read Org API Key",
-			fmt.Sprintf("Listing keys to refresh key %s failed: %s. State was left unchanged. %s", id, err, nextStep(err)))
+			fmt.Sprintf("Listing keys to refresh key %s failed: %s. State was left unchanged. %s", r.data.sanitizeForMessage(id), err, nextStep(err)))
 		return
 	}
 	if token == nil {
 		// An import has only the id in state; a vanished key there is a typo, not drift.
-		if state.Name.IsNull() {
-			resp.Diagnostics.AddError("Cannot Import Org API Key",
-				fmt.Sprintf("No live org API key has id %s. Check the id with the molecule_org_api_keys data source "+
-					"or in Canvas (Settings → Org API Keys); revoked keys cannot be imported.", id))
+		if state.importing() {
+			resp.Diagnostics.AddError("Cannot Import Org API Key", r.importNotFound(ctx, id, incomplete))
+			return
+		}
+		if incomplete != "" {
+			resp.Diagnostics.AddWarning("Org API Key Not Found in an Incomplete List",
+				fmt.Sprintf("Key %s (%q) was not in the service's list of live keys. %s It stays in state unchanged, and "+
+					"nothing is minted in its place. If it was revoked, replace it with terraform apply -replace=<address> "+
+					"or forget it with terraform state rm <address>.", id, state.Name.ValueString(), incompleteListAdvice(incomplete)))
 			return
 		}
 		resp.Diagnostics.AddWarning("Org API Key Revoked Outside Terraform",
@@ -289,6 +334,12 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	// A new key's rotate_at waits for the mint's created_at: setRotateAt leaves it unknown.
 	existing := !req.State.Raw.IsNull()
+	if !existing && plan.Name.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Missing Org API Key Name",
+			"A name is required to mint a key: set \"name\" to what uses the key, such as \"ci-bot\". "+
+				"Only an imported key that has no name may leave it unset.")
+		return
+	}
 	var state orgAPIKeyResourceModel
 	if existing {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -323,7 +374,7 @@ func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-
+	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
 	err := r.data.client.Revoke(ctx, id)
 	switch {
@@ -339,17 +390,50 @@ func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteReque
 }
 
 func (r *orgAPIKeyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !keyIDPattern.MatchString(req.ID) {
+	switch {
+	case strings.TrimSpace(req.ID) == "":
 		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("%q is not an org API key id. Import by the key's id, such as tok_01HZX3B7N8PQ9K4M5R6T "+
-				"(see the molecule_org_api_keys data source or Canvas), not by its name or secret.", sanitizeForMessage(req.ID)))
+			"The import id is empty. Import by the key's id, as the molecule_org_api_keys data source or Canvas "+
+				"(Settings → Org API Keys) shows it.")
+		return
+	case strings.TrimSpace(req.ID) != req.ID:
+		resp.Diagnostics.AddError("Invalid Import ID",
+			"The import id starts or ends with white space; remove it. Import by the key's id, as the "+
+				"molecule_org_api_keys data source or Canvas (Settings → Org API Keys) shows it.")
+		return
+	case r.data != nil && r.data.client.IsSecret(req.ID):
+		resp.Diagnostics.AddError("Invalid Import ID",
+			"The import id is a secret (the provider's credential or a key's plaintext), not a key id. Nothing was "+
+				"imported and the value is not shown. Import by the key's id, as the molecule_org_api_keys data source "+
+				"or Canvas (Settings → Org API Keys) shows it.")
 		return
 	}
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	// The id is not repeated here: until Read has found the key, it may be a pasted secret.
 	resp.Diagnostics.AddWarning("Imported Org API Key Has No Secret",
-		fmt.Sprintf("Key %s was imported with a null \"key\": the service shows a key's plaintext only when it is minted, "+
+		"The key was imported with a null \"key\": the service shows a key's plaintext only when it is minted, "+
 			"so it cannot be recovered. Terraform now manages (and on destroy revokes) this key. If something needs "+
-			"the secret, mint a new key instead, or taint this one to replace it.", req.ID))
+			"the secret, mint a new key instead, or replace this one with terraform apply -replace=<address> "+
+			"(a key without a name needs a \"name\" in configuration first).")
+}
+
+// importNotFound explains why an id being imported matches no live key, without echoing a
+// secret that was pasted where the id belongs.
+func (r *orgAPIKeyResource) importNotFound(ctx context.Context, id, incomplete string) string {
+	const find = "Find the ids of live keys with the molecule_org_api_keys data source (by name, prefix or created_by) " +
+		"or in Canvas (Settings → Org API Keys); revoked keys cannot be imported."
+	if snap, err := r.data.listKeys(ctx); err == nil {
+		if t, ok := secretLookalike(snap, id); ok {
+			return fmt.Sprintf("The import id is not a key id: it starts with the prefix of key %s, so it is probably that "+
+				"key's secret. It is not shown here; keep it out of configuration and shell history. To import that key, "+
+				"use its id: %s.", describeKey(t), t.ID)
+		}
+	}
+	msg := fmt.Sprintf("No live key with id %q. %s", r.data.sanitizeForMessage(id), find)
+	if incomplete != "" {
+		msg += " " + incompleteListAdvice(incomplete)
+	}
+	return msg
 }
 
 // mintFailureDetail explains a failed mint, and above all whether a key may have been left behind.
@@ -364,5 +448,27 @@ func mintFailureDetail(name string, err error) string {
 		return fmt.Sprintf("%s. Nothing was recorded in state and no key was left behind; run terraform apply again. %s",
 			err, nextStep(err))
 	}
+	if info, ok := client.MintRateLimited(err); ok {
+		return mintQuotaDetail(name, info, time.Now())
+	}
 	return fmt.Sprintf("Minting key %q failed: %s. No key was created. %s", name, err, nextStep(err))
+}
+
+// mintQuotaDetail explains a mint refused by the service's rate limit: what the quota is, when it
+// refills, and that nothing was lost.
+func mintQuotaDetail(name string, info *client.RateLimitInfo, now time.Time) string {
+	quota := "The service allows 10 mints an hour from one client address (the address this provider's requests come from)"
+	if info.Limit > 0 && info.Limit != 10 {
+		quota += fmt.Sprintf("; this answer gives the limit as %d (X-RateLimit-Limit)", info.Limit)
+	}
+	refill := "The service did not say when the quota refills; try again in a few minutes"
+	if !info.ResetAt.IsZero() {
+		refill = fmt.Sprintf("By the service's account the quota refills at %s (in %s)",
+			info.ResetAt.In(time.UTC).Format("15:04:05 MST on 2 Jan"), max(info.ResetAt.Sub(now), 0).Round(time.Second))
+	}
+	return fmt.Sprintf("Minting key %q was refused because the mint quota is used up. %s. %s. No key was created by this "+
+		"request, and the keys already minted are in state: run terraform apply again after that time, and it "+
+		"continues with the keys still missing. The provider fails at once rather than hold the apply for longer "+
+		"than max_retry_wait. "+
+		"To mint many keys, apply them in batches of at most 10 an hour.", name, quota, refill)
 }

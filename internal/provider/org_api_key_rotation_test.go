@@ -268,7 +268,8 @@ func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(plaintextRegexp)),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
+					e.expectKeyPrefix(keyAddr),
 					expectRotateAt{keyAddr, 720 * time.Hour},
 				},
 				Check: tfresource.ComposeTestCheckFunc(
@@ -436,7 +437,8 @@ func TestAccOrgAPIKeyResource_importThenRotateAfter(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(plaintextRegexp)),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
+					e.expectKeyPrefix(keyAddr),
 					expectRotateAt{keyAddr, 72 * time.Hour},
 				},
 				Check: replacedKey(e, name, &seeded.ID, &newID),
@@ -453,7 +455,7 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 	var sr resource.SchemaResponse
 	(&orgAPIKeyResource{}).Schema(ctx, resource.SchemaRequest{}, &sr)
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const id = "tok_01HZX3B7N8PQ9K4M5R6T"
+	const id = "a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e"
 
 	model := func(rotateAfter types.String) *orgAPIKeyResourceModel {
 		return &orgAPIKeyResourceModel{

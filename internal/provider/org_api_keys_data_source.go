@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
 
 var (
@@ -37,6 +39,7 @@ type orgAPIKeysDataSourceModel struct {
 var keySummaryAttrTypes = map[string]attr.Type{
 	"id":           types.StringType,
 	"name":         types.StringType,
+	"prefix":       types.StringType,
 	"created_by":   types.StringType,
 	"created_at":   types.StringType,
 	"last_used_at": types.StringType,
@@ -50,7 +53,9 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Lists the organization's live org API keys, optionally filtered, with their metadata. " +
 			"Useful for audits (keys nobody has used lately, keys minted by a given person or key) and for finding " +
-			"ids to import. Plaintext keys are never listed.\n\nFilters combine with AND; without filters every live key is returned.",
+			"ids to import. Plaintext keys are never listed.\n\nFilters combine with AND; without filters every live key is returned.\n\n" +
+			"The service lists only its newest 500 live keys, newest first, and says nothing of the rest: with 500 or more " +
+			"live keys (or any sign of a next page) the result may be incomplete, and a warning says so.",
 		Attributes: map[string]schema.Attribute{
 			"name_prefix": schema.StringAttribute{
 				Optional:            true,
@@ -62,8 +67,9 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Validators:          []validator.String{regexValidator{}},
 			},
 			"created_by": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Keep only keys whose `created_by` equals this exactly, such as `admin-token`, `org-token:mola_k7x` or `session:user_01HZX`.",
+				Optional: true,
+				MarkdownDescription: "Keep only keys whose `created_by` equals this exactly, such as `admin-token`, " +
+					"`org-token:UyJhAK6q` (keys minted by the key with that `prefix`) or `session`.",
 			},
 			"keys": schema.ListNestedAttribute{
 				Computed:            true,
@@ -71,8 +77,9 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
 						"id":           schema.StringAttribute{Computed: true, MarkdownDescription: "Key identifier."},
-						"name":         schema.StringAttribute{Computed: true, MarkdownDescription: "Key name."},
-						"created_by":   schema.StringAttribute{Computed: true, MarkdownDescription: "Who minted the key."},
+						"name":         schema.StringAttribute{Computed: true, MarkdownDescription: "Key name; null for a key without one (for example one made in Canvas)."},
+						"prefix":       schema.StringAttribute{Computed: true, MarkdownDescription: "First 8 characters of the key, as Canvas shows it; null when the service does not report it."},
+						"created_by":   schema.StringAttribute{Computed: true, MarkdownDescription: "Who minted the key; null when the service does not say."},
 						"created_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When the key was minted, RFC 3339 in UTC."},
 						"last_used_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When the key was last used, RFC 3339 in UTC; null if never used."},
 					},
@@ -103,14 +110,20 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		}
 	}
 
-	tokens, err := d.data.listKeys(ctx)
+	snap, err := d.data.listKeys(ctx)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to List Org API Keys", fmt.Sprintf("%s. %s", err, nextStep(err)))
 		return
 	}
+	if snap.Incomplete != "" {
+		resp.Diagnostics.AddWarning("Org API Key List May Be Incomplete",
+			fmt.Sprintf("The service's list of live keys may be incomplete (%s): keys older than those listed are missing from "+
+				"\"keys\". The service lists only its newest %d live keys; revoking keys nobody uses, until fewer than %d "+
+				"are live, makes the list complete again.", snap.Incomplete, client.ServiceListMax, client.ServiceListMax))
+	}
 
-	kept := tokens[:0:0]
-	for _, t := range tokens {
+	kept := snap.Tokens[:0:0]
+	for _, t := range snap.Tokens {
 		if !cfg.NamePrefix.IsNull() && !strings.HasPrefix(t.Name, cfg.NamePrefix.ValueString()) {
 			continue
 		}
@@ -129,8 +142,9 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	for i, t := range kept {
 		elems[i] = types.ObjectValueMust(keySummaryAttrTypes, map[string]attr.Value{
 			"id":           types.StringValue(t.ID),
-			"name":         types.StringValue(t.Name),
-			"created_by":   types.StringValue(t.CreatedBy),
+			"name":         optionalString(t.Name),
+			"prefix":       optionalString(t.Prefix),
+			"created_by":   optionalString(t.CreatedBy),
 			"created_at":   timeValue(t.CreatedAt),
 			"last_used_at": optionalTimeValue(t.LastUsedAt),
 		})

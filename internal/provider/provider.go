@@ -77,11 +77,14 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Manages Molecule AI org-scoped API keys: mint named keys for CI bots and " +
 			"AI agents, list and audit them, and revoke them when they are destroyed.\n\n" +
-			"Exactly one of `endpoint` or `org` must be set, in configuration or through the environment.",
+			"Exactly one of `endpoint` or `org` must be set, in configuration or through the environment. " +
+			"`endpoint` also serves self-hosted deployments of the Molecule platform, which serve the same API " +
+			"at their own base URL.",
 		Attributes: map[string]schema.Attribute{
 			"endpoint": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Base URL of the organization, such as `https://acme.moleculesai.app`. " +
+				MarkdownDescription: "Base URL of the organization, such as `https://acme.moleculesai.app`, or of a " +
+					"self-hosted Molecule deployment, such as `https://molecule.internal.example.com`. " +
 					"Plain `http://` is accepted only for a loopback host (`127.0.0.0/8`, `::1`, `localhost`), " +
 					"so the bearer credential never crosses a network in clear text. " +
 					"Conflicts with `org`. Falls back to the `" + envEndpoint + "` environment variable.",
@@ -94,7 +97,7 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"token": schema.StringAttribute{
 				Optional:  true,
 				Sensitive: true,
-				MarkdownDescription: "Credential sent as a bearer token: an org API key (`mola_…`) or the deployment's `ADMIN_TOKEN`. " +
+				MarkdownDescription: "Credential sent as a bearer token: an org API key or the deployment's `ADMIN_TOKEN`. " +
 					"Falls back to `" + envOrgToken + "`, then to `" + envAdminToken + "`. " +
 					"Prefer the environment so the credential stays out of configuration files.",
 			},
@@ -113,9 +116,11 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"max_retry_wait": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: fmt.Sprintf("The longest single wait before a retry, as a Go duration. A `Retry-After` "+
-					"longer than this is cut to it, so a service asking for an hour cannot stall an apply; backoff "+
-					"waits never exceed it either. Defaults to `\"%s\"`; falls back to `%s`.", defaultMaxRetryWait, envMaxRetryWait),
+				MarkdownDescription: fmt.Sprintf("The longest single wait before a retry, as a Go duration. When the service "+
+					"asks to wait longer (a `Retry-After` on a `429` or `503`, such as the up to an hour of the mint quota), "+
+					"the request fails at once, saying when the service expects to accept it again, instead of stalling "+
+					"the apply with retries that would be refused again; backoff waits never exceed it either. Defaults to `\"%s\"`; falls back to `%s`.",
+					defaultMaxRetryWait, envMaxRetryWait),
 				Validators: []validator.String{durationValidator{min: 10 * time.Millisecond, max: 10 * time.Minute}},
 			},
 		},
@@ -149,8 +154,8 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 
-	endpoint := p.resolveEndpoint(cfg, resp)
 	token := p.resolveToken(cfg, resp)
+	endpoint := p.resolveEndpoint(cfg, token, resp)
 	maxRetries := p.resolveMaxRetries(cfg, resp)
 	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, time.Second, resp)
 	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, 10*time.Millisecond, resp)
@@ -183,7 +188,15 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 // resolveEndpoint applies the precedence rule: configuration first, then the environment.
 // Mixing levels is deliberate: an explicit endpoint in configuration wins over a stray
 // MOLECULE_ORG in the shell, but two values at the same level are ambiguous and rejected.
-func (p *moleculeProvider) resolveEndpoint(cfg moleculeProviderModel, resp *provider.ConfigureResponse) string {
+func (p *moleculeProvider) resolveEndpoint(cfg moleculeProviderModel, token string, resp *provider.ConfigureResponse) string {
+	// Keys have no fixed format, so a credential pasted into the wrong variable is recognized only
+	// by its value.
+	hide := func(err error) string {
+		if token == "" {
+			return err.Error()
+		}
+		return strings.ReplaceAll(err.Error(), token, "[redacted]")
+	}
 	endpoint, org := cfg.Endpoint.ValueString(), cfg.Org.ValueString()
 	source := "configuration"
 	if cfg.Endpoint.IsNull() && cfg.Org.IsNull() {
@@ -205,14 +218,14 @@ func (p *moleculeProvider) resolveEndpoint(cfg moleculeProviderModel, resp *prov
 	case org != "":
 		u, err := client.OrgEndpoint(org)
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("org"), "Invalid Molecule Organization", err.Error())
+			resp.Diagnostics.AddAttributeError(path.Root("org"), "Invalid Molecule Organization", hide(err))
 			return ""
 		}
 		return u
 	}
 	u, err := client.ParseEndpoint(endpoint)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Molecule Endpoint", err.Error())
+		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Molecule Endpoint", hide(err))
 		return ""
 	}
 	return u.String()

@@ -11,22 +11,22 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
 
-// plaintextKeyPattern matches an org API key wherever it might surface in a log line.
+// plaintextKeyPattern matches a key in the published guide's format (mola_…). The deployed
+// service's keys have no fixed format, so secrets are masked by value; this is an extra net.
 var plaintextKeyPattern = regexp.MustCompile(`mola_[A-Za-z0-9]+`)
 
 // secretFieldKeys are log field names whose values are always masked, whatever they hold.
 var secretFieldKeys = []string{"token", "key", "authorization", "Authorization", "credential"}
 
 // providerData is what Configure hands to every resource, data source and ephemeral resource:
-// one client, and what is needed to keep secrets out of logs.
+// one client, which also knows every secret that must stay out of logs.
 type providerData struct {
 	client *client.Client
-	token  string
 }
 
 func newProviderData(cfg client.Config) (*providerData, error) {
-	d := &providerData{token: cfg.Token}
-	cfg.Logger = tflogLogger{mask: d.maskSecrets}
+	d := &providerData{}
+	cfg.Logger = tflogLogger{data: d}
 	c, err := client.New(cfg)
 	if err != nil {
 		return nil, err
@@ -35,31 +35,54 @@ func newProviderData(cfg client.Config) (*providerData, error) {
 	return d, nil
 }
 
-// maskSecrets returns a context whose tflog output masks the credential and every plaintext key,
-// by field name and by value, in fields and in messages. Every entry point applies it, so a log
-// line cannot leak a secret even if a later change logs one by mistake.
-func (d *providerData) maskSecrets(ctx context.Context) context.Context {
+// maskSecrets returns a context whose tflog output masks, by value, in fields and in messages,
+// every secret this provider process knows: the credential, each plaintext the client received,
+// and the known ones given here (a key read from state). Anything under a secret field name or
+// shaped like a guide-style key is masked too. Every entry point applies it, so a log line cannot
+// leak a secret even if a later change logs one by mistake; an entry point that learns a secret
+// applies it again.
+func (d *providerData) maskSecrets(ctx context.Context, known ...string) context.Context {
+	for _, v := range known {
+		d.client.AddSecret(v)
+	}
 	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, secretFieldKeys...)
 	ctx = tflog.MaskAllFieldValuesRegexes(ctx, plaintextKeyPattern)
 	ctx = tflog.MaskMessageRegexes(ctx, plaintextKeyPattern)
-	if d.token != "" {
-		ctx = tflog.MaskAllFieldValuesStrings(ctx, d.token)
-		ctx = tflog.MaskMessageStrings(ctx, d.token)
+	if values := d.client.Secrets(); len(values) > 0 {
+		ctx = tflog.MaskAllFieldValuesStrings(ctx, values...)
+		ctx = tflog.MaskMessageStrings(ctx, values...)
 	}
 	return ctx
 }
 
-// tflogLogger routes the client's logs into Terraform's log stream.
+// redact makes text that may echo user input or a server's words safe for a diagnostic.
+func (d *providerData) redact(s string) string {
+	return d.client.Redact(s)
+}
+
+// tflogLogger routes the client's logs into Terraform's log stream, redacted against every
+// secret the client knows.
 type tflogLogger struct {
-	mask func(context.Context) context.Context
+	data *providerData
+}
+
+func (l tflogLogger) fields(fields map[string]any) map[string]any {
+	out := make(map[string]any, len(fields))
+	for k, v := range fields {
+		if s, ok := v.(string); ok {
+			v = l.data.redact(s)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func (l tflogLogger) Debug(ctx context.Context, msg string, fields map[string]any) {
-	tflog.Debug(l.mask(ctx), msg, fields)
+	tflog.Debug(l.data.maskSecrets(ctx), l.data.redact(msg), l.fields(fields))
 }
 
 func (l tflogLogger) Warn(ctx context.Context, msg string, fields map[string]any) {
-	tflog.Warn(l.mask(ctx), msg, fields)
+	tflog.Warn(l.data.maskSecrets(ctx), l.data.redact(msg), l.fields(fields))
 }
 
 // configuredData extracts the provider data handed to a resource or data source's Configure.

@@ -19,11 +19,27 @@ import (
 )
 
 // Runs a key's whole life, including retries and a lost mint response, with logging at TRACE,
-// and proves that neither the credential nor the minted key reaches the log.
+// and proves that neither the credential nor the minted key reaches the log. In the deployed
+// dialect both are opaque (no pattern could find them), so this proves masking by value; the
+// guide's variant has guide-shaped values, which the mola_ pattern masks as well.
 func TestLogsNeverContainSecrets(t *testing.T) {
 	t.Parallel()
-	canaryCredential := "canary-credential-" + strings.Repeat("c", 16)
-	emu := emulator.NewTestServer(t, emulator.Options{AdminToken: canaryCredential})
+	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			canaryCredential := newOpaqueSecret()
+			if d == emulator.DialectGuide {
+				canaryCredential = newGuideSecret()
+			} else {
+				requireOpaque(t, "the canary credential", canaryCredential)
+			}
+			logsNeverContainSecrets(t, d, canaryCredential)
+		})
+	}
+}
+
+func logsNeverContainSecrets(t *testing.T, d emulator.Dialect, canaryCredential string) {
+	emu := emulator.NewTestServer(t, emulator.Options{AdminToken: canaryCredential, Dialect: d})
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
 
@@ -45,9 +61,9 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503, RetryAfter: "0"})
 	plan := tfsdk.Plan{Schema: sr.Schema, Raw: emptyState().Raw}
 	if d := plan.Set(ctx, &orgAPIKeyResourceModel{
-		ID: types.StringUnknown(), Name: types.StringValue("canary"), Key: types.StringUnknown(),
+		ID: types.StringUnknown(), Name: types.StringValue("canary"), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
 		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
-		RotationTriggers: types.MapNull(types.StringType),
+		RotateAt: types.StringNull(), RotationTriggers: types.MapNull(types.StringType),
 	}); d.HasError() {
 		t.Fatal(d)
 	}
@@ -59,8 +75,14 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	var model orgAPIKeyResourceModel
 	created.State.Get(ctx, &model)
 	plaintext := model.Key.ValueString()
-	if !plaintextRegexp.MatchString(plaintext) {
+	if !keyRegexpFor(d).MatchString(plaintext) {
 		t.Fatal("create did not store a plaintext key")
+	}
+	if d == emulator.DialectDeployed {
+		requireOpaque(t, "the minted plaintext", plaintext)
+	}
+	if model.Prefix.ValueString() != plaintext[:client.PrefixLength] {
+		t.Fatal("the prefix in state is not the start of the plaintext")
 	}
 
 	read := resource.ReadResponse{State: created.State}
@@ -71,22 +93,51 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 		t.Fatal(read.Diagnostics, deleted.Diagnostics)
 	}
 
-	// A careless log line that names the secrets outright is masked too: the masks are set on
-	// every entry point's context, not left to each call site.
-	tflog.Trace(data.maskSecrets(ctx), "careless "+plaintext+" "+canaryCredential, map[string]any{
-		"key": plaintext, "token": canaryCredential, "header": "Bearer " + canaryCredential, "echo": "got " + plaintext,
-	})
-
 	out := logs.String()
-	for _, want := range []string{"Molecule API request", "Retrying Molecule API request", "Mint outcome unknown", "minted org API key", "careless"} {
+	for _, want := range []string{"Molecule API request", "Retrying Molecule API request", "Mint outcome unknown", "minted org API key"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("log lacks %q; the test would pass without logging anything", want)
 		}
 	}
-	if strings.Contains(out, plaintext) || strings.Contains(out, plaintext[5:]) {
-		t.Fatal("a minted key reached the log")
+	// The prefix is logged on purpose: it is not secret, while the rest of the key is. (The guide
+	// pattern masks a guide-style prefix too.)
+	if d == emulator.DialectDeployed && !strings.Contains(out, plaintext[:client.PrefixLength]) {
+		t.Fatal("the log does not name the minted key's prefix; the test would pass without logging the mint")
 	}
-	if strings.Contains(out, canaryCredential) {
-		t.Fatal("the credential reached the log")
+	checkLog(t, "the key's life", out, plaintext, canaryCredential)
+
+	// A careless log line, in a later call, that names the secrets outright is masked too: the
+	// masks are set on every entry point's context, not left to each call site.
+	var careless bytes.Buffer
+	carelessCtx := tflogtest.RootLogger(context.Background(), &careless)
+	tflog.Trace(data.maskSecrets(carelessCtx), "careless "+plaintext+" "+canaryCredential, map[string]any{
+		"key": plaintext, "token": canaryCredential, "header": "Bearer " + canaryCredential, "echo": "got " + plaintext,
+	})
+	if !strings.Contains(careless.String(), "careless") {
+		t.Fatal("the careless line was not logged")
+	}
+	checkLog(t, "a careless log line", careless.String(), plaintext, canaryCredential)
+}
+
+// checkLog fails the test for every log line that holds the key beyond its prefix or any half
+// of the credential, showing the line with the secret cut out.
+func checkLog(t *testing.T, what, log, plaintext, credential string) {
+	t.Helper()
+	half := len(credential) / 2
+	secrets := map[string]string{
+		"<REST OF THE KEY>":         plaintext[client.PrefixLength:],
+		"<CREDENTIAL, FIRST HALF>":  credential[:half],
+		"<CREDENTIAL, SECOND HALF>": credential[half:],
+	}
+	for _, line := range strings.Split(log, "\n") {
+		shown, leaked := line, false
+		for label, s := range secrets {
+			if strings.Contains(shown, s) {
+				shown, leaked = strings.ReplaceAll(shown, s, label), true
+			}
+		}
+		if leaked {
+			t.Errorf("a secret reached the log of %s:\n%s", what, shown)
+		}
 	}
 }

@@ -2,8 +2,11 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
@@ -23,10 +28,18 @@ import (
 // only on explicit opt-in: MOLECULE_ACC_REAL=1 together with the dedicated MOLECULE_ACC_ENDPOINT
 // and MOLECULE_ACC_TOKEN. The ordinary MOLECULE_* variables of a user's shell are never read by
 // the tests, so `make test` cannot touch a real org by accident.
+//
+// Two more variables describe a self-hosted test deployment such as the Molecule platform server
+// that `make testacc-server` starts: MOLECULE_ACC_DIRECT_ENDPOINT reaches the server without the
+// proxy that spreads MOLECULE_ACC_ENDPOINT's requests over many client addresses, so the mint
+// quota applies as deployed; MOLECULE_ACC_DATABASE_URL is its Postgres, where revoked keys can be
+// seen. Tests that need them skip, saying so, when they are unset.
 const (
-	envAccReal     = "MOLECULE_ACC_REAL"
-	envAccEndpoint = "MOLECULE_ACC_ENDPOINT"
-	envAccToken    = "MOLECULE_ACC_TOKEN"
+	envAccReal           = "MOLECULE_ACC_REAL"
+	envAccEndpoint       = "MOLECULE_ACC_ENDPOINT"
+	envAccToken          = "MOLECULE_ACC_TOKEN"
+	envAccDirectEndpoint = "MOLECULE_ACC_DIRECT_ENDPOINT"
+	envAccDatabaseURL    = "MOLECULE_ACC_DATABASE_URL"
 
 	// testKeyPrefix starts the name of every key a test mints, so the sweeper can find leftovers.
 	testKeyPrefix = "tf-acc-"
@@ -45,11 +58,47 @@ type testEnv struct {
 	endpoint string
 	token    string
 	api      *client.Client
+	// dialect is the emulator's dialect, "" against a real organization.
+	dialect emulator.Dialect
 }
 
+// newTestEnv runs against the real organization when opted in, else against an emulator of the
+// deployed service.
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	return newEnv(t, realOrg(), emulator.Options{})
+}
+
+// forEachDialect runs f as a parallel subtest against each shape the provider must understand:
+// an emulator of the deployed service and one of the published guide. Against a real
+// organization it runs once, against that organization.
+func forEachDialect(t *testing.T, f func(t *testing.T, e *testEnv)) {
+	t.Helper()
+	if realOrg() {
+		t.Run("real", func(t *testing.T) { f(t, newTestEnv(t)) })
+		return
+	}
+	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			f(t, newEnv(t, false, emulator.Options{Dialect: d}))
+		})
+	}
+}
+
+// forEachLocalDialect is forEachDialect for tests that rely on emulator-only controls (faults,
+// seeded keys, limits): like newLocalEnv, it runs against an emulator even when a real
+// organization is configured, once per dialect, with opts apart from the dialect.
+func forEachLocalDialect(t *testing.T, opts emulator.Options, f func(t *testing.T, e *testEnv)) {
+	t.Helper()
+	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			o := opts
+			o.Dialect = d
+			f(t, newEnv(t, false, o))
+		})
+	}
 }
 
 // newLocalEnv always runs against an in-process emulator: for tests that never need a real
@@ -77,6 +126,7 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 	} else {
 		e.emu = emulator.NewTestServer(t, opts)
 		e.endpoint, e.token = e.emu.URL(), e.emu.AdminToken()
+		e.dialect = e.emu.Dialect()
 	}
 	api, err := client.New(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "molecule-acc-test", MaxRetries: 2})
 	if err != nil {
@@ -86,13 +136,25 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 	return e
 }
 
-// createdBy is the attribution of keys the provider mints with this environment's credential.
+// createdBy is the attribution of keys the provider mints with this environment's credential:
+// an org key's prefix when the credential is a live org key, else the ADMIN_TOKEN's.
 func (e *testEnv) createdBy() string {
-	if strings.HasPrefix(e.token, "mola_") {
-		return "org-token:" + e.token[:8]
+	e.t.Helper()
+	if len(e.token) >= client.PrefixLength {
+		for _, k := range e.liveKeys() {
+			if k.Prefix == e.token[:client.PrefixLength] {
+				return "org-token:" + k.Prefix
+			}
+		}
+		if strings.HasPrefix(e.token, "mola_") {
+			return "org-token:" + e.token[:client.PrefixLength]
+		}
 	}
 	return "admin-token"
 }
+
+// guide reports whether the service answers in the published guide's shape.
+func (e *testEnv) guide() bool { return e.dialect == emulator.DialectGuide }
 
 // env is the environment the provider under test sees.
 func (e *testEnv) env() map[string]string {
@@ -129,8 +191,22 @@ func (e *testEnv) liveKeys() []client.Token {
 	return keys
 }
 
+// isLive reports whether a key is live. Against a real deployment whose database the test can
+// read, that is asked of the database: the list shows only the newest 500 keys.
 func (e *testEnv) isLive(id string) bool {
 	e.t.Helper()
+	if e.emu != nil {
+		for _, k := range e.emu.LiveKeys() {
+			if k.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	if db := os.Getenv(envAccDatabaseURL); db != "" {
+		revoked, found := dbRevoked(e.t, db, id)
+		return found && !revoked
+	}
 	for _, k := range e.liveKeys() {
 		if k.ID == id {
 			return true
@@ -152,16 +228,24 @@ func (e *testEnv) liveWithName(name string) []client.Token {
 // seed mints a key outside Terraform, as someone in Canvas or a script would.
 func (e *testEnv) seed(name string) client.Token {
 	e.t.Helper()
+	k, _ := e.seedWithSecret(name)
+	return k
+}
+
+// seedWithSecret is seed that also returns the key's plaintext, for tests of what happens when
+// it is pasted where it does not belong.
+func (e *testEnv) seedWithSecret(name string) (client.Token, string) {
+	e.t.Helper()
 	if e.emu != nil {
-		k, _ := e.emu.Seed(emulator.SeedKey{Name: name})
-		return client.Token{ID: k.ID, Name: k.Name, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt}
+		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: name})
+		return client.Token{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt}, plaintext
 	}
-	m, err := e.api.Mint(context.Background(), name)
+	m, _, err := e.api.MintReconciled(context.Background(), name)
 	if err != nil {
 		e.t.Fatalf("seeding key %q: %v", name, err)
 	}
 	e.t.Cleanup(func() { _ = e.api.Revoke(context.Background(), m.ID) })
-	return m.Token
+	return m.Token, m.Key
 }
 
 // revokeOutOfBand revokes a key the way someone in Canvas would, behind Terraform's back.
@@ -186,6 +270,19 @@ func (e *testEnv) checkDestroy(s *terraform.State) error {
 		}
 		if e.isLive(rs.Primary.ID) {
 			return fmt.Errorf("%s (%s) is still live after destroy", addr, rs.Primary.ID)
+		}
+		// Revocation is immediate on the service: the key's own secret no longer authenticates.
+		if key := rs.Primary.Attributes["key"]; key != "" {
+			c, err := client.New(client.Config{Endpoint: e.endpoint, Token: key, UserAgent: "molecule-acc-test"})
+			if err != nil {
+				return err
+			}
+			switch _, err := c.List(context.Background()); {
+			case err == nil:
+				return fmt.Errorf("%s (%s): after destroy its secret still authenticates", addr, rs.Primary.ID)
+			case !client.IsUnauthorized(err):
+				return fmt.Errorf("%s (%s): after destroy its secret gets %w, want 401", addr, rs.Primary.ID, err)
+			}
 		}
 	}
 	return nil
@@ -215,15 +312,6 @@ resource "molecule_org_api_key" "test" {
 `, name)
 }
 
-func mustContainNone(t *testing.T, haystack string, needles ...string) {
-	t.Helper()
-	for _, n := range needles {
-		if n != "" && strings.Contains(haystack, n) {
-			t.Fatalf("output contains a secret it must never show")
-		}
-	}
-}
-
 func timeAgo(d time.Duration) time.Time { return time.Now().UTC().Add(-d).Truncate(time.Second) }
 
 // errorPattern matches text that Terraform may have wrapped across lines.
@@ -241,5 +329,144 @@ func (e *testEnv) expectError(t *testing.T, config string, pattern *regexp.Regex
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: e.factories(),
 		Steps:                    []resource.TestStep{{Config: config, ExpectError: pattern}},
+	})
+}
+
+// dbRevoked asks a self-hosted deployment's database whether key id is revoked, and whether it
+// exists at all. The API never shows revoked keys, so this is the only way to see one.
+func dbRevoked(t *testing.T, databaseURL, id string) (revoked, found bool) {
+	t.Helper()
+	// The URL comes from the test's own environment (make testacc-server), the id from the service.
+	out, err := exec.CommandContext(t.Context(), "psql", databaseURL, "-XAtc", //nolint:gosec // G702: see above
+		"SELECT revoked_at IS NOT NULL FROM org_api_tokens WHERE id::text = '"+strings.ReplaceAll(id, "'", "''")+"'").CombinedOutput()
+	if err != nil {
+		t.Fatalf("asking the database about key %s: %v: %s", id, err, out)
+	}
+	switch strings.TrimSpace(string(out)) {
+	case "t":
+		return true, true
+	case "f":
+		return false, true
+	}
+	return false, false
+}
+
+// The shapes each dialect gives ids and plaintexts. The provider treats both as opaque; the tests
+// check them to prove that what reaches state is what the service sent, untouched.
+var (
+	deployedIDRegexp  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	deployedKeyRegexp = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+	guideIDRegexp     = regexp.MustCompile(`^tok_[0-9A-HJKMNP-TV-Z]{20}$`)
+	guideKeyRegexp    = regexp.MustCompile(`^mola_[a-z0-9]{26}$`)
+	timestampRegexp   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+)
+
+// idRegexpFor is the shape of a key id in dialect d; a real organization is the deployed service.
+func idRegexpFor(d emulator.Dialect) *regexp.Regexp {
+	if d == emulator.DialectGuide {
+		return guideIDRegexp
+	}
+	return deployedIDRegexp
+}
+
+// keyRegexpFor is the shape of a plaintext key in dialect d.
+func keyRegexpFor(d emulator.Dialect) *regexp.Regexp {
+	if d == emulator.DialectGuide {
+		return guideKeyRegexp
+	}
+	return deployedKeyRegexp
+}
+
+func (e *testEnv) idRegexp() *regexp.Regexp  { return idRegexpFor(e.dialect) }
+func (e *testEnv) keyRegexp() *regexp.Regexp { return keyRegexpFor(e.dialect) }
+
+// unknownID is an id in this service's format that no key has.
+func (e *testEnv) unknownID() string {
+	if e.guide() {
+		return "tok_00000000000000000000"
+	}
+	return "00000000-0000-4000-8000-000000000000"
+}
+
+// listedPrefix is what a data source reports as k's prefix: the guide's list has none.
+func (e *testEnv) listedPrefix(k client.Token) knownvalue.Check {
+	if e.guide() {
+		return knownvalue.Null()
+	}
+	return knownvalue.StringExact(k.Prefix)
+}
+
+// newOpaqueSecret returns a value shaped like a deployed key: 43 characters of base64url without
+// a fixed prefix. Only redaction by value can hide it, as the guide's mola_ pattern never matches.
+func newOpaqueSecret() string {
+	for {
+		var b [32]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails; it aborts the program instead
+		if s := base64.RawURLEncoding.EncodeToString(b[:]); !plaintextKeyPattern.MatchString(s) {
+			return s
+		}
+	}
+}
+
+// newGuideSecret returns a value shaped like a guide-style key, which the mola_ pattern catches too.
+func newGuideSecret() string {
+	return "mola_" + acctest.RandStringFromCharSet(26, "abcdefghijklmnopqrstuvwxyz0123456789")
+}
+
+// requireOpaque fails the test when v would be masked by the guide's pattern anyway, which would
+// let a leak check pass without redaction by value.
+func requireOpaque(t *testing.T, label, v string) {
+	t.Helper()
+	if plaintextKeyPattern.MatchString(v) || !deployedKeyRegexp.MatchString(v) {
+		t.Fatalf("%s is not an opaque deployed-shape value, so this test would not prove redaction by value", label)
+	}
+}
+
+// stateValues returns the attribute values of the resource at addr in a checked state.
+func stateValues(req statecheck.CheckStateRequest, addr string) (map[string]any, error) {
+	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
+		return nil, fmt.Errorf("no state to check %s against", addr)
+	}
+	for _, r := range req.State.Values.RootModule.Resources {
+		if r.Address == addr {
+			return r.AttributeValues, nil
+		}
+	}
+	return nil, fmt.Errorf("%s not in state", addr)
+}
+
+// expectKeyPrefix checks that the prefix in state is the first 8 characters of the key in state,
+// is the prefix the service keeps for the key, and is what its list reports (nothing, in the
+// guide's shape). Failures never show the key.
+func (e *testEnv) expectKeyPrefix(addr string) statecheck.StateCheck {
+	return stateCheck(func(req statecheck.CheckStateRequest) error {
+		v, err := stateValues(req, addr)
+		if err != nil {
+			return err
+		}
+		id, _ := v["id"].(string)
+		key, _ := v["key"].(string)
+		prefix, _ := v["prefix"].(string)
+		if len(key) <= client.PrefixLength || prefix != key[:client.PrefixLength] {
+			return fmt.Errorf("%s.prefix %q is not the first %d characters of its key", addr, prefix, client.PrefixLength)
+		}
+		if e.emu != nil {
+			if k, ok := e.emu.Key(id); !ok || k.Prefix != prefix {
+				return fmt.Errorf("%s.prefix %q differs from the service's record of key %s: %+v", addr, prefix, id, k)
+			}
+		}
+		want := prefix
+		if e.guide() {
+			want = ""
+		}
+		for _, k := range e.liveKeys() {
+			if k.ID == id {
+				if k.Prefix != want {
+					return fmt.Errorf("the list reports prefix %q for key %s, want %q", k.Prefix, id, want)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%s (%s) is not in the list of live keys", addr, id)
 	})
 }

@@ -36,17 +36,27 @@ func sweepOrgAPIKeys(_ string) error {
 		return err
 	}
 	ctx := context.Background()
-	keys, err := api.List(ctx)
-	if err != nil {
-		return fmt.Errorf("listing keys: %w", err)
-	}
+	// The service lists only its newest 500 keys, so sweeping repeats until a list that may be
+	// incomplete yields nothing more to revoke.
 	var failed []string
-	for _, k := range keys {
-		if !strings.HasPrefix(k.Name, testKeyPrefix) {
-			continue
+	for round := 1; ; round++ {
+		snap, err := api.Snapshot(ctx)
+		if err != nil {
+			return fmt.Errorf("listing keys: %w", err)
 		}
-		if err := api.Revoke(ctx, k.ID); err != nil && !client.IsNotFound(err) {
-			failed = append(failed, fmt.Sprintf("%s: %v", k.ID, err))
+		revoked := 0
+		for _, k := range snap.Tokens {
+			if !strings.HasPrefix(k.Name, testKeyPrefix) {
+				continue
+			}
+			if err := api.Revoke(ctx, k.ID); err != nil && !client.IsNotFound(err) {
+				failed = append(failed, fmt.Sprintf("%s: %v", k.ID, err))
+				continue
+			}
+			revoked++
+		}
+		if snap.Incomplete == "" || revoked == 0 || round == 100 {
+			break
 		}
 	}
 	if len(failed) > 0 {

@@ -22,7 +22,7 @@ var (
 type keyNameValidator struct{}
 
 func (keyNameValidator) Description(context.Context) string {
-	return "must be non-empty after trimming, at most 128 characters, without control characters"
+	return "must be non-empty after trimming, at most 100 bytes of UTF-8, without control characters"
 }
 
 func (v keyNameValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }

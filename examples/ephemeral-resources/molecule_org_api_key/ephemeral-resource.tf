@@ -1,6 +1,7 @@
 # A key that exists only while Terraform runs: minted when Terraform opens the ephemeral
 # resource (once during plan, once more during apply) and revoked when it closes it. Its
-# plaintext never reaches the plan or the state file.
+# plaintext never reaches the plan or the state file. Each of those mints counts against the
+# service's quota of 10 mints an hour from one client address.
 ephemeral "molecule_org_api_key" "run" {
   name = "terraform-run"
 }
@@ -14,8 +15,9 @@ provider "molecule" {
   token = ephemeral.molecule_org_api_key.run.key
 }
 
-# Minted with the short-lived key: its created_by is "org-token:" followed by the first 8
-# characters of the key that minted it. Later runs refresh and destroy it with new short-lived keys.
+# Minted with the short-lived key: its created_by is "org-token:" followed by that key's prefix
+# (ephemeral.molecule_org_api_key.run.prefix). Later runs refresh and destroy it with new
+# short-lived keys.
 resource "molecule_org_api_key" "agent" {
   provider = molecule.run
   name     = "claude-agent-prod"

@@ -16,7 +16,8 @@ variable "stale_after" {
   default     = "2160h"
 }
 
-# Every live key, oldest first.
+# Every live key, oldest first. The service lists only its newest 500 live keys; with more, a
+# warning says the audit does not see the oldest ones.
 data "molecule_org_api_keys" "all" {}
 
 # Keys for agents, by naming convention.
@@ -30,7 +31,18 @@ data "molecule_org_api_keys" "admin_token" {
 }
 
 locals {
-  keys = data.molecule_org_api_keys.all.keys
+  # A key made in Canvas without a name has a null name, and created_by is null when the service
+  # does not report it: give both a printable value.
+  keys = [
+    for k in data.molecule_org_api_keys.all.keys : merge(k, {
+      name       = coalesce(k.name, "(unnamed)")
+      created_by = coalesce(k.created_by, "(unknown)")
+    })
+  ]
+
+  # Live keys by prefix, to tell which key is behind created_by = "org-token:<prefix>". A minting
+  # key that is not listed has been revoked, or is older than the newest 500.
+  name_by_prefix = { for k in local.keys : k.prefix => "${k.name} ${k.id}" if k.prefix != null }
 
   # Everything before this instant is older than stale_after; plantimestamp() is when the plan ran.
   cutoff = timeadd(plantimestamp(), "-${var.stale_after}")
@@ -57,19 +69,27 @@ output "by_origin" {
   description = "Key names by how they were minted: with ADMIN_TOKEN, by another key, or in Canvas."
   value = {
     admin_token = [for k in local.keys : k.name if k.created_by == "admin-token"]
-    org_key     = [for k in local.keys : "${k.name} (by ${trimprefix(k.created_by, "org-token:")})" if startswith(k.created_by, "org-token:")]
-    canvas      = [for k in local.keys : "${k.name} (by ${trimprefix(k.created_by, "session:")})" if startswith(k.created_by, "session:")]
+    org_key = [
+      for k in local.keys :
+      "${k.name} (by ${lookup(local.name_by_prefix, trimprefix(k.created_by, "org-token:"), "${k.created_by}, not listed")})"
+      if startswith(k.created_by, "org-token:")
+    ]
+    # "session" on the deployed service; "session:<user id>" in the published guide's shape.
+    canvas = [for k in local.keys : k.name if k.created_by == "session" || startswith(k.created_by, "session:")]
   }
 }
 
 output "keys_per_minter" {
   description = "How many live keys each credential or user has minted."
-  value       = { for by, names in { for k in local.keys : k.created_by => k.name... } : by => length(names) }
+  value       = { for by, ids in { for k in local.keys : k.created_by => k.id... } : by => length(ids) }
 }
 
 output "shared_names" {
   description = "Names that more than one live key carries, with their ids."
-  value       = { for name, ids in { for k in local.keys : k.name => k.id... } : name => ids if length(ids) > 1 }
+  value = {
+    for name, ids in { for k in data.molecule_org_api_keys.all.keys : k.name => k.id... if k.name != null } :
+    name => ids if length(ids) > 1
+  }
 }
 
 output "agents" {
@@ -79,5 +99,5 @@ output "agents" {
 
 output "minted_with_admin_token" {
   description = "Keys minted with ADMIN_TOKEN. After the switch to named keys, only the bootstrap's keys should be here."
-  value       = [for k in data.molecule_org_api_keys.admin_token.keys : "${k.id} ${k.name}"]
+  value       = [for k in data.molecule_org_api_keys.admin_token.keys : "${k.id} ${coalesce(k.name, "(unnamed)")}"]
 }

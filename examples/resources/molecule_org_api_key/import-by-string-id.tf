@@ -1,4 +1,4 @@
 import {
   to = molecule_org_api_key.ci_bot
-  id = "tok_01HZX3B7N8PQ9K4M5R6T"
+  id = "a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e"
 }

@@ -1,2 +1,3 @@
-# Import a live key by its id. The plaintext cannot be recovered: `key` stays null.
-terraform import molecule_org_api_key.ci_bot tok_01HZX3B7N8PQ9K4M5R6T
+# Import a live key by its id (a UUID on the deployed service). The plaintext cannot be
+# recovered: `key` stays null.
+terraform import molecule_org_api_key.ci_bot a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e

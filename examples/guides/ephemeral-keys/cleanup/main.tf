@@ -37,5 +37,5 @@ resource "molecule_org_api_key" "leftover" {
 
 output "leftovers" {
   description = "Keys left behind by interrupted runs: the ones apply imports and destroy revokes."
-  value       = { for id, k in local.leftovers : id => "${k.name}, minted ${k.created_at} by ${k.created_by}" }
+  value       = { for id, k in local.leftovers : id => "${k.name}, minted ${k.created_at} by ${coalesce(k.created_by, "(unknown)")}" }
 }
