@@ -80,6 +80,7 @@ func mintStatus(e *testEnv) int {
 }
 
 func TestAccFaultMatrix_mint(t *testing.T) {
+	needsFaults(t)
 	t.Parallel()
 	rows := []struct {
 		name         string
@@ -217,6 +218,7 @@ func liveNamed(e *testEnv, name string) []string {
 }
 
 func TestAccFaultMatrix_refresh(t *testing.T) {
+	needsFaults(t)
 	t.Parallel()
 	rows := []struct {
 		name         string
@@ -297,6 +299,7 @@ func TestAccFaultMatrix_refresh(t *testing.T) {
 }
 
 func TestAccFaultMatrix_revoke(t *testing.T) {
+	needsFaults(t)
 	t.Parallel()
 	rows := []struct {
 		name         string
@@ -357,6 +360,7 @@ func TestAccFaultMatrix_revoke(t *testing.T) {
 // every key is minted exactly once, and all are revoked on destroy. The service's own mint quota
 // is off: it would stop the apply after 10 keys (TestAccOrgAPIKeyResource_mintQuota covers that).
 func TestAccFaultMatrix_rateLimitedBulk(t *testing.T) {
+	needsFaults(t)
 	t.Parallel()
 	forEachLocalDialect(t, emulator.Options{MintLimit: emulator.NoLimit}, func(t *testing.T, e *testEnv) {
 		e.emu.SetRateLimit(emulator.RateLimit{Requests: 20, Per: time.Second, RetryAfter: "1"})

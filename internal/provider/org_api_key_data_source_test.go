@@ -107,6 +107,7 @@ func TestAccOrgAPIKeyDataSource(t *testing.T) {
 // the lookup fails and names both. The emulator draws random keys, so the list that shows such a
 // pair is served as the deployed service would write it.
 func TestAccOrgAPIKeyDataSource_ambiguousPrefix(t *testing.T) {
+	needsFaults(t)
 	t.Parallel()
 	e := newLocalEnv(t)
 	a, _ := e.emu.Seed(emulator.SeedKey{Name: "first"})

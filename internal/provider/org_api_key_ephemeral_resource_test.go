@@ -335,6 +335,7 @@ func TestAccOrgAPIKeyEphemeralResource_invalidName(t *testing.T) {
 // A mint answer lost during the apply's Open still hands the consumers a working key, and the key
 // the lost answer created is revoked by reconciliation, before the replacement is minted.
 func TestAccOrgAPIKeyEphemeralResource_lostMintAnswer(t *testing.T) {
+	needsFaults(t)
 	t.Parallel()
 	e := newLocalEnv(t)
 	name := e.name("ephemeral-lost")

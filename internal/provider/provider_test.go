@@ -101,6 +101,15 @@ func forEachLocalDialect(t *testing.T, opts emulator.Options, f func(t *testing.
 	}
 }
 
+// needsFaults skips a test in real-organization mode: it injects faults (lost answers, 5xx,
+// rate limits), which only the emulator can do. make test runs it against both dialects.
+func needsFaults(t *testing.T) {
+	t.Helper()
+	if realOrg() {
+		t.Skip("injects faults, which only the emulator can do; make test runs it against both of its dialects")
+	}
+}
+
 // newLocalEnv always runs against an in-process emulator: for tests that never need a real
 // organization (configuration errors) or that rely on emulator-only controls.
 func newLocalEnv(t *testing.T) *testEnv {
