@@ -15,13 +15,11 @@ import (
 const DefaultSnapshotMaxAge = 2 * time.Minute
 
 // A read after a mint waits until this process's mints have settled, so that one list request
-// describes them all: none in flight and none started or ended for mintQuiet (Terraform starts
-// the next creates as soon as earlier ones return, a few at a time), but never longer than
-// mintSettle. Without the wait nearly every key of a large apply would cost its own list.
-const (
-	mintQuiet  = 15 * time.Millisecond
-	mintSettle = 250 * time.Millisecond
-)
+// describes them all: none is in flight, and as many minters are waiting as have ever been busy at
+// once (Terraform runs creates -parallelism at a time, and starts the next ones as earlier ones
+// return), but never longer than mintSettle. Without the wait nearly every key of a large apply
+// would cost its own list.
+const mintSettle = 250 * time.Millisecond
 
 // Snapshot is one list response shared by every read in this process. Its contents must not be
 // modified.
@@ -64,11 +62,11 @@ type snapshotCache struct {
 	snapGen  uint64 // generation snap's list started in
 	fetched  time.Time
 	inflight *listFlight
-	// minting counts mints in flight; settled is closed when it drops to zero; lastMint is when
-	// a mint last started or ended.
-	minting  int
-	settled  chan struct{}
-	lastMint time.Time
+	// minting counts mints in flight and waiting the reads after a mint that wait for mints to
+	// settle; peak is the most there ever were of both at once. changed is closed, and replaced,
+	// whenever minting or waiting changes.
+	minting, waiting, peak int
+	changed                chan struct{}
 }
 
 type listFlight struct {
@@ -88,12 +86,23 @@ func (c *snapshotCache) invalidate() {
 
 func (c *snapshotCache) beginMint() {
 	c.mu.Lock()
-	if c.minting == 0 {
-		c.settled = make(chan struct{})
-	}
 	c.minting++
-	c.lastMint = time.Now()
+	c.changedLocked()
 	c.mu.Unlock()
+}
+
+// changedLocked wakes the reads waiting for mints to settle.
+func (c *snapshotCache) changedLocked() {
+	c.peak = max(c.peak, c.minting+c.waiting)
+	if c.changed != nil {
+		close(c.changed)
+	}
+	c.changed = make(chan struct{})
+}
+
+// settledLocked reports whether a read after a mint may list now.
+func (c *snapshotCache) settledLocked() bool {
+	return c.minting == 0 && c.waiting >= c.peak
 }
 
 // endMint ends a mint and returns the generation after it: a list that starts in it or later
@@ -102,10 +111,8 @@ func (c *snapshotCache) endMint() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.lastMint = time.Now()
-	if c.minting--; c.minting == 0 {
-		close(c.settled)
-	}
+	c.minting--
+	c.changedLocked()
 	return c.gen
 }
 
@@ -131,6 +138,20 @@ func (c *Client) snapshot(ctx context.Context, since uint64, settle bool) (*Snap
 		defer t.Stop()
 		settleBy = t.C
 	}
+	// A read counts as waiting until it joins or starts a list.
+	counted := false
+	uncount := func() {
+		if counted {
+			counted = false
+			sc.waiting--
+			sc.changedLocked()
+		}
+	}
+	defer func() {
+		sc.mu.Lock()
+		uncount()
+		sc.mu.Unlock()
+	}()
 	for {
 		sc.mu.Lock()
 		need := sc.gen
@@ -144,26 +165,24 @@ func (c *Client) snapshot(ctx context.Context, since uint64, settle bool) (*Snap
 		}
 		f := sc.inflight
 		if f == nil || f.gen < need {
-			if settle && settleBy != nil {
-				if sc.minting > 0 {
-					settled := sc.settled
-					sc.mu.Unlock()
-					if err := settleWait(ctx, settled, nil, &settleBy); err != nil {
-						return nil, err
-					}
-					continue
-				}
-				if d := mintQuiet - time.Since(sc.lastMint); d > 0 {
-					sc.mu.Unlock()
-					quiet := time.NewTimer(d)
-					err := settleWait(ctx, nil, quiet.C, &settleBy)
-					quiet.Stop()
-					if err != nil {
-						return nil, err
-					}
-					continue
-				}
+			if settle && settleBy != nil && !counted {
+				counted = true
+				sc.waiting++
+				sc.changedLocked()
 			}
+			if settle && settleBy != nil && !sc.settledLocked() {
+				changed := sc.changed
+				sc.mu.Unlock()
+				select {
+				case <-changed:
+				case <-settleBy:
+					settleBy = nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				continue
+			}
+			uncount()
 			// The shared request outlives the caller that started it (others may be waiting)
 			// but not the last caller to give up: see below.
 			fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -171,6 +190,7 @@ func (c *Client) snapshot(ctx context.Context, since uint64, settle bool) (*Snap
 			sc.inflight = f
 			go c.fetchSnapshot(fctx, f)
 		}
+		uncount()
 		f.waiters++
 		sc.mu.Unlock()
 		select {
@@ -188,20 +208,6 @@ func (c *Client) snapshot(ctx context.Context, since uint64, settle bool) (*Snap
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// settleWait waits for mints to settle (settled closed, or quiet fired) or for the settling
-// deadline, which it then clears so the caller stops waiting.
-func settleWait(ctx context.Context, settled <-chan struct{}, quiet <-chan time.Time, settleBy *<-chan time.Time) error {
-	select {
-	case <-settled:
-	case <-quiet:
-	case <-*settleBy:
-		*settleBy = nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
 }
 
 // fetchSnapshot runs one shared list request.

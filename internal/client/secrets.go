@@ -11,11 +11,17 @@ import (
 // received. Keys have no fixed format on the service, so redaction works by value; the mola_
 // pattern of the published guide is only an extra net.
 type secretSet struct {
-	mu       sync.RWMutex
-	values   map[string]struct{}
-	list     []string
-	replacer *strings.Replacer
+	mu     sync.RWMutex
+	values map[string]struct{}
+	list   []string
+	// byHead indexes the secrets of at least headLen bytes by their first headLen bytes, so
+	// that redacting a text costs one lookup per position however many secrets there are (an
+	// apply can hold thousands); shorter ones are replaced one by one.
+	byHead map[string][]string
+	short  []string
 }
+
+const headLen = 8
 
 func (s *secretSet) add(v string) {
 	if v == "" {
@@ -28,10 +34,18 @@ func (s *secretSet) add(v string) {
 	}
 	if s.values == nil {
 		s.values = map[string]struct{}{}
+		s.byHead = map[string][]string{}
 	}
 	s.values[v] = struct{}{}
 	s.list = append(s.list, v)
-	s.replacer = nil // rebuilt on next use, so a burst of mints costs one rebuild
+	if len(v) < headLen {
+		s.short = append(s.short, v)
+		return
+	}
+	// Longest first: where one secret starts another, the whole of the longer one goes.
+	bucket := append(s.byHead[v[:headLen]], v)
+	slices.SortFunc(bucket, func(a, b string) int { return len(b) - len(a) })
+	s.byHead[v[:headLen]] = bucket
 }
 
 func (s *secretSet) contains(v string) bool {
@@ -50,29 +64,38 @@ func (s *secretSet) snapshot() []string {
 
 // redact replaces every known secret in text with "[redacted]".
 func (s *secretSet) redact(text string) string {
+	const mark = "[redacted]"
 	s.mu.RLock()
-	r := s.replacer
-	n := len(s.list)
-	s.mu.RUnlock()
-	if n == 0 {
-		return text
-	}
-	if r == nil {
-		s.mu.Lock()
-		if s.replacer == nil {
-			// Longest first: where one secret starts another, the whole of the longer one goes.
-			sorted := slices.Clone(s.list)
-			slices.SortFunc(sorted, func(a, b string) int { return len(b) - len(a) })
-			pairs := make([]string, 0, 2*len(sorted))
-			for _, v := range sorted {
-				pairs = append(pairs, v, "[redacted]")
+	defer s.mu.RUnlock()
+	if len(s.byHead) > 0 && len(text) >= headLen {
+		var b strings.Builder
+		last := 0 // text[:last] is already in b
+		for i := 0; i+headLen <= len(text); {
+			matched := 0
+			for _, v := range s.byHead[text[i:i+headLen]] {
+				if strings.HasPrefix(text[i:], v) {
+					matched = len(v)
+					break
+				}
 			}
-			s.replacer = strings.NewReplacer(pairs...)
+			if matched == 0 {
+				i++
+				continue
+			}
+			b.WriteString(text[last:i])
+			b.WriteString(mark)
+			i += matched
+			last = i
 		}
-		r = s.replacer
-		s.mu.Unlock()
+		if last > 0 {
+			b.WriteString(text[last:])
+			text = b.String()
+		}
 	}
-	return r.Replace(text)
+	for _, v := range s.short {
+		text = strings.ReplaceAll(text, v, mark)
+	}
+	return text
 }
 
 // Secrets returns every secret this client knows, for masking log output: the credential and

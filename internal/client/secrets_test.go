@@ -238,3 +238,33 @@ func TestRevokeRefusesSecretsWithoutSending(t *testing.T) {
 		t.Errorf("a secret was sent as an id %d times", requests.Load())
 	}
 }
+
+// TestSecretSetRedactsMany checks the indexed redaction against the obvious one (replace each
+// secret in turn) with thousands of secrets, secrets that start other secrets, secrets shorter
+// than the index's head, adjacent and overlapping occurrences.
+func TestSecretSetRedactsMany(t *testing.T) {
+	t.Parallel()
+	var set secretSet
+	var all []string
+	for i := range 3000 {
+		v := strings.Repeat(string(rune('a'+i%26)), 3) + strings.ReplaceAll(time.Duration(i*7919).String(), ".", "_") + "-secret-value"
+		set.add(v)
+		all = append(all, v)
+	}
+	long := all[42] + "-and-more"
+	set.add(long)
+	set.add("tiny")
+	set.add(all[42]) // a repeat changes nothing
+	text := "start " + all[7] + all[8] + " mid " + long + " " + all[42] + " tiny " + all[2999][:10] + " end"
+	got := set.redact(text)
+	want := "start [redacted][redacted] mid [redacted] [redacted] [redacted] " + all[2999][:10] + " end"
+	if got != want {
+		t.Fatalf("redact:\n got %q\nwant %q", got, want)
+	}
+	if set.redact("no secrets here") != "no secrets here" || set.redact("") != "" {
+		t.Error("text without secrets changed")
+	}
+	if n := len(set.snapshot()); n != 3002 {
+		t.Errorf("%d secrets known, want 3002", n)
+	}
+}

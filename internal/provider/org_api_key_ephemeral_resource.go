@@ -134,7 +134,7 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 		resp.Diagnostics.AddError("Unable to Mint Ephemeral Org API Key", mintFailureDetail(name, err))
 		return
 	}
-	ctx = r.data.maskSecrets(ctx)
+	ctx = r.data.maskSecrets(ctx, minted.Key)
 	tflog.Info(ctx, "minted ephemeral org API key", map[string]any{"id": minted.ID, "name": minted.Name, "prefix": minted.Prefix})
 	if minted.MetadataErr != nil {
 		resp.Diagnostics.AddWarning("Ephemeral Org API Key Metadata Not Known",

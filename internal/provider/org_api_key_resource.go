@@ -237,7 +237,7 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 
-	ctx = r.data.maskSecrets(ctx)
+	ctx = r.data.maskSecrets(ctx, minted.Key)
 	plan.Prefix = types.StringUnknown()
 	plan.setMetadata(minted.Token)
 	plan.Key = types.StringValue(minted.Key)
@@ -257,12 +257,12 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 }
 
 func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	ctx = r.data.maskSecrets(ctx)
 	var state orgAPIKeyResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
 	token, incomplete, err := r.data.findKey(ctx, id)
@@ -368,12 +368,12 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 }
 
 func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	ctx = r.data.maskSecrets(ctx)
 	var state orgAPIKeyResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
 	err := r.data.client.Revoke(ctx, id)

@@ -22,10 +22,11 @@ var secretFieldKeys = []string{"token", "key", "authorization", "Authorization",
 // one client, which also knows every secret that must stay out of logs.
 type providerData struct {
 	client *client.Client
+	token  string
 }
 
 func newProviderData(cfg client.Config) (*providerData, error) {
-	d := &providerData{}
+	d := &providerData{token: cfg.Token}
 	cfg.Logger = tflogLogger{data: d}
 	c, err := client.New(cfg)
 	if err != nil {
@@ -36,23 +37,25 @@ func newProviderData(cfg client.Config) (*providerData, error) {
 }
 
 // maskSecrets returns a context whose tflog output masks, by value, in fields and in messages,
-// every secret this provider process knows: the credential, each plaintext the client received,
-// and the known ones given here (a key read from state). Anything under a secret field name or
-// shaped like a guide-style key is masked too. Every entry point applies it, so a log line cannot
-// leak a secret even if a later change logs one by mistake; an entry point that learns a secret
-// applies it again.
+// the credential and the secrets this call holds (a key read from state, a key it minted), plus
+// anything under a secret field name or shaped like a guide-style key. Every entry point applies
+// it, so a log line cannot leak a secret even if a later change logs one by mistake; an entry
+// point that learns a secret applies it again. tflog masks every log call, even one nobody reads,
+// at a cost per masked string, so a call masks only the secrets it can hold; the client redacts
+// its own log lines and errors against every secret the process knows (they are added to it here).
 func (d *providerData) maskSecrets(ctx context.Context, known ...string) context.Context {
+	values := []string{d.token}
 	for _, v := range known {
-		d.client.AddSecret(v)
+		if v != "" {
+			d.client.AddSecret(v)
+			values = append(values, v)
+		}
 	}
 	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, secretFieldKeys...)
 	ctx = tflog.MaskAllFieldValuesRegexes(ctx, plaintextKeyPattern)
 	ctx = tflog.MaskMessageRegexes(ctx, plaintextKeyPattern)
-	if values := d.client.Secrets(); len(values) > 0 {
-		ctx = tflog.MaskAllFieldValuesStrings(ctx, values...)
-		ctx = tflog.MaskMessageStrings(ctx, values...)
-	}
-	return ctx
+	ctx = tflog.MaskAllFieldValuesStrings(ctx, values...)
+	return tflog.MaskMessageStrings(ctx, values...)
 }
 
 // redact makes text that may echo user input or a server's words safe for a diagnostic.

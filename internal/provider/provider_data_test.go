@@ -106,17 +106,25 @@ func logsNeverContainSecrets(t *testing.T, d emulator.Dialect, canaryCredential 
 	}
 	checkLog(t, "the key's life", out, plaintext, canaryCredential)
 
-	// A careless log line, in a later call, that names the secrets outright is masked too: the
-	// masks are set on every entry point's context, not left to each call site.
+	// A careless log line, in a later call on the key (which holds it from state, as Read and
+	// Delete do), that names the secrets outright is masked too: the masks are set on every entry
+	// point's context, not left to each call site.
 	var careless bytes.Buffer
 	carelessCtx := tflogtest.RootLogger(context.Background(), &careless)
-	tflog.Trace(data.maskSecrets(carelessCtx), "careless "+plaintext+" "+canaryCredential, map[string]any{
+	tflog.Trace(data.maskSecrets(carelessCtx, plaintext), "careless "+plaintext+" "+canaryCredential, map[string]any{
 		"key": plaintext, "token": canaryCredential, "header": "Bearer " + canaryCredential, "echo": "got " + plaintext,
 	})
 	if !strings.Contains(careless.String(), "careless") {
 		t.Fatal("the careless line was not logged")
 	}
 	checkLog(t, "a careless log line", careless.String(), plaintext, canaryCredential)
+
+	// Any other call's text goes through the client's redaction, which knows every secret the
+	// process has seen, whatever call received it.
+	if echoed := data.redact("server said: " + plaintext + " / " + canaryCredential); strings.Contains(echoed, plaintext[client.PrefixLength:]) ||
+		strings.Contains(echoed, canaryCredential) {
+		t.Fatal("the client's redaction let a secret through")
+	}
 }
 
 // checkLog fails the test for every log line that holds the key beyond its prefix or any half
