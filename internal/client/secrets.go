@@ -43,9 +43,9 @@ func (s *secretSet) add(v string) {
 		return
 	}
 	// Longest first: where one secret starts another, the whole of the longer one goes.
-	bucket := append(s.byHead[v[:headLen]], v)
-	slices.SortFunc(bucket, func(a, b string) int { return len(b) - len(a) })
-	s.byHead[v[:headLen]] = bucket
+	head := v[:headLen]
+	s.byHead[head] = append(s.byHead[head], v)
+	slices.SortFunc(s.byHead[head], func(a, b string) int { return len(b) - len(a) })
 }
 
 func (s *secretSet) contains(v string) bool {

@@ -345,8 +345,7 @@ func (e *testEnv) expectError(t *testing.T, config string, pattern *regexp.Regex
 // exists at all. The API never shows revoked keys, so this is the only way to see one.
 func dbRevoked(t *testing.T, databaseURL, id string) (revoked, found bool) {
 	t.Helper()
-	// The URL comes from the test's own environment (make testacc-server), the id from the service.
-	out, err := exec.CommandContext(t.Context(), "psql", databaseURL, "-XAtc", //nolint:gosec // G702: see above
+	out, err := exec.CommandContext(t.Context(), "psql", databaseURL, "-XAtc",
 		"SELECT revoked_at IS NOT NULL FROM org_api_tokens WHERE id::text = '"+strings.ReplaceAll(id, "'", "''")+"'").CombinedOutput()
 	if err != nil {
 		t.Fatalf("asking the database about key %s: %v: %s", id, err, out)
