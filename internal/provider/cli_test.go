@@ -25,10 +25,11 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
-// These tests drive the real terraform binary against the provider built as a plugin, the way a
-// user runs it: a separate process speaking gRPC, with Terraform core's own logging and signal
-// handling in the loop. The in-process harness of resource.Test cannot show what core writes to
-// its logs nor how an interrupted apply ends. Unix only: they send SIGINT and use process groups.
+// These tests drive the real CLI under test (terraform, or tofu: OpenTofu runs them the same way)
+// against the provider built as a plugin, the way a user runs it: a separate process speaking
+// gRPC, with core's own logging and signal handling in the loop. The in-process harness of
+// resource.Test cannot show what core writes to its logs nor how an interrupted apply ends.
+// Unix only: they send SIGINT and use process groups.
 
 const (
 	// cliCommandTimeout bounds any single terraform run, so that a hang fails the test instead of
@@ -80,8 +81,10 @@ func buildProvider(ctx context.Context) ([]byte, error) {
 
 // cliEnv is one test's Terraform working directory, wired to its own emulator.
 type cliEnv struct {
-	t         *testing.T
-	emu       *emulator.Server
+	t   *testing.T
+	emu *emulator.Server
+	// cli is the CLI under test (Terraform or OpenTofu), terraform the path of its binary.
+	cli       cliInfo
 	terraform string
 	dir       string
 	env       []string
@@ -90,21 +93,16 @@ type cliEnv struct {
 }
 
 // newCLIEnv starts an emulator and prepares a working directory whose CLI configuration points
-// Terraform at the built provider with dev_overrides. `terraform init` is never run: with every
-// provider overridden, plan and apply do not need it, and init would try to reach a registry.
+// the CLI under test (TF_ACC_TERRAFORM_PATH: Terraform or OpenTofu) at the built provider with
+// dev_overrides. `terraform init` is never run: with every provider overridden, plan and apply
+// do not need it, and init would try to reach a registry.
 func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("runs the terraform CLI; set TF_ACC=1 (make test does)")
 	}
+	cli := testCLI(t)
 	emu := emulator.NewTestServer(t, opts)
-	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if tf == "" {
-		var err error
-		if tf, err = exec.LookPath("terraform"); err != nil {
-			t.Fatal("TF_ACC_TERRAFORM_PATH is unset and terraform is not on PATH")
-		}
-	}
 
 	root := t.TempDir()
 	pluginDir := filepath.Join(root, "plugin")
@@ -115,24 +113,25 @@ func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 		}
 	}
 	bin := filepath.Join(pluginDir, "terraform-provider-molecule")
-	if err := os.WriteFile(bin, providerBinary(t), 0o700); err != nil {
+	if err := writeExecutable(bin, providerBinary(t)); err != nil {
 		t.Fatal(err)
 	}
 	cliConfig := filepath.Join(root, "dev.tfrc")
 	cfg := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n}\n",
-		"registry.terraform.io/molecule-ai/molecule", pluginDir)
+		cli.registry()+"/molecule-ai/molecule", pluginDir)
 	if err := os.WriteFile(cliConfig, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	// Start from the ambient environment minus everything that could steer Terraform or the
 	// provider elsewhere: TF_* (TF_CLI_ARGS, TF_REATTACH_PROVIDERS, TF_LOG, TF_DATA_DIR…),
-	// MOLECULE_* and proxies.
+	// OpenTofu's own TOFU_* and OPENTOFU_*, MOLECULE_* and proxies.
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		upper := strings.ToUpper(name)
-		if strings.HasPrefix(upper, "TF_") || strings.HasPrefix(upper, "MOLECULE_") ||
+		if strings.HasPrefix(upper, "TF_") || strings.HasPrefix(upper, "TOFU_") || strings.HasPrefix(upper, "OPENTOFU_") ||
+			strings.HasPrefix(upper, "MOLECULE_") ||
 			strings.HasSuffix(upper, "_PROXY") || upper == "CHECKPOINT_DISABLE" {
 			continue
 		}
@@ -148,7 +147,7 @@ func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 		"MOLECULE_ENDPOINT="+emu.URL(),
 		"MOLECULE_ADMIN_TOKEN="+emu.AdminToken(),
 	)
-	return &cliEnv{t: t, emu: emu, terraform: tf, dir: work, env: env, secrets: []string{emu.AdminToken()}}
+	return &cliEnv{t: t, emu: emu, cli: cli, terraform: cli.Path, dir: work, env: env, secrets: []string{emu.AdminToken()}}
 }
 
 // writeConfig replaces the working directory's configuration.
@@ -174,6 +173,7 @@ func (c *cliEnv) command(ctx context.Context, extraEnv []string, args ...string)
 // cliResult is what one terraform run printed. It may hold secrets (show -json does by design),
 // so it is printed only through its environment's redact.
 type cliResult struct {
+	cli            cliInfo
 	args           []string
 	stdout, stderr []byte
 	code           int
@@ -181,8 +181,8 @@ type cliResult struct {
 }
 
 func (r cliResult) String() string {
-	return fmt.Sprintf("terraform %s exited %d\nstdout:\n%s\nstderr:\n%s",
-		strings.Join(r.args, " "), r.code, r.redact(r.stdout), r.redact(r.stderr))
+	return fmt.Sprintf("terraform %s exited %d (%s)\nstdout:\n%s\nstderr:\n%s",
+		strings.Join(r.args, " "), r.code, r.cli, r.redact(r.stdout), r.redact(r.stderr))
 }
 
 // run runs terraform to completion; it fails the test only if terraform cannot be run at all.
@@ -194,7 +194,7 @@ func (c *cliEnv) run(extraEnv []string, args ...string) cliResult {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	res := cliResult{args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), redact: c.redact}
+	res := cliResult{cli: c.cli, args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), redact: c.redact}
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
@@ -599,4 +599,14 @@ func TestCLI_interruptApply(t *testing.T) {
 				emu.RequestCount(emulator.EndpointMint), len(live), len(tracked))
 		})
 	}
+}
+
+// writeExecutable writes a program that a test runs next. Parallel tests start processes
+// meanwhile, and a child forked while the file is open for writing would keep it open, so that
+// running the program fails with "text file busy"; holding ForkLock for reading keeps forks out
+// until the file is closed.
+func writeExecutable(path string, data []byte) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	return os.WriteFile(path, data, 0o700)
 }
