@@ -21,13 +21,24 @@
 //   - Files other than .tf are not Terraform. import.sh is shell that tfplugindocs shows as the
 //     `terraform import` command; it is checked only for the import address, which must name a
 //     resource declared in the same directory.
+//   - An import block by identity needs Terraform or OpenTofu 1.12 or later. On an older CLI, a
+//     file holding one is checked by fmt and for its import address but left out of init and
+//     validate, and the check says so; run it with -terraform set to a newer CLI to validate it.
 //   - Every template under templates/ takes its HCL from examples/ (tffile) rather than from a
 //     fenced terraform or hcl block, so that everything the documentation shows is checked here.
+//   - Query files (.tfquery.hcl, for `terraform query`) need Terraform 1.14 or later. Every
+//     directory holding one is checked again, with its .tf files, by fmt, init and
+//     `validate -query` on -terraform if it is new enough, else on -query-terraform. Without
+//     such a CLI the check fails in CI (CI set) and elsewhere says what it left out.
+//   - Action blocks need Terraform 1.14 or later too. A directory that declares one is checked
+//     whole on -terraform if it is new enough, else on -query-terraform; without such a CLI the
+//     check fails, everywhere, since the directory could not be validated at all.
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,6 +92,15 @@ var (
 	importBlockTarget = regexp.MustCompile(`(?ms)^import\s*\{.*?^\s+to\s*=\s*([^\s\[]+)`)
 	importCommand     = regexp.MustCompile(`(?m)^\s*terraform\s+import\s+(?:-\S+\s+)*([^\s\[]+)\S*\s+\S+`)
 
+	// identityImport finds an import block that names its object by identity.
+	identityImport = regexp.MustCompile(`(?ms)^import\s*\{[^}]*?^\s+identity\s*=`)
+
+	// actionBlock finds an action block; examples are formatted, so it starts a line.
+	actionBlock = regexp.MustCompile(`(?m)^action\s+"`)
+
+	// queryFileSuffix ends the name of a query file, which only `terraform query` reads.
+	queryFileSuffix = ".tfquery.hcl"
+
 	// fencedHCL is the opening of a fenced code block that would show HCL this check never sees.
 	fencedHCL = regexp.MustCompile("(?m)^\\s*```\\s*(terraform|hcl|tf)\\s*$")
 )
@@ -90,10 +110,12 @@ func main() {
 	examplesDir := flag.String("examples", "examples", "directory of example configurations")
 	templatesDir := flag.String("templates", "templates", "directory of documentation templates")
 	terraform := flag.String("terraform", "", "terraform binary (default: terraform on PATH)")
+	queryTerraform := flag.String("query-terraform", "../shared/bin/terraform-1.15.9",
+		"Terraform 1.14 or later, for query files and actions when -terraform is older")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	failed, err := run(ctx, *providerDir, *examplesDir, *templatesDir, *terraform)
+	failed, err := run(ctx, *providerDir, *examplesDir, *templatesDir, *terraform, *queryTerraform)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "examplecheck: %v\n", err)
@@ -108,7 +130,7 @@ func main() {
 
 // run checks everything and returns how many directories and templates failed; err is for a
 // check that could not run at all.
-func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform string) (int, error) {
+func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform, queryTerraform string) (int, error) {
 	if terraform == "" {
 		var err error
 		if terraform, err = exec.LookPath("terraform"); err != nil {
@@ -133,6 +155,25 @@ func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform 
 		return 0, err
 	}
 	env := terraformEnv(cliConfig)
+	identity, cli, err := supportsIdentityImport(ctx, terraform, env)
+	if err != nil {
+		return 0, err
+	}
+
+	// Directories that declare actions need a CLI that can read them; there is no older one to
+	// fall back on.
+	var actionsCLI, actionsName string
+	if declaring := slices.DeleteFunc(slices.Clone(dirs), func(d string) bool { return !declaresAction(d) }); len(declaring) > 0 {
+		cli, name, why, err := queryCLI(ctx, terraform, queryTerraform, env)
+		if err != nil {
+			return 0, err
+		}
+		if cli == "" {
+			return 0, fmt.Errorf("%s declare actions, which need Terraform 1.14 or later, but %s; set -query-terraform to such a CLI",
+				strings.Join(declaring, ", "), why)
+		}
+		actionsCLI, actionsName = cli, name
+	}
 
 	failed := 0
 	for _, msg := range checkTemplates(templatesDir) {
@@ -151,23 +192,42 @@ func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = checkDir(ctx, dir, filepath.Join(work, fmt.Sprintf("ex%02d", i)), terraform, env)
+			cli, ident := terraform, identity
+			if actionsCLI != "" && declaresAction(dir) {
+				cli, ident = actionsCLI, true // 1.14 reads imports by identity too
+			}
+			results[i] = checkDir(ctx, dir, filepath.Join(work, fmt.Sprintf("ex%02d", i)), cli, env, ident)
 		}()
 	}
 	wg.Wait()
 	for i, dir := range dirs {
+		if results[i] == "" && actionsCLI != "" && declaresAction(dir) {
+			fmt.Printf("ok   %s (actions, with %s)\n", dir, actionsName)
+			continue
+		}
 		if results[i] == "" {
 			fmt.Printf("ok   %s\n", dir)
+			if skipped := identityImportFiles(dir); !identity && len(skipped) > 0 {
+				fmt.Printf("     not validated: %s, an import by identity, which %s cannot read (it needs 1.12 or later)\n",
+					strings.Join(skipped, ", "), cli)
+			}
 			continue
 		}
 		failed++
 		fmt.Printf("FAIL %s\n%s\n", dir, indent(results[i]))
 	}
-	return failed, nil
+	queryFailed, err := checkQueryDirs(ctx, examplesDir, filepath.Join(work, "query"), terraform, queryTerraform, env)
+	return failed + queryFailed, err
 }
 
 // exampleDirs lists, sorted, every directory under root that directly contains a .tf file.
 func exampleDirs(root string) ([]string, error) {
+	return dirsWithFiles(root, ".tf")
+}
+
+// dirsWithFiles lists, sorted, every directory under root that directly contains a file whose
+// name ends with suffix.
+func dirsWithFiles(root, suffix string) ([]string, error) {
 	var dirs []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -176,7 +236,7 @@ func exampleDirs(root string) ([]string, error) {
 		if d.IsDir() && d.Name() == ".terraform" {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tf") {
+		if !d.IsDir() && strings.HasSuffix(d.Name(), suffix) {
 			if dir := filepath.Dir(path); !slices.Contains(dirs, dir) {
 				dirs = append(dirs, dir)
 			}
@@ -188,8 +248,9 @@ func exampleDirs(root string) ([]string, error) {
 }
 
 // checkDir runs every check on one example directory, using work as scratch space, and returns
-// what went wrong, or "" if nothing did.
-func checkDir(ctx context.Context, dir, work, terraform string, env []string) string {
+// what went wrong, or "" if nothing did. Without identity, files that import by identity are left
+// out of init and validate.
+func checkDir(ctx context.Context, dir, work, terraform string, env []string, identity bool) string {
 	var problems []string
 	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	report := func() string { return strings.Join(problems, "\n") }
@@ -202,7 +263,7 @@ func checkDir(ctx context.Context, dir, work, terraform string, env []string) st
 		return err.Error()
 	}
 	var sources []byte
-	var importScripts []string
+	var importScripts, skipped []string
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
@@ -221,6 +282,9 @@ func checkDir(ctx context.Context, dir, work, terraform string, env []string) st
 				return err.Error()
 			}
 			sources = append(append(sources, b...), '\n')
+			if !identity && identityImport.Match(b) {
+				skipped = append(skipped, e.Name())
+			}
 		case e.Name() == "import.sh":
 			importScripts = append(importScripts, filepath.Join(dir, e.Name()))
 		}
@@ -228,6 +292,11 @@ func checkDir(ctx context.Context, dir, work, terraform string, env []string) st
 
 	if out, err := tf(ctx, terraform, work, env, "fmt", "-check", "-diff", "-no-color"); err != nil {
 		fail("terraform fmt -check: not formatted (run terraform fmt -recursive examples)\n%s", out)
+	}
+	for _, name := range skipped {
+		if err := os.Remove(filepath.Join(work, name)); err != nil {
+			return err.Error()
+		}
 	}
 	declared := declaredResources(sources)
 	for _, m := range importBlockTarget.FindAllSubmatch(sources, -1) {
@@ -306,6 +375,155 @@ func checkTemplates(root string) []string {
 		problems = append(problems, err.Error())
 	}
 	return problems
+}
+
+// declaresAction reports whether a .tf file in dir declares an action.
+func declaresAction(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && actionBlock.Match(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// identityImportFiles lists the .tf files in dir that import by identity.
+func identityImportFiles(dir string) []string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+	var out []string
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && identityImport.Match(b) {
+			out = append(out, filepath.Base(f))
+		}
+	}
+	return out
+}
+
+// supportsIdentityImport reports whether the CLI reads import blocks by identity, which Terraform
+// and OpenTofu both do from 1.12 on, and names the CLI for the report.
+func supportsIdentityImport(ctx context.Context, terraform string, env []string) (bool, string, error) {
+	major, minor, name, err := cliVersion(ctx, terraform, env)
+	return major > 1 || (major == 1 && minor >= 12), name, err
+}
+
+// cliVersion asks a CLI for its version, and names it for the report.
+func cliVersion(ctx context.Context, terraform string, env []string) (major, minor int, name string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, terraform, "version", "-json")
+	cmd.Env = env
+	out, err := cmd.Output()
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err == nil {
+		err = json.Unmarshal(out, &v)
+	}
+	if err == nil {
+		_, err = fmt.Sscanf(v.Version, "%d.%d", &major, &minor)
+	}
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("%s version -json: %w", terraform, err)
+	}
+	return major, minor, filepath.Base(terraform) + " " + v.Version, nil
+}
+
+// queryCLI returns the CLI that can validate query files: terraform if it is Terraform 1.14 or
+// later, else queryTerraform if that exists and is. Without one, path is "" and why says so.
+func queryCLI(ctx context.Context, terraform, queryTerraform string, env []string) (path, name, why string, err error) {
+	canQuery := func(major, minor int) bool { return major > 1 || (major == 1 && minor >= 14) }
+	major, minor, name, err := cliVersion(ctx, terraform, env)
+	if err != nil || canQuery(major, minor) {
+		return terraform, name, "", err
+	}
+	why = fmt.Sprintf("%s cannot read them (Terraform 1.14 or later can)", name)
+	// Absolute, because each run's working directory is a scratch copy, which a relative path
+	// would be resolved against.
+	if queryTerraform, err = filepath.Abs(queryTerraform); err != nil {
+		return "", "", "", err
+	}
+	if _, statErr := os.Stat(queryTerraform); statErr != nil {
+		return "", "", fmt.Sprintf("%s, and -query-terraform %s: %v", why, queryTerraform, statErr), nil
+	}
+	if major, minor, name, err = cliVersion(ctx, queryTerraform, env); err != nil || canQuery(major, minor) {
+		return queryTerraform, name, "", err
+	}
+	return "", "", fmt.Sprintf("%s, nor can -query-terraform %s", why, name), nil
+}
+
+// checkQueryDirs checks every directory under examplesDir that holds query files, with the CLI
+// queryCLI picks, and returns how many failed. Query files that nothing can validate fail the
+// check in CI, so that they cannot go unchecked there unnoticed.
+func checkQueryDirs(ctx context.Context, examplesDir, work, terraform, queryTerraform string, env []string) (int, error) {
+	dirs, err := dirsWithFiles(examplesDir, queryFileSuffix)
+	if err != nil || len(dirs) == 0 {
+		return 0, err
+	}
+	cli, name, why, err := queryCLI(ctx, terraform, queryTerraform, env)
+	switch {
+	case err != nil:
+		return 0, err
+	case cli == "" && os.Getenv("CI") != "":
+		return 0, fmt.Errorf("the query files under %s must be validated in CI, but %s", examplesDir, why)
+	case cli == "":
+		for _, dir := range dirs {
+			fmt.Printf("skip %s: query files not validated: %s\n", dir, why)
+		}
+		return 0, nil
+	}
+	failed := 0
+	for i, dir := range dirs {
+		if msg := checkQueryDir(ctx, dir, filepath.Join(work, fmt.Sprintf("q%02d", i)), cli, env); msg != "" {
+			failed++
+			fmt.Printf("FAIL %s (query files, with %s)\n%s\n", dir, name, indent(msg))
+			continue
+		}
+		fmt.Printf("ok   %s (query files, with %s)\n", dir, name)
+	}
+	return failed, nil
+}
+
+// checkQueryDir runs fmt, init and validate -query on the query files of dir together with its
+// .tf files, which they may lean on, in a copy at work.
+func checkQueryDir(ctx context.Context, dir, work, terraform string, env []string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err.Error()
+	}
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return err.Error()
+	}
+	var sources []byte
+	for _, e := range entries {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), queryFileSuffix)) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err.Error()
+		}
+		if err := os.WriteFile(filepath.Join(work, e.Name()), b, 0o600); err != nil {
+			return err.Error()
+		}
+		sources = append(append(sources, b...), '\n')
+	}
+	// Older CLIs skip query files in fmt, so only this check sees whether they are formatted.
+	if out, err := tf(ctx, terraform, work, env, "fmt", "-check", "-diff", "-no-color"); err != nil {
+		return fmt.Sprintf("terraform fmt -check: not formatted (run terraform fmt on it with Terraform 1.14 or later): %v\n%s", err, out)
+	}
+	if !requiredProvidersBlock.Match(sources) {
+		if err := os.WriteFile(filepath.Join(work, addedFile), []byte(requiredProviders), 0o600); err != nil {
+			return err.Error()
+		}
+	}
+	if out, err := tf(ctx, terraform, work, env, "init", "-input=false", "-no-color", "-backend=false"); err != nil {
+		return fmt.Sprintf("terraform init failed: %v\n%s", err, out)
+	}
+	if out, err := tf(ctx, terraform, work, env, "validate", "-query", "-no-color"); err != nil {
+		return fmt.Sprintf("terraform validate -query failed: %v\n%s", err, out)
+	}
+	return ""
 }
 
 // writeCLIConfig makes the built provider the only provider Terraform can install: a filesystem

@@ -7,13 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -24,6 +27,7 @@ var (
 	_ resource.Resource                = (*orgAPIKeyResource)(nil)
 	_ resource.ResourceWithConfigure   = (*orgAPIKeyResource)(nil)
 	_ resource.ResourceWithImportState = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithIdentity    = (*orgAPIKeyResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*orgAPIKeyResource)(nil)
 )
 
@@ -55,6 +59,22 @@ type orgAPIKeyResourceModel struct {
 	RotateAfter      types.String `tfsdk:"rotate_after"`
 	RotateAt         types.String `tfsdk:"rotate_at"`
 	RotationTriggers types.Map    `tfsdk:"rotation_triggers"`
+}
+
+// orgAPIKeyIdentityModel is the resource identity: the key's id and nothing else. Terraform keeps
+// it beside the state and shows it in plans, so it must never hold the plaintext.
+type orgAPIKeyIdentityModel struct {
+	ID types.String `tfsdk:"id"`
+}
+
+// setIdentity records id as the resource's identity. The framework hands every method of a
+// resource with an identity schema an identity to fill; one called directly, as a unit test
+// does, may have none.
+func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, id types.String) diag.Diagnostics {
+	if identity == nil {
+		return nil
+	}
+	return identity.Set(ctx, orgAPIKeyIdentityModel{ID: id})
 }
 
 // setMetadata copies what the service knows; the plaintext key is never among it. A prefix the
@@ -207,6 +227,20 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 	}
 }
 
+func (r *orgAPIKeyResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"id": identityschema.StringAttribute{
+				RequiredForImport: true,
+				// Identity attributes have a single description, rendered as Markdown.
+				Description: "The key's id, as the service reports it and as the resource's `id` attribute holds it: " +
+					"an opaque string (a UUID such as `a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e` on the deployed service). " +
+					"Never the key's plaintext. Find it with the `molecule_org_api_keys` data source.",
+			},
+		},
+	}
+}
+
 func (r *orgAPIKeyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
@@ -254,6 +288,7 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 		plan.RotateAt = types.StringNull()
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.ID)...)
 }
 
 func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -262,6 +297,10 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Set before anything can return early. State from a release without identity, or kept by a
+	// CLI without it (Terraform before 1.12), has none, and the framework rejects a read that
+	// leaves it null, even one that keeps the key on an incomplete list or drops it as revoked.
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
 	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
@@ -318,6 +357,9 @@ func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateReque
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	// The planned identity is the prior one: null on a CLI that keeps no identity (Terraform before
+	// 1.12), and the framework rejects an update that leaves it null.
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
 }
 
 // ModifyPlan shows the rotate_at that rotate_after implies and, once that time has passed,
@@ -389,26 +431,39 @@ func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteReque
 	}
 }
 
+// ImportState takes the key's id from an id string (terraform import, or an import block with
+// id) or from an import block with identity (Terraform 1.12 and later), and checks both alike.
 func (r *orgAPIKeyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id := req.ID
+	if id == "" && req.Identity != nil && !req.Identity.Raw.IsNull() {
+		var identity orgAPIKeyIdentityModel
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &identity)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		id = identity.ID.ValueString()
+	}
 	switch {
-	case strings.TrimSpace(req.ID) == "":
+	case strings.TrimSpace(id) == "":
 		resp.Diagnostics.AddError("Invalid Import ID",
 			"The import id is empty. Import by the key's id, as the molecule_org_api_keys data source or Canvas "+
 				"(Settings → Org API Keys) shows it.")
 		return
-	case strings.TrimSpace(req.ID) != req.ID:
+	case strings.TrimSpace(id) != id:
 		resp.Diagnostics.AddError("Invalid Import ID",
 			"The import id starts or ends with white space; remove it. Import by the key's id, as the "+
 				"molecule_org_api_keys data source or Canvas (Settings → Org API Keys) shows it.")
 		return
-	case r.data != nil && r.data.client.IsSecret(req.ID):
+	case r.data != nil && r.data.client.IsSecret(id):
 		resp.Diagnostics.AddError("Invalid Import ID",
 			"The import id is a secret (the provider's credential or a key's plaintext), not a key id. Nothing was "+
 				"imported and the value is not shown. Import by the key's id, as the molecule_org_api_keys data source "+
 				"or Canvas (Settings → Org API Keys) shows it.")
 		return
 	}
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	// Like the id in state, it is kept only if Read then finds a live key with this id.
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, types.StringValue(id))...)
 	// The id is not repeated here: until Read has found the key, it may be a pasted secret.
 	resp.Diagnostics.AddWarning("Imported Org API Key Has No Secret",
 		"The key was imported with a null \"key\": the service shows a key's plaintext only when it is minted, "+

@@ -59,17 +59,16 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 		Attributes: map[string]schema.Attribute{
 			"name_prefix": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Keep only keys whose name starts with this string (case-sensitive).",
+				MarkdownDescription: namePrefixFilterDescription,
 			},
 			"name_regex": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Keep only keys whose name matches this [RE2](https://github.com/google/re2/wiki/Syntax) regular expression (unanchored: use `^` and `$` for a whole-name match).",
+				MarkdownDescription: nameRegexFilterDescription,
 				Validators:          []validator.String{regexValidator{}},
 			},
 			"created_by": schema.StringAttribute{
-				Optional: true,
-				MarkdownDescription: "Keep only keys whose `created_by` equals this exactly, such as `admin-token`, " +
-					"`org-token:UyJhAK6q` (keys minted by the key with that `prefix`) or `session`.",
+				Optional:            true,
+				MarkdownDescription: createdByFilterDescription,
 			},
 			"keys": schema.ListNestedAttribute{
 				Computed:            true,
@@ -101,13 +100,10 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 
-	var re *regexp.Regexp
-	if !cfg.NameRegex.IsNull() {
-		var err error
-		if re, err = regexp.Compile(cfg.NameRegex.ValueString()); err != nil {
-			resp.Diagnostics.AddError("Invalid Regular Expression", err.Error())
-			return
-		}
+	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Regular Expression", err.Error())
+		return
 	}
 
 	snap, err := d.data.listKeys(ctx)
@@ -116,26 +112,10 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 	if snap.Incomplete != "" {
-		resp.Diagnostics.AddWarning("Org API Key List May Be Incomplete",
-			fmt.Sprintf("The service's list of live keys may be incomplete (%s): keys older than those listed are missing from "+
-				"\"keys\". The service lists only its newest %d live keys; revoking keys nobody uses, until fewer than %d "+
-				"are live, makes the list complete again.", snap.Incomplete, client.ServiceListMax, client.ServiceListMax))
+		resp.Diagnostics.AddWarning(incompleteListSummary, incompleteListDetail(snap.Incomplete, `"keys"`))
 	}
 
-	kept := snap.Tokens[:0:0]
-	for _, t := range snap.Tokens {
-		if !cfg.NamePrefix.IsNull() && !strings.HasPrefix(t.Name, cfg.NamePrefix.ValueString()) {
-			continue
-		}
-		if re != nil && !re.MatchString(t.Name) {
-			continue
-		}
-		if !cfg.CreatedBy.IsNull() && t.CreatedBy != cfg.CreatedBy.ValueString() {
-			continue
-		}
-		kept = append(kept, t)
-	}
-	sortTokens(kept)
+	kept := filter.apply(snap.Tokens)
 
 	objType := types.ObjectType{AttrTypes: keySummaryAttrTypes}
 	elems := make([]attr.Value, len(kept))
@@ -153,4 +133,67 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	resp.Diagnostics.Append(diags...)
 	cfg.Keys = list
 	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
+}
+
+// The filters that molecule_org_api_keys and the molecule_org_api_key list resource share, so that
+// one configuration selects the same keys in both.
+const (
+	namePrefixFilterDescription = "Keep only keys whose name starts with this string (case-sensitive)."
+	nameRegexFilterDescription  = "Keep only keys whose name matches this [RE2](https://github.com/google/re2/wiki/Syntax) regular expression (unanchored: use `^` and `$` for a whole-name match)."
+	createdByFilterDescription  = "Keep only keys whose `created_by` equals this exactly, such as `admin-token`, " +
+		"`org-token:UyJhAK6q` (keys minted by the key with that `prefix`) or `session`."
+)
+
+// keyFilter selects keys by name and creator; a null filter value selects everything.
+type keyFilter struct {
+	namePrefix, createdBy types.String
+	nameRegex             *regexp.Regexp
+}
+
+// newKeyFilter compiles the filter. The schema's validator has already checked the regular
+// expression, so an error here is only a backstop.
+func newKeyFilter(namePrefix, nameRegex, createdBy types.String) (keyFilter, error) {
+	f := keyFilter{namePrefix: namePrefix, createdBy: createdBy}
+	if !nameRegex.IsNull() {
+		var err error
+		if f.nameRegex, err = regexp.Compile(nameRegex.ValueString()); err != nil {
+			return keyFilter{}, err
+		}
+	}
+	return f, nil
+}
+
+func (f keyFilter) match(t client.Token) bool {
+	switch {
+	case !f.namePrefix.IsNull() && !strings.HasPrefix(t.Name, f.namePrefix.ValueString()):
+		return false
+	case f.nameRegex != nil && !f.nameRegex.MatchString(t.Name):
+		return false
+	case !f.createdBy.IsNull() && t.CreatedBy != f.createdBy.ValueString():
+		return false
+	}
+	return true
+}
+
+// apply returns the matching keys in a new slice, sorted by created_at, then id: the snapshot's
+// slice is shared and must not be reordered.
+func (f keyFilter) apply(tokens []client.Token) []client.Token {
+	kept := tokens[:0:0]
+	for _, t := range tokens {
+		if f.match(t) {
+			kept = append(kept, t)
+		}
+	}
+	sortTokens(kept)
+	return kept
+}
+
+const incompleteListSummary = "Org API Key List May Be Incomplete"
+
+// incompleteListDetail explains a possibly incomplete list to a reader of results, named where,
+// that it may lack keys.
+func incompleteListDetail(reason, where string) string {
+	return fmt.Sprintf("The service's list of live keys may be incomplete (%s): keys older than those listed are missing from "+
+		"%s. The service lists only its newest %d live keys; revoking keys nobody uses, until fewer than %d "+
+		"are live, makes the list complete again.", reason, where, client.ServiceListMax, client.ServiceListMax)
 }

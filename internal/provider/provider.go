@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -26,6 +28,8 @@ import (
 var (
 	_ provider.Provider                       = (*moleculeProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*moleculeProvider)(nil)
+	_ provider.ProviderWithActions            = (*moleculeProvider)(nil)
+	_ provider.ProviderWithListResources      = (*moleculeProvider)(nil)
 )
 
 // Environment variables read when the matching attribute is not set in configuration.
@@ -183,6 +187,8 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ActionData = data
+	resp.ListResourceData = data
 }
 
 // resolveEndpoint applies the precedence rule: configuration first, then the environment.
@@ -299,5 +305,17 @@ func (p *moleculeProvider) DataSources(_ context.Context) []func() datasource.Da
 func (p *moleculeProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{
 		NewOrgAPIKeyEphemeralResource,
+	}
+}
+
+func (p *moleculeProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewOrgAPIKeyListResource,
+	}
+}
+
+func (p *moleculeProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewRevokeOrgAPIKeysAction,
 	}
 }
