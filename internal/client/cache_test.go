@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -22,7 +23,7 @@ func withMaxAge(d time.Duration) func(*Config) { return func(c *Config) { c.Snap
 
 func TestSnapshotCoalescesConcurrentReads(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	for range 100 {
 		emu.Seed(emulator.SeedKey{Name: "k"})
 	}
@@ -57,7 +58,7 @@ func TestSnapshotCoalescesConcurrentReads(t *testing.T) {
 
 func TestSnapshotSeesOwnMintsAndRevocations(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() })
 	ctx := context.Background()
 
@@ -91,7 +92,7 @@ func TestSnapshotSeesOwnMintsAndRevocations(t *testing.T) {
 
 func TestSnapshotFreshnessBound(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	k, _ := emu.Seed(emulator.SeedKey{Name: "revoked-in-canvas"})
 	clock := newFakeClock()
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() }, withClock(clock), withMaxAge(time.Minute))
@@ -122,7 +123,7 @@ func TestSnapshotFreshnessBound(t *testing.T) {
 // predate the new key.
 func TestSnapshotInFlightListDoesNotHideOwnMint(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() })
 	ctx := context.Background()
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Latency: 300 * time.Millisecond})
@@ -153,7 +154,7 @@ func TestSnapshotInFlightListDoesNotHideOwnMint(t *testing.T) {
 
 func TestSnapshotCancelledWaiterDoesNotBreakOthers(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	emu.Seed(emulator.SeedKey{Name: "k"})
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() })
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Latency: 200 * time.Millisecond})

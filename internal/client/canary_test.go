@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // canaryShape is one service shape's secrets: a credential and keys distinctive enough to be
@@ -187,7 +188,7 @@ func TestSecretsNeverLeakEmulator(t *testing.T) {
 	var errs []error
 	collect := func(_ any, err error) { errs = append(errs, err) }
 
-	emu := emulator.NewTestServer(t, emulator.Options{AdminToken: credential})
+	emu := emulatortest.New(t, emulator.Options{AdminToken: credential})
 	admin := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.Logger = credential, log })
 	minted, err := admin.mint(ctx, "canary")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 func emulatorClient(t *testing.T, emu *emulator.Server, token string) *Client {
@@ -27,7 +28,7 @@ func TestEmulatorRoundTrip(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			emu := emulator.NewTestServer(t, emulator.Options{Dialect: d})
+			emu := emulatortest.New(t, emulator.Options{Dialect: d})
 			c := emulatorClient(t, emu, emu.AdminToken())
 			ctx := context.Background()
 
@@ -81,7 +82,7 @@ func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			emu := emulator.NewTestServer(t, emulator.Options{Dialect: d})
+			emu := emulatortest.New(t, emulator.Options{Dialect: d})
 			admin := emulatorClient(t, emu, emu.AdminToken())
 			ctx := context.Background()
 
@@ -136,7 +137,7 @@ func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 // once, with one request, and says when the quota refills.
 func TestEmulatorMintQuotaFailsFast(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{MintLimit: emulator.Limit{Requests: 2, Window: time.Hour}})
+	emu := emulatortest.New(t, emulator.Options{MintLimit: emulator.Limit{Requests: 2, Window: time.Hour}})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	ctx := context.Background()
 	for i := range 2 {
@@ -179,7 +180,7 @@ func TestEmulatorRetriesIdempotentFaults(t *testing.T) {
 	} {
 		t.Run(tc.endpoint+"-"+strconv.Itoa(tc.status), func(t *testing.T) {
 			t.Parallel()
-			emu := emulator.NewTestServer(t, emulator.Options{})
+			emu := emulatortest.New(t, emulator.Options{})
 			key, _ := emu.Seed(emulator.SeedKey{Name: "seeded"})
 			emu.AddFault(emulator.Fault{Endpoint: tc.endpoint, Mode: emulator.FaultRespond, Status: tc.status, Times: 2})
 			c := emulatorClient(t, emu, emu.AdminToken())
@@ -213,7 +214,7 @@ func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 	for _, endpoint := range []string{emulator.EndpointList, emulator.EndpointMint, emulator.EndpointRevoke} {
 		t.Run(endpoint, func(t *testing.T) {
 			t.Parallel()
-			emu := emulator.NewTestServer(t, emulator.Options{})
+			emu := emulatortest.New(t, emulator.Options{})
 			emu.AddFault(emulator.Fault{Endpoint: endpoint, Status: 501, Times: 5})
 			c := emulatorClient(t, emu, emu.AdminToken())
 			ctx := context.Background()
@@ -251,7 +252,7 @@ func TestEmulatorMintAmbiguity(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulator.NewTestServer(t, emulator.Options{})
+			emu := emulatortest.New(t, emulator.Options{})
 			emu.AddFault(f)
 			_, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "ambiguous")
 			var unknown *MintOutcomeUnknownError
@@ -271,7 +272,7 @@ func TestEmulatorMintAmbiguity(t *testing.T) {
 
 func TestEmulatorMintRetriedAfter429(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: 429, RetryAfter: "0"})
 	m, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "after-429")
 	if err != nil {
@@ -287,7 +288,7 @@ func TestEmulatorMintRetriedAfter429(t *testing.T) {
 
 func TestEmulatorRateLimitExhausted(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	emu.SetRateLimit(emulator.RateLimit{Requests: 1, Per: time.Hour, RetryAfter: "0"})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	if _, err := c.List(context.Background()); err != nil {
@@ -306,7 +307,7 @@ func TestEmulatorRateLimitExhausted(t *testing.T) {
 func TestEmulatorWaitCap(t *testing.T) {
 	t.Parallel()
 	const limit = 50 * time.Millisecond
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 429, RetryAfter: "0"})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // liveNamed returns the ids of the emulator's live keys with this name.
@@ -49,7 +50,7 @@ func TestMintReconciledLostResponses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulator.NewTestServer(t, emulator.Options{})
+			emu := emulatortest.New(t, emulator.Options{})
 			c := emulatorClient(t, emu, emu.AdminToken())
 			tc.fault.Endpoint = emulator.EndpointMint
 			emu.AddFault(tc.fault)
@@ -76,7 +77,7 @@ func TestMintReconciledLostResponses(t *testing.T) {
 
 func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 5})
 
@@ -95,7 +96,7 @@ func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
 
 func TestMintReconciledLeavesOlderKeysAlone(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	// A key with the same name and the same creator, minted moments before (say, by the previous
 	// apply of a count = 2 resource): it is in the baseline and must survive.
@@ -120,7 +121,7 @@ func TestMintReconciledLeavesOlderKeysAlone(t *testing.T) {
 
 func TestMintReconciledRefusesToRevokeForeignKeys(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func TestMintReconciledRefusesToRevokeForeignKeys(t *testing.T) {
 
 func TestMintReconciledListFailure(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestMintReconciledListFailure(t *testing.T) {
 
 func TestMintReconciledCancelledInFlight(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 
 func TestMintReconciledConcurrentSameName(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 3})
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // These tests drive the real CLI under test (terraform, or tofu: OpenTofu runs them the same way)
@@ -102,7 +103,7 @@ func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 		t.Skip("runs the terraform CLI; set TF_ACC=1 (make test does)")
 	}
 	cli := testCLI(t)
-	emu := emulator.NewTestServer(t, opts)
+	emu := emulatortest.New(t, opts)
 
 	root := t.TempDir()
 	pluginDir := filepath.Join(root, "plugin")

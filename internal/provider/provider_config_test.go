@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // A data source read forces the provider to configure and call the API during plan.
@@ -117,7 +118,7 @@ func TestAccProviderConfig_envFallbacks(t *testing.T) {
 
 func TestAccProviderConfig_userAgent(t *testing.T) {
 	t.Parallel()
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	var mu sync.Mutex
 	var agents []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +148,7 @@ func TestAccProviderConfig_userAgent(t *testing.T) {
 
 // Without injection the provider reads the real process environment.
 func TestProviderConfig_processEnvironment(t *testing.T) {
-	emu := emulator.NewTestServer(t, emulator.Options{})
+	emu := emulatortest.New(t, emulator.Options{})
 	t.Setenv(envEndpoint, emu.URL())
 	t.Setenv(envOrg, "")
 	t.Setenv(envOrgToken, "")

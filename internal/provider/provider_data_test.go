@@ -16,6 +16,7 @@ import (
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // Runs a key's whole life, including retries and a lost mint response, with logging at TRACE,
@@ -39,7 +40,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 }
 
 func logsNeverContainSecrets(t *testing.T, d emulator.Dialect, canaryCredential string) {
-	emu := emulator.NewTestServer(t, emulator.Options{AdminToken: canaryCredential, Dialect: d})
+	emu := emulatortest.New(t, emulator.Options{AdminToken: canaryCredential, Dialect: d})
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
 

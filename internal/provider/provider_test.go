@@ -22,6 +22,7 @@ import (
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // Acceptance tests run against a fresh in-process emulator each. They reach a real organization
@@ -133,7 +134,7 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 			t.Fatalf("%s=1 needs %s and %s", envAccReal, envAccEndpoint, envAccToken)
 		}
 	} else {
-		e.emu = emulator.NewTestServer(t, opts)
+		e.emu = emulatortest.New(t, opts)
 		e.endpoint, e.token = e.emu.URL(), e.emu.AdminToken()
 		e.dialect = e.emu.Dialect()
 	}
