@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,8 +46,33 @@ func NewOrgAPIKeyResource() resource.Resource {
 
 type orgAPIKeyResource struct {
 	data *providerData
-	// now decides whether a key is due for rotation; unit tests replace it to move time.
+	// now is the clock of Create and Read, which record when they checked the key (see
+	// checkedAtKey); tests replace it to move time.
 	now func() time.Time
+}
+
+// checkedAtKey names the private state entry with the time the provider last checked the key
+// against the service: at its mint, or at the latest refresh. It is the "now" against which
+// ModifyPlan decides whether the key is due for rotation. The wall clock cannot be: when a
+// saved plan is applied, Terraform plans again, later, from the prior state and private state
+// saved in the plan file, and a decision that changed in between (a key that fell due) would
+// fail the apply with "Provider produced inconsistent final plan". The time recorded at the
+// plan's refresh is in that saved private state, so both plans decide alike.
+const checkedAtKey = "checked_at"
+
+// checkedAtValue is at as private state holds it: a JSON string, RFC 3339 with nanoseconds.
+func checkedAtValue(at time.Time) []byte {
+	return []byte(strconv.Quote(at.UTC().Format(time.RFC3339Nano)))
+}
+
+// parseCheckedAt reads a checkedAtValue; ok is false for none, or for one that is not a time.
+func parseCheckedAt(b []byte) (at time.Time, ok bool) {
+	var text string
+	if len(b) == 0 || json.Unmarshal(b, &text) != nil {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, text)
+	return at, err == nil
 }
 
 type orgAPIKeyResourceModel struct {
@@ -147,8 +174,8 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"and the next apply continues with the rest.\n\n" +
 			"The service lists only its newest 500 live keys. A key absent from a list that long may still be " +
 			"live, so it is kept in state with a warning rather than dropped and minted again.\n\n" +
-			"`rotate_after` replaces the key on the first plan after it has reached that age, and changing " +
-			"`rotation_triggers` replaces it at once. With `lifecycle { create_before_destroy = true }` the new key " +
+			"`rotate_after` replaces the key on the first plan that refreshes it after it has reached that age, and " +
+			"changing `rotation_triggers` replaces it at once. With `lifecycle { create_before_destroy = true }` the new key " +
 			"is minted before the old one is revoked.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -203,15 +230,21 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"rotate_after": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Age at which the key is due for rotation, as a Go duration such as `\"720h\"` (30 days), " +
-					"between `1m` and `87600h` (10 years). The first plan at or after `rotate_at` replaces the key; " +
-					"rotation needs a Terraform run, so run plan and apply on a schedule. Changing this value " +
-					"only moves `rotate_at` and updates in place, unless the new `rotate_at` has already passed. " +
+					"between `1m` and `87600h` (10 years). The first plan whose refresh of the key comes at or after " +
+					"`rotate_at` replaces the key. The time of that refresh decides, not the time of the apply: a plan " +
+					"saved with `-out` and applied later does what it showed, and the next plan rotates the key. A plan " +
+					"with `-refresh=false` decides as of the key's last refresh, or its mint, as recorded in state; " +
+					"state written by an earlier version of the provider records neither, so such a plan leaves the " +
+					"key alone until a plan refreshes it. Rotation needs a Terraform run, so run plan and apply, " +
+					"refreshing as they do by default, on a schedule. Changing this value only moves `rotate_at` and " +
+					"updates in place, unless the new `rotate_at` has already passed at the plan's refresh. " +
 					"Unset by default: the key never falls due.",
 				Validators: []validator.String{durationValidator{min: minRotateAfter, max: maxRotateAfter}},
 			},
 			"rotate_at": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "When the key falls due for rotation, RFC 3339 in UTC: `created_at` plus `rotate_after`. " +
+					"The first plan that refreshes the key at or after this time replaces it (see `rotate_after`). " +
 					"Null when `rotate_after` is not set; known after apply for a key not yet minted.",
 			},
 			"rotation_triggers": schema.MapAttribute{
@@ -287,6 +320,11 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 			fmt.Sprintf("Key %s was minted, but its rotate_at could not be computed: %s.", minted.ID, err))
 		plan.RotateAt = types.StringNull()
 	}
+	// The framework hands Create a private state to fill; a direct call, as in a unit test, may
+	// have none.
+	if resp.Private != nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.now()))...)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.ID)...)
 }
@@ -301,6 +339,11 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 	// CLI without it (Terraform before 1.12), has none, and the framework rejects a read that
 	// leaves it null, even one that keeps the key on an incomplete list or drops it as revoked.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
+	// The time of this refresh is what the plan that follows, and its second run when the plan is
+	// applied, decide rotation against (see checkedAtKey). A direct call may have no private state.
+	if resp.Private != nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.now()))...)
+	}
 	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
@@ -364,7 +407,9 @@ func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateReque
 
 // ModifyPlan shows the rotate_at that rotate_after implies and, once that time has passed,
 // replaces the key. A time-driven replacement can only be decided here: nothing in the
-// configuration or in the service's data changes when a key comes of age.
+// configuration or in the service's data changes when a key comes of age. "Now" is the time
+// recorded when the key was last checked (see checkedAtKey), never the wall clock, so that
+// applying a saved plan, which plans again from the same prior state, decides as the plan did.
 func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -396,7 +441,16 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		return
 	}
 
-	if at, known, _ := plan.rotationTime(); existing && known && !r.now().Before(at) {
+	// A plan without a refresh (-refresh=false) decides as of the last check in state. State
+	// written before the check was recorded has none: such a plan leaves the key alone, and the
+	// next plan that refreshes decides. Deciding by the wall clock instead could flip at apply.
+	checkedAt, checked := time.Time{}, false
+	if existing {
+		b, diags := req.Private.GetKey(ctx, checkedAtKey)
+		resp.Diagnostics.Append(diags...)
+		checkedAt, checked = parseCheckedAt(b)
+	}
+	if at, known, _ := plan.rotationTime(); checked && known && !checkedAt.Before(at) {
 		// An unknown rotate_at is what makes Terraform honour the replacement: it replaces only
 		// when the value at a RequiresReplace path differs from state.
 		plan.RotateAt = types.StringUnknown()

@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -50,12 +53,51 @@ func triggersConfig(name string, triggers map[string]string, createBeforeDestroy
 	return rotationConfig(name, body.String())
 }
 
-// pastClock is an emulator clock a test can set back, so that keys are minted long ago while
-// the provider judges their age by the real time.
-type pastClock struct{ back atomic.Int64 }
+// testClock is a clock a test can set back, so that the emulator mints keys long ago while the
+// provider judges their age by the real time, or move on, so that time passes between two
+// Terraform commands for the emulator and the provider alike.
+type testClock struct{ back atomic.Int64 }
 
-func (c *pastClock) now() time.Time          { return time.Now().Add(-time.Duration(c.back.Load())) }
-func (c *pastClock) setBack(d time.Duration) { c.back.Store(int64(d)) }
+func (c *testClock) now() time.Time          { return time.Now().Add(-time.Duration(c.back.Load())) }
+func (c *testClock) setBack(d time.Duration) { c.back.Store(int64(d)) }
+func (c *testClock) advance(d time.Duration) { c.back.Add(-int64(d)) }
+
+// advanceClock is a plan check that moves a clock on. Run before apply, between the plan that
+// terraform-plugin-testing saves with -out and its apply of that plan, it is the time that passes
+// before a saved plan is applied.
+type advanceClock struct {
+	clock *testClock
+	by    time.Duration
+}
+
+func (c advanceClock) CheckPlan(context.Context, plancheck.CheckPlanRequest, *plancheck.CheckPlanResponse) {
+	c.clock.advance(c.by)
+}
+
+// clockedProvider is the provider with the org API key resource's clock replaced.
+type clockedProvider struct {
+	*moleculeProvider
+	now func() time.Time
+}
+
+func (p clockedProvider) Resources(ctx context.Context) []func() resource.Resource {
+	out := p.moleculeProvider.Resources(ctx)
+	for i, f := range out {
+		if _, ok := f().(*orgAPIKeyResource); ok {
+			out[i] = func() resource.Resource { return &orgAPIKeyResource{now: p.now} }
+		}
+	}
+	return out
+}
+
+// factoriesWithClock is factories with the resource's clock replaced by now.
+func (e *testEnv) factoriesWithClock(now func() time.Time) map[string]func() (tfprotov6.ProviderServer, error) {
+	env := e.env()
+	p, _ := newWithEnv("test", func(k string) string { return env[k] })().(*moleculeProvider)
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"molecule": providerserver.NewProtocol6WithError(clockedProvider{moleculeProvider: p, now: now}),
+	}
+}
 
 // expectRotateAt checks that rotate_at is exactly created_at plus after, as the state holds them.
 type expectRotateAt struct {
@@ -233,7 +275,7 @@ func TestAccOrgAPIKeyResource_rotateAfter(t *testing.T) {
 
 func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 	t.Parallel()
-	var clock pastClock
+	var clock testClock
 	clock.setBack(800 * time.Hour)
 	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
 	name := e.name("due")
@@ -282,6 +324,64 @@ func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
+			},
+		},
+	})
+}
+
+// terraform-plugin-testing saves each plan with -out and applies that file, and Terraform plans
+// again during the apply. A plan that only moves rotate_at, applied after the new rotate_at has
+// passed, must still be that plan: deciding by the clock at apply would now replace the key, and
+// Terraform would fail the apply with "Provider produced inconsistent final plan". The key falls
+// due at the next plan that refreshes it, not at one that does not.
+func TestAccOrgAPIKeyResource_savedPlanAppliedAfterRotateAt(t *testing.T) {
+	t.Parallel()
+	var clock testClock
+	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	name := e.name("saved-plan")
+	longer := rotationConfig(name, "  rotate_after = \"1440h\"\n")
+	var id, newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factoriesWithClock(clock.now),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config: rotationConfig(name, "  rotate_after = \"720h\"\n"),
+				Check:  captureAttr(keyAddr, "id", &id),
+			},
+			{
+				Config: longer,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionUpdate),
+						// The saved plan is applied 61 days later, after the new rotate_at.
+						advanceClock{clock: &clock, by: 1464 * time.Hour},
+					},
+					// Without a refresh the plan decides as of the last one, the plan's: not due.
+					PostApplyPreRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					// A plan that refreshes sees the key past its rotate_at.
+					PostApplyPostRefresh: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					},
+				},
+				ExpectNonEmptyPlan: true,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("rotate_after"), knownvalue.StringExact("1440h")),
+					expectRotateAt{keyAddr, 1440 * time.Hour},
+				},
+				Check: tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+			},
+			{
+				// An ordinary plan and apply rotates it; the new key, minted now, is not due.
+				Config: longer,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{expectRotateAt{keyAddr, 1440 * time.Hour}},
+				Check:             replacedKey(e, name, &id, &newID),
 			},
 		},
 	})
@@ -447,8 +547,12 @@ func TestAccOrgAPIKeyResource_importThenRotateAfter(t *testing.T) {
 	})
 }
 
-// The due/not-due decision at its boundary, with the resource's clock moved instead of waiting.
-// Warnings are asserted here: the testing harness does not expose them.
+// newPrivate points *p at an empty private state, as the framework hands every resource call
+// one. Its type is internal to the framework, which exports no constructor.
+func newPrivate[T any](p **T) { *p = new(T) }
+
+// The due/not-due decision at its boundary, with the time of the last check moved instead of
+// waiting. Warnings are asserted here: the testing harness does not expose them.
 func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -481,37 +585,55 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 		return m
 	}
 
+	checked := checkedAtValue
 	for _, tc := range []struct {
 		name         string
 		state, plan  *orgAPIKeyResourceModel
-		now          time.Time
+		checked      []byte // private state at checkedAtKey; nil for none
 		wantRotateAt attr.Value
 		wantReplace  bool
 	}{
 		{"not due a second before", model(types.StringValue("720h")), model(types.StringValue("720h")),
-			created.Add(720*time.Hour - time.Second), types.StringValue("2026-01-31T00:00:00Z"), false},
+			checked(created.Add(720*time.Hour - time.Second)), types.StringValue("2026-01-31T00:00:00Z"), false},
 		{"due at rotate_at", model(types.StringValue("720h")), model(types.StringValue("720h")),
-			created.Add(720 * time.Hour), types.StringUnknown(), true},
+			checked(created.Add(720 * time.Hour)), types.StringUnknown(), true},
 		{"longer rotate_after postpones", model(types.StringValue("720h")), model(types.StringValue("1440h")),
-			created.Add(1000 * time.Hour), types.StringValue("2026-03-02T00:00:00Z"), false},
+			checked(created.Add(1000 * time.Hour)), types.StringValue("2026-03-02T00:00:00Z"), false},
 		{"shorter rotate_after makes due", model(types.StringValue("720h")), model(types.StringValue("24h")),
-			created.Add(25 * time.Hour), types.StringUnknown(), true},
+			checked(created.Add(25 * time.Hour)), types.StringUnknown(), true},
 		{"no rotate_after never due", model(types.StringNull()), model(types.StringNull()),
-			created.Add(87600 * time.Hour), types.StringNull(), false},
+			checked(created.Add(87600 * time.Hour)), types.StringNull(), false},
 		{"unknown rotate_after", model(types.StringNull()), model(types.StringUnknown()),
-			created.Add(87600 * time.Hour), types.StringUnknown(), false},
-		{"create with rotate_after", nil, newKey(), created, types.StringUnknown(), false},
-		{"create without rotate_after", nil, model(types.StringNull()), created, types.StringNull(), false},
+			checked(created.Add(87600 * time.Hour)), types.StringUnknown(), false},
+		// State written before checks were recorded, planned with -refresh=false: decided at the
+		// next plan that refreshes, however long ago rotate_at was.
+		{"no check recorded", model(types.StringValue("1m")), model(types.StringValue("1m")),
+			nil, types.StringValue("2026-01-01T00:01:00Z"), false},
+		{"unreadable check", model(types.StringValue("1m")), model(types.StringValue("1m")),
+			[]byte(`"yesterday"`), types.StringValue("2026-01-01T00:01:00Z"), false},
+		{"create with rotate_after", nil, newKey(), checked(created), types.StringUnknown(), false},
+		{"create without rotate_after", nil, model(types.StringNull()), checked(created), types.StringNull(), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &orgAPIKeyResource{now: func() time.Time { return tc.now }}
+			// The decision is the last check's, never the wall clock's: a plan applied later
+			// plans again, and must decide alike.
+			r := &orgAPIKeyResource{now: func() time.Time {
+				t.Error("ModifyPlan read the clock")
+				return created.Add(87600 * time.Hour)
+			}}
 			plan := tfsdk.Plan{Schema: sr.Schema, Raw: raw(tc.plan)}
 			req := resource.ModifyPlanRequest{
 				Config: tfsdk.Config{Schema: sr.Schema, Raw: plan.Raw},
 				Plan:   plan,
 				State:  tfsdk.State{Schema: sr.Schema, Raw: raw(tc.state)},
 			}
-			resp := resource.ModifyPlanResponse{Plan: tfsdk.Plan{Schema: sr.Schema, Raw: plan.Raw.Copy()}}
+			newPrivate(&req.Private)
+			if tc.checked != nil {
+				if d := req.Private.SetKey(ctx, checkedAtKey, tc.checked); d.HasError() {
+					t.Fatal(d)
+				}
+			}
+			resp := resource.ModifyPlanResponse{Plan: tfsdk.Plan{Schema: sr.Schema, Raw: plan.Raw.Copy()}, Private: req.Private}
 			r.ModifyPlan(ctx, req, &resp)
 			if resp.Diagnostics.HasError() {
 				t.Fatal(resp.Diagnostics)
@@ -554,10 +676,57 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 	})
 }
 
+// Create and Read record when they checked the key, by the resource's clock: that time, kept in
+// private state, is what the next plan decides rotation against.
+func TestOrgAPIKeyResource_recordsCheck(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	h := newResourceHarness(t, e.endpoint, e.token)
+	ctx := context.Background()
+	at := time.Date(2030, 6, 1, 12, 0, 0, 123456789, time.UTC)
+	h.r.now = func() time.Time { return at }
+	wantChecked := func(t *testing.T, op string, private interface {
+		GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+	},
+	) {
+		t.Helper()
+		b, d := private.GetKey(ctx, checkedAtKey)
+		if d.HasError() {
+			t.Fatal(d)
+		}
+		if got, ok := parseCheckedAt(b); !ok || !got.Equal(at) {
+			t.Fatalf("%s recorded %s = %q; want %s", op, checkedAtKey, b, at.Format(time.RFC3339Nano))
+		}
+	}
+
+	planned := &orgAPIKeyResourceModel{
+		ID: types.StringUnknown(), Name: types.StringValue(e.name("checked")), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
+		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
+		RotateAfter: types.StringValue("720h"), RotateAt: types.StringUnknown(), RotationTriggers: types.MapNull(types.StringType),
+	}
+	plan := tfsdk.Plan{Schema: h.schema.Schema, Raw: h.state(planned).Raw}
+	created := resource.CreateResponse{State: h.state(nil)}
+	newPrivate(&created.Private)
+	h.r.Create(ctx, resource.CreateRequest{Plan: plan, Config: tfsdk.Config{Schema: h.schema.Schema, Raw: plan.Raw}}, &created)
+	if created.Diagnostics.HasError() {
+		t.Fatal(created.Diagnostics)
+	}
+	wantChecked(t, "Create", created.Private)
+
+	at = at.Add(time.Hour)
+	read := resource.ReadResponse{State: created.State}
+	newPrivate(&read.Private)
+	h.r.Read(ctx, resource.ReadRequest{State: created.State}, &read)
+	if read.Diagnostics.HasError() {
+		t.Fatal(read.Diagnostics)
+	}
+	wantChecked(t, "Read", read.Private)
+}
+
 // A rename replaces the key; its rotate_at must follow the new key's created_at, not the old one's.
 func TestAccOrgAPIKeyResource_renameWithRotateAfter(t *testing.T) {
 	t.Parallel()
-	clock := &pastClock{}
+	clock := &testClock{}
 	clock.setBack(100 * time.Hour)
 	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
 	first, second := e.name("rot-a"), e.name("rot-b")
