@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -99,8 +100,6 @@ func TestAccProviderConfig_envFallbacks(t *testing.T) {
 		// Configuration wins over the environment, for the endpoint and for the credential.
 		{"configuration over environment", map[string]string{envOrg: "unreachable", envAdminToken: "wrong"},
 			"  endpoint = \"" + e.endpoint + "\"\n  token = \"" + e.token + "\"\n", "admin-token"},
-		{"retry settings from the environment", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token,
-			envMaxRetries: "0", envRequestTimeout: "5s"}, "", "admin-token"},
 	} {
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factoriesWithEnv(tc.env),
@@ -113,6 +112,66 @@ func TestAccProviderConfig_envFallbacks(t *testing.T) {
 	}
 	if !e.emu.IsLive(orgKey.ID) {
 		t.Fatal("the org key used as the credential must stay live")
+	}
+}
+
+// Each retry setting read from the environment takes effect, and the attribute in configuration
+// wins over it: every case fails at its first read of the list, so the emulator's count of list
+// requests is that read's attempts exactly. Where the default would have let the read through
+// (a 3s answer within 30s; a 5s Retry-After within 60s), the failure proves the setting is used.
+func TestAccProviderConfig_retrySettings(t *testing.T) {
+	t.Parallel()
+	unavailable := func(n int, retryAfter string) emulator.Fault {
+		return emulator.Fault{Endpoint: emulator.EndpointList, Status: http.StatusServiceUnavailable, RetryAfter: retryAfter, Times: n}
+	}
+	slow := emulator.Fault{Endpoint: emulator.EndpointList, Latency: 3 * time.Second, Times: 10}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string // besides the endpoint and the credential
+		config   string
+		fault    emulator.Fault
+		want     []string // in the error, in this order
+		requests int
+	}{
+		{"MOLECULE_MAX_RETRIES=0 sends once", map[string]string{envMaxRetries: "0", envMaxRetryWait: "100ms"}, "",
+			unavailable(10, ""), []string{"HTTP 503"}, 1},
+		{"MOLECULE_MAX_RETRIES=2 sends three times", map[string]string{envMaxRetries: "2", envMaxRetryWait: "100ms"}, "",
+			unavailable(10, ""), []string{"HTTP 503", "(after 3 attempts)"}, 3},
+		{"max_retries over MOLECULE_MAX_RETRIES", map[string]string{envMaxRetries: "0", envMaxRetryWait: "100ms"}, "  max_retries = 1\n",
+			unavailable(10, ""), []string{"HTTP 503", "(after 2 attempts)"}, 2},
+		{"MOLECULE_REQUEST_TIMEOUT=1s times out a 3s answer", map[string]string{envRequestTimeout: "1s", envMaxRetries: "0"}, "",
+			slow, []string{"Client.Timeout exceeded"}, 1},
+		{"request_timeout over MOLECULE_REQUEST_TIMEOUT", map[string]string{envRequestTimeout: "5m", envMaxRetries: "0"}, "  request_timeout = \"1s\"\n",
+			slow, []string{"Client.Timeout exceeded"}, 1},
+		{"MOLECULE_MAX_RETRY_WAIT=100ms refuses a 5s Retry-After", map[string]string{envMaxRetryWait: "100ms"}, "",
+			unavailable(10, "5"), []string{"HTTP 503", "asked to wait 5s, longer than the longest wait allowed (100ms, max_retry_wait)"}, 1},
+		{"max_retry_wait over MOLECULE_MAX_RETRY_WAIT", map[string]string{envMaxRetryWait: "10m"}, "  max_retry_wait = \"100ms\"\n",
+			unavailable(10, "5"), []string{"HTTP 503", "asked to wait 5s, longer than the longest wait allowed (100ms, max_retry_wait)"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			e.emu.AddFault(tc.fault)
+			start := time.Now()
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				Steps: []tfresource.TestStep{{
+					Config:      "provider \"molecule\" {\n" + tc.config + "}\n" + listAllConfig,
+					ExpectError: errorPattern(append([]string{"Unable to List Org API Keys"}, tc.want...)...),
+				}},
+			})
+			if n := e.emu.RequestCount(emulator.EndpointList); n != tc.requests {
+				t.Errorf("%d list requests, want %d", n, tc.requests)
+			}
+			// Nothing waited out the service's Retry-After, nor backed off for long.
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("the failing read took %v", d)
+			}
+		})
 	}
 }
 
