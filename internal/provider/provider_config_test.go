@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -242,5 +244,72 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	}
 	if n := emu.RequestCount(emulator.EndpointList); n != 1 {
 		t.Fatalf("want 1 list request on the emulator from the environment's endpoint, got %d", n)
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * time.Millisecond, "10ms"},
+		{500 * time.Millisecond, "500ms"},
+		{time.Second, "1s"},
+		{30 * time.Second, "30s"},
+		{time.Minute, "60s"},
+		{1500 * time.Millisecond, "1500ms"},
+		{61 * time.Second, "61s"},
+		{90 * time.Second, "90s"},
+		{2 * time.Minute, "2m"},
+		{10 * time.Minute, "10m"},
+		{90 * time.Minute, "90m"},
+		{time.Hour, "1h"},
+		{720 * time.Hour, "720h"},
+		{87600 * time.Hour, "87600h"},
+		{1500 * time.Microsecond, "1.5ms"},
+		{0, "0s"},
+	} {
+		got := durationText(tc.d)
+		if got != tc.want {
+			t.Errorf("durationText(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+		if back, err := time.ParseDuration(got); err != nil || back != tc.d {
+			t.Errorf("%q parses back to %v (%v), want %v", got, back, err, tc.d)
+		}
+	}
+}
+
+// Each retry setting's default reads the same in its schema description (and so docs/index.md)
+// as in the README's table of provider attributes, and no description spells a duration as
+// time.Duration prints it ("1m0s").
+func TestProviderSchema_defaultsMatchREADME(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr provider.SchemaResponse
+	New("test")().Schema(context.Background(), provider.SchemaRequest{}, &sr)
+	described := regexp.MustCompile("Defaults to `([^`]+)`")
+	goSpelling := regexp.MustCompile(`\d+[hm]0s|\d+h0m`)
+	for attr, env := range map[string]string{"max_retries": envMaxRetries, "request_timeout": envRequestTimeout, "max_retry_wait": envMaxRetryWait} {
+		desc := sr.Schema.Attributes[attr].GetMarkdownDescription()
+		if goSpelling.MatchString(desc) {
+			t.Errorf("%s: the description spells a duration the way time.Duration prints it: %s", attr, desc)
+		}
+		m := described.FindStringSubmatch(desc)
+		if m == nil {
+			t.Errorf("%s: the description states no default: %s", attr, desc)
+			continue
+		}
+		row := regexp.MustCompile("(?m)^\\| `" + attr + "` \\| `" + env + "` \\| `([^`]+)` \\|").FindSubmatch(readme)
+		if row == nil {
+			t.Errorf("README.md has no row for %s (%s) in its table of provider attributes", attr, env)
+			continue
+		}
+		if string(row[1]) != m[1] {
+			t.Errorf("%s defaults to `%s` in the README and `%s` in the schema (and docs/index.md)", attr, row[1], m[1])
+		}
 	}
 }
