@@ -12,8 +12,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -35,7 +37,7 @@ const (
 	// auth_token, 200 revoke, {"count","tokens"} newest first. The default ("" means this).
 	DialectDeployed Dialect = "deployed"
 	// DialectGuide is the published guide's shape: tok_ ids, mola_ keys, 201 mint with key,
-	// 204 revoke, {"tokens"} oldest first.
+	// 204 revoke, {"tokens"} in no particular order (a fresh random one per list).
 	DialectGuide Dialect = "guide"
 )
 
@@ -64,6 +66,11 @@ type Options struct {
 	ListCap int
 	// OrgID, when set, is reported as every key's org_id in the deployed list.
 	OrgID string
+	// ListOrder is the randomness behind the guide dialect's list order, which the guide leaves
+	// unspecified; nil is a randomly seeded source. A test passes a seeded source, such as
+	// rand.NewPCG(1, 2) from math/rand/v2, for a repeatable order. The deployed dialect lists
+	// newest first, as the service does, and ignores it.
+	ListOrder mrand.Source
 }
 
 // defaultListCap is the service's listMax.
@@ -147,6 +154,7 @@ type Server struct {
 	precision  time.Duration // of every stored time, as the dialect reports it
 	listCap    int           // < 0 => no cap
 	orgID      string
+	listOrder  *mrand.Rand // the guide's list order; used under mu, as a Rand is not safe for concurrent use
 
 	// The service's own per-address limits, separate from the harness rate limit below.
 	mintLimit    *limiter
@@ -212,6 +220,13 @@ func New(opts Options) (*Server, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	src := opts.ListOrder
+	if src == nil {
+		var seed [16]byte
+		_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails; it aborts the program instead
+		src = mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))
+	}
+	s.listOrder = mrand.New(src) //nolint:gosec // G404: it orders lists for tests and guards no secret
 	if s.adminToken == "" {
 		var b [20]byte
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails; it aborts the program instead

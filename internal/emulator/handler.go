@@ -290,7 +290,8 @@ func validateName(name string) error {
 	return nil
 }
 
-// list answers the newest ListCap live keys, oldest first.
+// list answers the newest ListCap live keys in a fresh random order: the guide promises none,
+// and a client must not come to rely on one. The cap still keeps the newest keys.
 func (s *Server) list(w http.ResponseWriter) {
 	s.mu.Lock()
 	listed := s.live
@@ -298,13 +299,34 @@ func (s *Server) list(w http.ResponseWriter) {
 		listed = listed[len(listed)-s.listCap:]
 	}
 	tokens := make([]tokenJSON, 0, len(listed))
-	for _, r := range listed {
-		tokens = append(tokens, r.token())
+	for _, i := range s.shuffledLocked(len(listed)) {
+		tokens = append(tokens, listed[i].token())
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct {
 		Tokens []tokenJSON `json:"tokens"`
 	}{tokens})
+}
+
+// shuffledLocked returns 0…n-1 in a random order that is never the identity when n > 1: listed
+// keys are in creation order, and a list that came out in it by chance would let a client that
+// relies on that order pass a test once in n! lists. Every other order is equally likely.
+func (s *Server) shuffledLocked(n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if n < 2 {
+		return order
+	}
+	for {
+		s.listOrder.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for i, v := range order {
+			if v != i {
+				return order
+			}
+		}
+	}
 }
 
 func (s *Server) revokeRequest(w http.ResponseWriter, id string) {

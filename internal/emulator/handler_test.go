@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -635,8 +636,9 @@ func TestGuideIDsSortLikeCreation(t *testing.T) {
 	if got := keyIDs(a.emu.LiveKeys()); !slices.Equal(got, want) {
 		t.Fatalf("LiveKeys order\n got %v\nwant %v", got, want)
 	}
-	if listed := ids(a.list(a.admin())); !slices.Equal(listed, want) {
-		t.Fatalf("list order\n got %v\nwant %v", listed, want)
+	// The guide's list has no order; it holds the same keys.
+	if listed := ids(a.list(a.admin())); !sameIDs(listed, want) {
+		t.Fatalf("listed keys\n got %v\nwant %v", listed, want)
 	}
 }
 
@@ -673,6 +675,124 @@ func TestDeployedListIsNewestFirst(t *testing.T) {
 	}
 }
 
+// names lists the keys' names in the order the list gave them.
+func names(toks []wireToken) string {
+	out := make([]string, len(toks))
+	for i, tok := range toks {
+		out[i] = tok.Name
+	}
+	return strings.Join(out, " ")
+}
+
+// seedNamed seeds one key per name, a minute apart in the given order, so creation order is name
+// order.
+func seedNamed(a *testAPI, clock *fakeClock, keys ...string) {
+	for i, name := range keys {
+		a.emu.Seed(SeedKey{Name: name, CreatedAt: clock.Now().Add(time.Duration(i-len(keys)) * time.Minute)})
+	}
+}
+
+// The guide promises no list order, so the emulator's guide lists in a fresh random order each
+// time, drawn from Options.ListOrder, and never in creation order: a client that relies on the
+// order fails every time, not once in n! lists.
+func TestGuideListOrder(t *testing.T) {
+	t.Parallel()
+	lists := func(t *testing.T, src mrand.Source, n int, keys ...string) []string {
+		t.Helper()
+		clock := newFakeClock()
+		a := newTestAPI(t, Options{Dialect: DialectGuide, Now: clock.Now, ListOrder: src})
+		seedNamed(a, clock, keys...)
+		out := make([]string, n)
+		for i := range out {
+			out[i] = names(a.list(a.admin()))
+		}
+		return out
+	}
+
+	t.Run("every order but creation order", func(t *testing.T) {
+		t.Parallel()
+		seen := map[string]int{}
+		for _, l := range lists(t, mrand.NewPCG(1, 2), 600, "a", "b", "c") {
+			seen[l]++
+		}
+		if seen["a b c"] != 0 {
+			t.Fatalf("%d of 600 lists came in creation order", seen["a b c"])
+		}
+		// Five orders, about 120 times each.
+		for _, order := range []string{"a c b", "b a c", "b c a", "c a b", "c b a"} {
+			if seen[order] < 60 {
+				t.Errorf("order %q came %d times in 600 lists, want about 120: %v", order, seen[order], seen)
+			}
+		}
+	})
+
+	t.Run("a fresh order per list", func(t *testing.T) {
+		t.Parallel()
+		got := lists(t, mrand.NewPCG(3, 4), 20, "a", "b", "c", "d", "e", "f", "g", "h")
+		distinct := map[string]bool{}
+		for _, l := range got {
+			distinct[l] = true
+		}
+		if len(distinct) < 15 {
+			t.Fatalf("20 lists of 8 keys came in only %d orders: %v", len(distinct), got)
+		}
+	})
+
+	t.Run("a seed repeats the orders", func(t *testing.T) {
+		t.Parallel()
+		keys := []string{"a", "b", "c", "d", "e", "f"}
+		first, second := lists(t, mrand.NewPCG(5, 6), 10, keys...), lists(t, mrand.NewPCG(5, 6), 10, keys...)
+		if !slices.Equal(first, second) {
+			t.Fatalf("one seed, two sequences of orders:\n%v\n%v", first, second)
+		}
+		if other := lists(t, mrand.NewPCG(7, 8), 10, keys...); slices.Equal(first, other) {
+			t.Fatalf("two seeds, one sequence of orders: %v", first)
+		}
+	})
+
+	t.Run("random by default", func(t *testing.T) {
+		t.Parallel()
+		keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+		// Two unseeded servers agree on five orders of ten keys once in (10!-1)^5 runs.
+		if first, second := lists(t, nil, 5, keys...), lists(t, nil, 5, keys...); slices.Equal(first, second) {
+			t.Fatalf("two unseeded servers listed in the same orders: %v", first)
+		}
+	})
+
+	t.Run("one key", func(t *testing.T) {
+		t.Parallel()
+		if got := lists(t, mrand.NewPCG(9, 10), 3, "only"); !slices.Equal(got, []string{"only", "only", "only"}) {
+			t.Fatalf("lists of one key: %v", got)
+		}
+	})
+
+	t.Run("the cap keeps the newest", func(t *testing.T) {
+		t.Parallel()
+		clock := newFakeClock()
+		a := newTestAPI(t, Options{Dialect: DialectGuide, Now: clock.Now, ListCap: 4, ListOrder: mrand.NewPCG(11, 12)})
+		seedNamed(a, clock, "old-1", "old-2", "new-1", "new-2", "new-3", "new-4")
+		for range 50 {
+			got := strings.Fields(names(a.list(a.admin())))
+			if slices.Sort(got); !slices.Equal(got, []string{"new-1", "new-2", "new-3", "new-4"}) {
+				t.Fatalf("a list capped at 4 of 6 keys holds %v, want the 4 newest", got)
+			}
+		}
+	})
+}
+
+// The deployed service orders its list (newest first), so Options.ListOrder changes nothing there.
+func TestDeployedListIgnoresListOrder(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	a := newTestAPI(t, Options{Now: clock.Now, ListOrder: mrand.NewPCG(1, 2)})
+	seedNamed(a, clock, "a", "b", "c", "d")
+	for range 20 {
+		if got := names(a.list(a.admin())); got != "d c b a" {
+			t.Fatalf("deployed list order %q, want newest first", got)
+		}
+	}
+}
+
 func TestListCap(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d Dialect) {
@@ -690,10 +810,14 @@ func TestListCap(t *testing.T) {
 			live := slices.Delete(slices.Clone(made), 4, 5)
 			newest := live[len(live)-tc.want:]
 			want := slices.Clone(newest)
+			got := ids(a.list(a.admin()))
 			if d == DialectDeployed {
 				slices.Reverse(want)
+			} else {
+				// The guide's list is in no order: the cap decides which keys, not where.
+				slices.Sort(got)
 			}
-			if got := ids(a.list(a.admin())); !slices.Equal(got, want) {
+			if !slices.Equal(got, want) {
 				t.Errorf("cap %d: listed %v, want %v", tc.cap, got, want)
 			}
 			if n := len(a.emu.LiveKeys()); n != len(live) {
@@ -1071,13 +1195,14 @@ func TestTenThousandKeys(t *testing.T) {
 			t.Parallel()
 			a := newTestAPI(t, tc.opts)
 			base := time.Now().Add(-time.Hour)
-			newest, last := Key{}, ""
+			var newest []string // newest first
+			last := ""
 			for i := range n {
 				// Seeded newest first, so every insertion lands at the front of the ordered index.
 				var k Key
 				k, last = a.emu.Seed(SeedKey{Name: "bulk", CreatedAt: base.Add(-time.Duration(i) * time.Second)})
-				if i == 0 {
-					newest = k
+				if i < tc.want {
+					newest = append(newest, k.ID)
 				}
 			}
 			start := time.Now()
@@ -1085,18 +1210,13 @@ func TestTenThousandKeys(t *testing.T) {
 			if len(toks) != tc.want {
 				t.Fatalf("listed %d keys, want %d", len(toks), tc.want)
 			}
-			newestAt := 0 // deployed lists newest first, the guide oldest first
-			if a.emu.Dialect() == DialectGuide {
-				newestAt = len(toks) - 1
-			}
-			if toks[newestAt].ID != newest.ID {
-				t.Fatalf("the newest key is not where the dialect puts it")
-			}
-			for i := 1; i < len(toks); i++ {
-				prev, cur := toks[i-1].CreatedAt, toks[i].CreatedAt
-				if a.emu.Dialect() == DialectDeployed && cur > prev || a.emu.Dialect() == DialectGuide && cur < prev {
-					t.Fatalf("list out of order at %d", i)
+			listed := ids(toks)
+			if a.emu.Dialect() == DialectDeployed {
+				if !slices.Equal(listed, newest) {
+					t.Fatal("the deployed list is not the newest keys, newest first")
 				}
+			} else if !sameIDs(listed, newest) {
+				t.Fatal("the guide's list is not the newest keys")
 			}
 			if live := a.emu.LiveKeys(); len(live) != n {
 				t.Fatalf("LiveKeys has %d keys, want all %d", len(live), n)

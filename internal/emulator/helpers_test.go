@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -267,6 +268,14 @@ func ids(toks []wireToken) []string {
 		out = append(out, tok.ID)
 	}
 	return out
+}
+
+// sameIDs reports whether got and want hold the same ids, in any order.
+func sameIDs(got, want []string) bool {
+	got, want = slices.Clone(got), slices.Clone(want)
+	slices.Sort(got)
+	slices.Sort(want)
+	return slices.Equal(got, want)
 }
 
 func keyIDs(keys []Key) []string {

@@ -123,6 +123,26 @@ func TestAccOrgAPIKeyDataSource_ambiguousPrefix(t *testing.T) {
 	e.expectError(t, keyLookupConfig("prefix", prefix), ambiguityPattern("prefix", prefix, []string{a.ID, b.ID}))
 }
 
+// An ambiguous lookup lists the ids by created_at, then id, whatever order the service lists
+// them in: newest first (deployed) or none at all (the guide). Keys seeded out of order, two in
+// one instant, and no other key, so neither list order is the sorted one.
+func TestAccOrgAPIKeyDataSource_ambiguityListsIDsInOrder(t *testing.T) {
+	t.Parallel()
+	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
+		const name = "shared"
+		base := timeAgo(24 * time.Hour)
+		late, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: base.Add(2 * time.Hour)})
+		tieA, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: base})
+		mid, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: base.Add(time.Hour)})
+		tieB, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: base})
+		first, second := tieA.ID, tieB.ID
+		if second < first {
+			first, second = second, first
+		}
+		e.expectError(t, keyLookupConfig("name", name), ambiguityPattern("name", name, []string{first, second, mid.ID, late.ID}))
+	})
+}
+
 func TestAccOrgAPIKeyDataSource_revokedKeyIsNotFound(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, e *testEnv) {

@@ -169,15 +169,16 @@ func (r *orgAPIKeyEphemeralResource) Close(ctx context.Context, req ephemeral.Cl
 	ctx = r.data.maskSecrets(ctx)
 	raw, diags := req.Private.GetKey(ctx, privateKeyOpened)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() || raw == nil {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if raw == nil {
+		resp.Diagnostics.AddWarning(unidentifiedCloseSummary, unidentifiedCloseDetail("Terraform handed the provider no record of it"))
 		return
 	}
 	var opened openedKey
 	if err := json.Unmarshal(raw, &opened); err != nil || opened.ID == "" {
-		resp.Diagnostics.AddError("Unable to Revoke Ephemeral Org API Key",
-			"The record Terraform kept of the key opened by this run could not be read, so the key was not revoked. "+
-				"This is a bug in the provider; please report it. Find the key with the molecule_org_api_keys data source "+
-				"(by name and created_at) or in Canvas (Settings → Org API Keys), and revoke it there.")
+		resp.Diagnostics.AddWarning(unidentifiedCloseSummary, unidentifiedCloseDetail("the record Terraform kept of it could not be read"))
 		return
 	}
 	if !opened.RevokeOnClose {
@@ -185,6 +186,18 @@ func (r *orgAPIKeyEphemeralResource) Close(ctx context.Context, req ephemeral.Cl
 		return
 	}
 	r.revoke(ctx, opened, &resp.Diagnostics)
+}
+
+const unidentifiedCloseSummary = "Unable to Identify Ephemeral Org API Key to Revoke"
+
+// unidentifiedCloseDetail explains a Close that cannot tell which key its Open minted, and why.
+// The private data that would say so is gone, so it names no key: it says how to find one.
+func unidentifiedCloseDetail(why string) string {
+	return "Terraform closed an ephemeral molecule_org_api_key, but the key it opened, if any, could not be identified: " +
+		why + ". No key was revoked, so the key this run minted may still be live. Find it by its name and created_at " +
+		"with the molecule_org_api_keys data source, with terraform query and the molecule_org_api_key list resource, " +
+		"or in Canvas (Settings → Org API Keys), and revoke it with the molecule_revoke_org_api_keys action or in Canvas. " +
+		"Please report this to the provider's maintainers."
 }
 
 // revoke revokes an opened key; a key that is already revoked is fine.

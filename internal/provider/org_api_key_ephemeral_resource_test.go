@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -24,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -581,4 +584,76 @@ func TestOrgAPIKeyEphemeralResource_plaintextScan(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A Close whose record of the opened key is missing or unreadable cannot revoke anything, and
+// must say so, with how to find and revoke a key left live, rather than return in silence.
+func TestOrgAPIKeyEphemeralResource_closeWithoutRecord(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	p := newRPCProvider(t, e)
+	// A key this run opened, whose record is then lost: it must stay live, and be findable.
+	p.open("record-lost")
+	k := onlyKeyNamed(t, e, "record-lost")
+	private := func(record string) []byte {
+		b, err := json.Marshal(map[string][]byte{privateKeyOpened: []byte(record)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	expectWarning := func(t *testing.T, warning bool, summary, detail, why string) {
+		t.Helper()
+		if !warning || summary != "Unable to Identify Ephemeral Org API Key to Revoke" {
+			t.Fatalf("want the warning that no key could be identified, got (warning: %t) %q: %s", warning, summary, detail)
+		}
+		for _, want := range []string{"could not be identified", why, "may still be live", "molecule_org_api_keys data source",
+			"terraform query", "molecule_revoke_org_api_keys action", "Canvas"} {
+			if !strings.Contains(detail, want) {
+				t.Errorf("the warning does not say %q: %s", want, detail)
+			}
+		}
+	}
+
+	const missing, unreadable = "no record of it", "could not be read"
+	for _, tc := range []struct {
+		name    string
+		private []byte
+		why     string
+	}{
+		{"no private data", nil, missing},
+		{"no record among the private data", []byte(`{}`), missing},
+		{"a record without an id", private(`{"name":"record-lost","revoke_on_close":true}`), unreadable},
+		{"a record that is not an object", private(`"opened"`), unreadable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			diags := p.close(context.Background(), tc.private)
+			if len(diags) != 1 {
+				t.Fatalf("want one warning, got %d diagnostics: %+v", len(diags), diags)
+			}
+			d := diags[0]
+			expectWarning(t, d.Severity == tfprotov6.DiagnosticSeverityWarning, d.Summary, d.Detail, tc.why)
+		})
+	}
+
+	t.Run("called without private data", func(t *testing.T) {
+		data, err := newProviderData(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "unit"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp ephemeral.CloseResponse
+		(&orgAPIKeyEphemeralResource{data: data}).Close(context.Background(), ephemeral.CloseRequest{}, &resp)
+		if len(resp.Diagnostics) != 1 {
+			t.Fatalf("want one warning, got %v", resp.Diagnostics)
+		}
+		d := resp.Diagnostics[0]
+		expectWarning(t, d.Severity() == diag.SeverityWarning, d.Summary(), d.Detail(), missing)
+	})
+
+	if n := e.emu.RequestCount(emulator.EndpointRevoke); n != 0 {
+		t.Fatalf("a Close that knows no key sent %d revoke requests", n)
+	}
+	if !e.emu.IsLive(k.ID) {
+		t.Fatalf("key %s was revoked, though no Close could identify it", k.ID)
+	}
 }

@@ -120,6 +120,7 @@ func TestAccOrgAPIKeyResource_createSetsIdentity(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
 		name := e.name("identity")
 		var id string
+		var requests *requestCounter
 		idCheck := knownvalue.StringRegexp(e.idRegexp())
 
 		tfresource.Test(t, tfresource.TestCase{
@@ -138,6 +139,7 @@ func TestAccOrgAPIKeyResource_createSetsIdentity(t *testing.T) {
 					// terraform-plugin-testing takes the identity from state, removes the
 					// resource and plans an import block by identity: the plan must be a no-op
 					// import with the same identity.
+					PreConfig:       func() { requests = e.countRequests() },
 					Config:          keyConfig(name),
 					ResourceName:    keyAddr,
 					ImportState:     true,
@@ -161,13 +163,18 @@ func TestAccOrgAPIKeyResource_createSetsIdentity(t *testing.T) {
 					},
 				},
 				{
-					// Neither import was persisted: the minted key, with its secret, is unchanged.
+					// Neither import was persisted: the minted key, with its secret, is unchanged, and
+					// neither import minted or revoked anything.
 					Config: keyConfig(name),
 					ConfigPlanChecks: tfresource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 					},
-					ConfigStateChecks: append(expectIDIdentity(idCheck), e.identityHoldsNoSecret()),
-					Check:             tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+					ConfigStateChecks: append(expectIDIdentity(idCheck), e.identityHoldsNoSecret(),
+						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp()))),
+					Check: tfresource.ComposeAggregateTestCheckFunc(
+						tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+						func(*terraform.State) error { return requests.expect("the imports and the plan after them", 0, 0) },
+					),
 				},
 			},
 		})

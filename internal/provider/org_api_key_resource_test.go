@@ -70,6 +70,7 @@ func TestAccOrgAPIKeyResource_lifecycle(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
 		first, renamed := e.name("lifecycle"), e.name("renamed")
 		var firstID, secondID, firstKey string
+		var requests *requestCounter
 		// The guide's list has no prefixes, so an import cannot learn one; the deployed list can.
 		importIgnore := []string{"key", "last_used_at"}
 		if e.guide() {
@@ -117,6 +118,8 @@ func TestAccOrgAPIKeyResource_lifecycle(t *testing.T) {
 					Check: tfresource.TestCheckResourceAttrPtr(keyAddr, "key", &firstKey),
 				},
 				{
+					// The import matches the minted key in state, but for the secret, which it cannot have.
+					PreConfig:               func() { requests = e.countRequests() },
 					ResourceName:            keyAddr,
 					ImportState:             true,
 					ImportStateVerify:       true,
@@ -125,14 +128,18 @@ func TestAccOrgAPIKeyResource_lifecycle(t *testing.T) {
 						if len(states) != 1 {
 							return fmt.Errorf("want 1 imported instance, got %d", len(states))
 						}
-						prefix, want := states[0].Attributes["prefix"], firstKey[:client.PrefixLength]
+						a := states[0].Attributes
+						prefix, want := a["prefix"], firstKey[:client.PrefixLength]
 						if e.guide() {
 							want = ""
 						}
 						if prefix != want {
 							return fmt.Errorf("imported prefix %q, want %q", prefix, want)
 						}
-						return nil
+						if a["id"] != firstID || a["key"] != "" {
+							return fmt.Errorf("imported id %q (want %s), or a plaintext in state", a["id"], firstID)
+						}
+						return requests.expect("the import", 0, 0)
 					},
 				},
 				{
@@ -202,15 +209,50 @@ func TestAccOrgAPIKeyResource_revokedOutOfBand(t *testing.T) {
 	})
 }
 
+// expectImported checks the one instance a terraform import wrote: the service's metadata of key
+// k (a name of "" is a null name), no secret, and no request that mints or revokes since the
+// baseline of requests.
+func (e *testEnv) expectImported(k client.Token, requests *requestCounter) tfresource.ImportStateCheckFunc {
+	wantPrefix := k.Prefix
+	if e.guide() {
+		wantPrefix = "" // the guide's list has no prefixes
+	}
+	return func(states []*terraform.InstanceState) error {
+		if len(states) != 1 {
+			return fmt.Errorf("want 1 imported instance, got %d", len(states))
+		}
+		a := states[0].Attributes
+		for attr, want := range map[string]string{
+			"id":           k.ID,
+			"name":         k.Name,
+			"prefix":       wantPrefix,
+			"created_by":   k.CreatedBy,
+			"created_at":   k.CreatedAt.UTC().Format(time.RFC3339),
+			"last_used_at": "",
+		} {
+			if a[attr] != want {
+				return fmt.Errorf("imported %s is %q, want %q (key %s)", attr, a[attr], want, k.ID)
+			}
+		}
+		// Compared without showing it: a non-empty value here would be a secret.
+		if _, set := a["key"]; set && a["key"] != "" {
+			return fmt.Errorf("the imported key %s has a plaintext in state; want null", k.ID)
+		}
+		return requests.expect("the import", 0, 0)
+	}
+}
+
+// untouchedSince fails when anything minted or revoked a key since the baseline of requests.
+func untouchedSince(requests *requestCounter, when string) tfresource.TestCheckFunc {
+	return func(*terraform.State) error { return requests.expect(when, 0, 0) }
+}
+
 func TestAccOrgAPIKeyResource_importCommand(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
 		name := e.name("import")
 		seeded := e.seed(name)
-		wantPrefix := seeded.Prefix
-		if e.guide() {
-			wantPrefix = ""
-		}
+		requests := e.countRequests()
 
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factories(),
@@ -222,19 +264,7 @@ func TestAccOrgAPIKeyResource_importCommand(t *testing.T) {
 					ImportState:        true,
 					ImportStateId:      seeded.ID,
 					ImportStatePersist: true,
-					ImportStateCheck: func(states []*terraform.InstanceState) error {
-						if len(states) != 1 {
-							return fmt.Errorf("want 1 imported instance, got %d", len(states))
-						}
-						a := states[0].Attributes
-						if a["id"] != seeded.ID || a["name"] != name || a["created_by"] != seeded.CreatedBy || a["prefix"] != wantPrefix {
-							return fmt.Errorf("imported attributes %v do not match key %+v", a, seeded)
-						}
-						if a["key"] != "" {
-							return fmt.Errorf("imported key must be null")
-						}
-						return nil
-					},
+					ImportStateCheck:   e.expectImported(seeded, requests),
 				},
 				{
 					Config: keyConfig(name),
@@ -243,12 +273,26 @@ func TestAccOrgAPIKeyResource_importCommand(t *testing.T) {
 					},
 					ConfigStateChecks: []statecheck.StateCheck{
 						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
+						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
+						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_at"), knownvalue.StringExact(seeded.CreatedAt.UTC().Format(time.RFC3339))),
 						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
 						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("prefix"), e.listedPrefix(seeded)),
 					},
+					Check: tfresource.ComposeAggregateTestCheckFunc(
+						untouchedSince(requests, "the empty apply after the import"),
+						func(*terraform.State) error {
+							if live := e.liveWithName(name); len(live) != 1 || live[0].ID != seeded.ID {
+								return fmt.Errorf("want only the imported key %s live under its name, got %v", seeded.ID, live)
+							}
+							return nil
+						},
+					),
 				},
 			},
 		})
+		if err := requests.expect("after destroy", 0, 1); err != nil {
+			t.Fatal(err)
+		}
 		if e.isLive(seeded.ID) {
 			t.Fatalf("imported key %s must be revoked by destroy", seeded.ID)
 		}
@@ -324,7 +368,11 @@ func TestAccOrgAPIKeyResource_importErrors(t *testing.T) {
 		if e.emu != nil {
 			steps = append(steps, step(e.token, errorPattern("Invalid Import ID", "is a secret", "the value is not shown")))
 		}
+		requests := e.countRequests()
 		tfresource.Test(t, tfresource.TestCase{ProtoV6ProviderFactories: e.factories(), Steps: steps})
+		if err := requests.expect("after the failed imports", 0, 0); err != nil {
+			t.Fatal(err)
+		}
 		if live := e.liveWithName(name); len(live) != 0 {
 			t.Fatalf("failed imports must not mint anything, got %v", live)
 		}
@@ -567,7 +615,8 @@ func TestAccOrgAPIKeyResource_importUnnamed(t *testing.T) {
 	t.Parallel()
 	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
 		k, _ := e.emu.Seed(emulator.SeedKey{Name: "", CreatedBy: "session"})
-		seeded := client.Token{ID: k.ID, Prefix: k.Prefix, CreatedBy: k.CreatedBy}
+		seeded := client.Token{ID: k.ID, Prefix: k.Prefix, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt}
+		requests := e.countRequests()
 
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factories(),
@@ -593,16 +642,7 @@ func TestAccOrgAPIKeyResource_importUnnamed(t *testing.T) {
 					ImportState:        true,
 					ImportStateId:      k.ID,
 					ImportStatePersist: true,
-					ImportStateCheck: func(states []*terraform.InstanceState) error {
-						if len(states) != 1 {
-							return fmt.Errorf("want 1 imported instance, got %d", len(states))
-						}
-						a := states[0].Attributes
-						if a["id"] != k.ID || a["name"] != "" || a["key"] != "" || a["created_by"] != "session" {
-							return fmt.Errorf("imported attributes %v do not match the unnamed key %+v", a, k)
-						}
-						return nil
-					},
+					ImportStateCheck:   e.expectImported(seeded, requests),
 				},
 				{
 					Config: unnamedKeyConfig,
@@ -615,14 +655,15 @@ func TestAccOrgAPIKeyResource_importUnnamed(t *testing.T) {
 						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("prefix"), e.listedPrefix(seeded)),
 						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
 					},
+					Check: untouchedSince(requests, "the empty apply after the import"),
 				},
 			},
 		})
 		if e.emu.IsLive(k.ID) {
 			t.Fatalf("the imported unnamed key %s must be revoked by destroy", k.ID)
 		}
-		if n := e.emu.RequestCount(emulator.EndpointMint); n != 0 {
-			t.Fatalf("importing an unnamed key made %d mint requests", n)
+		if err := requests.expect("after destroy", 0, 1); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

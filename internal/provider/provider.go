@@ -45,6 +45,38 @@ const (
 
 const defaultMaxRetryWait = time.Minute
 
+// The bounds of the retry settings, which their validators enforce and their descriptions state.
+const (
+	maxMaxRetries     = 20
+	minRequestTimeout = time.Second
+	maxRequestTimeout = 10 * time.Minute
+	minMaxRetryWait   = 10 * time.Millisecond
+	maxMaxRetryWait   = 10 * time.Minute
+)
+
+// durationText spells d the way the documentation does, so that a default reads the same in the
+// schema's descriptions as in the README and the guides: milliseconds below a second, whole
+// seconds up to a minute (`30s`, `60s`: Retry-After counts seconds), else the largest unit that
+// divides d (`10m`, `720h`). time.Duration's own String gives "1m0s" and "10m0s". Every result
+// parses back to d with time.ParseDuration.
+func durationText(d time.Duration) string {
+	if d <= 0 {
+		return d.String()
+	}
+	if d <= time.Minute && d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	for _, u := range []struct {
+		unit   time.Duration
+		suffix string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
+		if d%u.unit == 0 {
+			return fmt.Sprintf("%d%s", d/u.unit, u.suffix)
+		}
+	}
+	return d.String()
+}
+
 type moleculeProvider struct {
 	version string
 	// getenv is os.Getenv in production; tests inject their own so that they can run in
@@ -108,24 +140,26 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"max_retries": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("How many times a failed request is retried (rate limits, `5xx`, "+
-					"connection errors) before giving up; `0` disables retries. A mint is re-sent only when the "+
-					"service cannot have created a key. Defaults to `%d`; falls back to `%s`.", client.DefaultMaxRetries, envMaxRetries),
-				Validators: []validator.Int64{int64validator.Between(0, 20)},
+					"connection errors) before giving up, from `0` (no retries) to `%d`. A mint is re-sent only when the "+
+					"service cannot have created a key. Defaults to `%d`; falls back to `%s`.", maxMaxRetries, client.DefaultMaxRetries, envMaxRetries),
+				Validators: []validator.Int64{int64validator.Between(0, maxMaxRetries)},
 			},
 			"request_timeout": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: fmt.Sprintf("Time limit for each HTTP attempt, as a Go duration such as `\"30s\"` "+
-					"or `\"2m\"`. Defaults to `\"%s\"`; falls back to `%s`.", client.DefaultRequestTimeout, envRequestTimeout),
-				Validators: []validator.String{durationValidator{min: time.Second, max: 10 * time.Minute}},
+				MarkdownDescription: fmt.Sprintf("Time limit for each HTTP attempt, as a Go duration such as `\"2m\"`, "+
+					"from `%s` to `%s`. Defaults to `%s`; falls back to `%s`.",
+					durationText(minRequestTimeout), durationText(maxRequestTimeout), durationText(client.DefaultRequestTimeout), envRequestTimeout),
+				Validators: []validator.String{durationValidator{min: minRequestTimeout, max: maxRequestTimeout}},
 			},
 			"max_retry_wait": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: fmt.Sprintf("The longest single wait before a retry, as a Go duration. When the service "+
-					"asks to wait longer (a `Retry-After` on a `429` or `503`, such as the up to an hour of the mint quota), "+
-					"the request fails at once, saying when the service expects to accept it again, instead of stalling "+
-					"the apply with retries that would be refused again; backoff waits never exceed it either. Defaults to `\"%s\"`; falls back to `%s`.",
-					defaultMaxRetryWait, envMaxRetryWait),
-				Validators: []validator.String{durationValidator{min: 10 * time.Millisecond, max: 10 * time.Minute}},
+				MarkdownDescription: fmt.Sprintf("The longest single wait before a retry, as a Go duration, from `%s` to `%s`. "+
+					"When the service asks to wait longer (a `Retry-After` on a `429` or `503`, such as the up to an hour of the "+
+					"mint quota), the request fails at once, saying when the service expects to accept it again, instead of "+
+					"stalling the apply with retries that would be refused again; backoff waits never exceed it either. "+
+					"Defaults to `%s`; falls back to `%s`.",
+					durationText(minMaxRetryWait), durationText(maxMaxRetryWait), durationText(defaultMaxRetryWait), envMaxRetryWait),
+				Validators: []validator.String{durationValidator{min: minMaxRetryWait, max: maxMaxRetryWait}},
 			},
 		},
 	}
@@ -161,8 +195,8 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	token := p.resolveToken(cfg, resp)
 	endpoint := p.resolveEndpoint(cfg, token, resp)
 	maxRetries := p.resolveMaxRetries(cfg, resp)
-	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, time.Second, resp)
-	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, 10*time.Millisecond, resp)
+	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, minRequestTimeout, maxRequestTimeout, resp)
+	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, minMaxRetryWait, maxMaxRetryWait, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -264,16 +298,16 @@ func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, resp *pr
 		return client.DefaultMaxRetries
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 0 || n > 20 {
+	if err != nil || n < 0 || n > maxMaxRetries {
 		resp.Diagnostics.AddAttributeError(path.Root("max_retries"), "Invalid Molecule Provider Configuration",
-			fmt.Sprintf("%s must be a whole number from 0 to 20, got %q.", envMaxRetries, raw))
+			fmt.Sprintf("%s must be a whole number from 0 to %d, got %q.", envMaxRetries, maxMaxRetries, raw))
 	}
 	return n
 }
 
 // resolveDuration reads a duration attribute, falling back to its environment variable and then
 // to its default.
-func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, minimum time.Duration, resp *provider.ConfigureResponse) time.Duration {
+func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, minimum, maximum time.Duration, resp *provider.ConfigureResponse) time.Duration {
 	raw, source := v.ValueString(), attr
 	if v.IsNull() {
 		raw, source = strings.TrimSpace(p.getenv(env)), env
@@ -281,7 +315,7 @@ func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def
 	if raw == "" {
 		return def
 	}
-	d, err := parseDuration(raw, minimum, 10*time.Minute)
+	d, err := parseDuration(raw, minimum, maximum)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root(attr), "Invalid Molecule Provider Configuration",
 			fmt.Sprintf("%s: %s", source, err))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -99,8 +102,6 @@ func TestAccProviderConfig_envFallbacks(t *testing.T) {
 		// Configuration wins over the environment, for the endpoint and for the credential.
 		{"configuration over environment", map[string]string{envOrg: "unreachable", envAdminToken: "wrong"},
 			"  endpoint = \"" + e.endpoint + "\"\n  token = \"" + e.token + "\"\n", "admin-token"},
-		{"retry settings from the environment", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token,
-			envMaxRetries: "0", envRequestTimeout: "5s"}, "", "admin-token"},
 	} {
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factoriesWithEnv(tc.env),
@@ -113,6 +114,66 @@ func TestAccProviderConfig_envFallbacks(t *testing.T) {
 	}
 	if !e.emu.IsLive(orgKey.ID) {
 		t.Fatal("the org key used as the credential must stay live")
+	}
+}
+
+// Each retry setting read from the environment takes effect, and the attribute in configuration
+// wins over it: every case fails at its first read of the list, so the emulator's count of list
+// requests is that read's attempts exactly. Where the default would have let the read through
+// (a 3s answer within 30s; a 5s Retry-After within 60s), the failure proves the setting is used.
+func TestAccProviderConfig_retrySettings(t *testing.T) {
+	t.Parallel()
+	unavailable := func(n int, retryAfter string) emulator.Fault {
+		return emulator.Fault{Endpoint: emulator.EndpointList, Status: http.StatusServiceUnavailable, RetryAfter: retryAfter, Times: n}
+	}
+	slow := emulator.Fault{Endpoint: emulator.EndpointList, Latency: 3 * time.Second, Times: 10}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string // besides the endpoint and the credential
+		config   string
+		fault    emulator.Fault
+		want     []string // in the error, in this order
+		requests int
+	}{
+		{"MOLECULE_MAX_RETRIES=0 sends once", map[string]string{envMaxRetries: "0", envMaxRetryWait: "100ms"}, "",
+			unavailable(10, ""), []string{"HTTP 503"}, 1},
+		{"MOLECULE_MAX_RETRIES=2 sends three times", map[string]string{envMaxRetries: "2", envMaxRetryWait: "100ms"}, "",
+			unavailable(10, ""), []string{"HTTP 503", "(after 3 attempts)"}, 3},
+		{"max_retries over MOLECULE_MAX_RETRIES", map[string]string{envMaxRetries: "0", envMaxRetryWait: "100ms"}, "  max_retries = 1\n",
+			unavailable(10, ""), []string{"HTTP 503", "(after 2 attempts)"}, 2},
+		{"MOLECULE_REQUEST_TIMEOUT=1s times out a 3s answer", map[string]string{envRequestTimeout: "1s", envMaxRetries: "0"}, "",
+			slow, []string{"Client.Timeout exceeded"}, 1},
+		{"request_timeout over MOLECULE_REQUEST_TIMEOUT", map[string]string{envRequestTimeout: "5m", envMaxRetries: "0"}, "  request_timeout = \"1s\"\n",
+			slow, []string{"Client.Timeout exceeded"}, 1},
+		{"MOLECULE_MAX_RETRY_WAIT=100ms refuses a 5s Retry-After", map[string]string{envMaxRetryWait: "100ms"}, "",
+			unavailable(10, "5"), []string{"HTTP 503", "asked to wait 5s, longer than the longest wait allowed (100ms, max_retry_wait)"}, 1},
+		{"max_retry_wait over MOLECULE_MAX_RETRY_WAIT", map[string]string{envMaxRetryWait: "10m"}, "  max_retry_wait = \"100ms\"\n",
+			unavailable(10, "5"), []string{"HTTP 503", "asked to wait 5s, longer than the longest wait allowed (100ms, max_retry_wait)"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			e.emu.AddFault(tc.fault)
+			start := time.Now()
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				Steps: []tfresource.TestStep{{
+					Config:      "provider \"molecule\" {\n" + tc.config + "}\n" + listAllConfig,
+					ExpectError: errorPattern(append([]string{"Unable to List Org API Keys"}, tc.want...)...),
+				}},
+			})
+			if n := e.emu.RequestCount(emulator.EndpointList); n != tc.requests {
+				t.Errorf("%d list requests, want %d", n, tc.requests)
+			}
+			// Nothing waited out the service's Retry-After, nor backed off for long.
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("the failing read took %v", d)
+			}
+		})
 	}
 }
 
@@ -183,5 +244,72 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	}
 	if n := emu.RequestCount(emulator.EndpointList); n != 1 {
 		t.Fatalf("want 1 list request on the emulator from the environment's endpoint, got %d", n)
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * time.Millisecond, "10ms"},
+		{500 * time.Millisecond, "500ms"},
+		{time.Second, "1s"},
+		{30 * time.Second, "30s"},
+		{time.Minute, "60s"},
+		{1500 * time.Millisecond, "1500ms"},
+		{61 * time.Second, "61s"},
+		{90 * time.Second, "90s"},
+		{2 * time.Minute, "2m"},
+		{10 * time.Minute, "10m"},
+		{90 * time.Minute, "90m"},
+		{time.Hour, "1h"},
+		{720 * time.Hour, "720h"},
+		{87600 * time.Hour, "87600h"},
+		{1500 * time.Microsecond, "1.5ms"},
+		{0, "0s"},
+	} {
+		got := durationText(tc.d)
+		if got != tc.want {
+			t.Errorf("durationText(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+		if back, err := time.ParseDuration(got); err != nil || back != tc.d {
+			t.Errorf("%q parses back to %v (%v), want %v", got, back, err, tc.d)
+		}
+	}
+}
+
+// Each retry setting's default reads the same in its schema description (and so docs/index.md)
+// as in the README's table of provider attributes, and no description spells a duration as
+// time.Duration prints it ("1m0s").
+func TestProviderSchema_defaultsMatchREADME(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr provider.SchemaResponse
+	New("test")().Schema(context.Background(), provider.SchemaRequest{}, &sr)
+	described := regexp.MustCompile("Defaults to `([^`]+)`")
+	goSpelling := regexp.MustCompile(`\d+[hm]0s|\d+h0m`)
+	for attr, env := range map[string]string{"max_retries": envMaxRetries, "request_timeout": envRequestTimeout, "max_retry_wait": envMaxRetryWait} {
+		desc := sr.Schema.Attributes[attr].GetMarkdownDescription()
+		if goSpelling.MatchString(desc) {
+			t.Errorf("%s: the description spells a duration the way time.Duration prints it: %s", attr, desc)
+		}
+		m := described.FindStringSubmatch(desc)
+		if m == nil {
+			t.Errorf("%s: the description states no default: %s", attr, desc)
+			continue
+		}
+		row := regexp.MustCompile("(?m)^\\| `" + attr + "` \\| `" + env + "` \\| `([^`]+)` \\|").FindSubmatch(readme)
+		if row == nil {
+			t.Errorf("README.md has no row for %s (%s) in its table of provider attributes", attr, env)
+			continue
+		}
+		if string(row[1]) != m[1] {
+			t.Errorf("%s defaults to `%s` in the README and `%s` in the schema (and docs/index.md)", attr, row[1], m[1])
+		}
 	}
 }
