@@ -83,8 +83,8 @@ func (r *orgAPIKeyListResource) ListResourceConfigSchema(_ context.Context, _ li
 			"not_used_since": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Keep only stale keys: those whose `last_used_at` is before this time, and those never used. " +
-					"Either a Go duration counted back from when the query runs, such as `\"720h\"` (30 days), between `1m` and " +
-					"`87600h`, or an RFC 3339 time such as `\"2026-01-01T00:00:00Z\"`.",
+					fmt.Sprintf("Either a Go duration counted back from when the query runs, such as `\"720h\"` (30 days), between `%s` and "+
+						"`%s`, or an RFC 3339 time such as `\"2026-01-01T00:00:00Z\"`.", durationText(minNotUsedSince), durationText(maxNotUsedSince)),
 				Validators: []validator.String{notUsedSinceValidator{}},
 			},
 			"never_used": schema.BoolAttribute{
@@ -253,7 +253,7 @@ func parseNotUsedSince(raw string, now time.Time) (time.Time, error) {
 type notUsedSinceValidator struct{}
 
 func (notUsedSinceValidator) Description(context.Context) string {
-	return fmt.Sprintf("must be a Go duration between %s and %s, or an RFC 3339 time", minNotUsedSince, maxNotUsedSince)
+	return fmt.Sprintf("must be a Go duration between %s and %s, or an RFC 3339 time", durationText(minNotUsedSince), durationText(maxNotUsedSince))
 }
 
 func (v notUsedSinceValidator) MarkdownDescription(ctx context.Context) string {

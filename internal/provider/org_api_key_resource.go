@@ -230,7 +230,7 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"rotate_after": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Age at which the key is due for rotation, as a Go duration such as `\"720h\"` (30 days), " +
-					"between `1m` and `87600h` (10 years). The first plan whose refresh of the key comes at or after " +
+					"between `" + durationText(minRotateAfter) + "` and `" + durationText(maxRotateAfter) + "` (10 years). The first plan whose refresh of the key comes at or after " +
 					"`rotate_at` replaces the key. The time of that refresh decides, not the time of the apply: a plan " +
 					"saved with `-out` and applied later does what it showed, and the next plan rotates the key. A plan " +
 					"with `-refresh=false` decides as of the key's last refresh, or its mint, as recorded in state; " +

@@ -482,7 +482,7 @@ func TestAccOrgAPIKeyResource_rotateAfterInvalid(t *testing.T) {
 	for _, tc := range []struct{ value, want string }{
 		{"soon", `"soon" is not a duration`},
 		{"-5h", `"-5h" is out of range`},
-		{"30s", `"30s" is out of range`},
+		{"30s", `"30s" is out of range; use a duration between 60s and 87600h`},
 		{"87601h", `"87601h" is out of range`},
 	} {
 		tfresource.Test(t, tfresource.TestCase{

@@ -34,7 +34,8 @@ import (
 // that `make testacc-server` starts: MOLECULE_ACC_DIRECT_ENDPOINT reaches the server without the
 // proxy that spreads MOLECULE_ACC_ENDPOINT's requests over many client addresses, so the mint
 // quota applies as deployed; MOLECULE_ACC_DATABASE_URL is its Postgres, where revoked keys can be
-// seen. Tests that need them skip, saying so, when they are unset.
+// seen. The quota test skips, saying so, without MOLECULE_ACC_DIRECT_ENDPOINT; without
+// MOLECULE_ACC_DATABASE_URL a destroy is checked by the list and by the key's own secret alone.
 const (
 	envAccReal           = "MOLECULE_ACC_REAL"
 	envAccEndpoint       = "MOLECULE_ACC_ENDPOINT"

@@ -40,7 +40,7 @@ func (keyNameValidator) ValidateString(_ context.Context, req validator.StringRe
 type durationValidator struct{ min, max time.Duration }
 
 func (v durationValidator) Description(context.Context) string {
-	return fmt.Sprintf("must be a Go duration such as \"30s\" between %s and %s", v.min, v.max)
+	return fmt.Sprintf("must be a Go duration such as \"30s\" between %s and %s", durationText(v.min), durationText(v.max))
 }
 
 func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
@@ -60,7 +60,7 @@ func parseDuration(raw string, minimum, maximum time.Duration) (time.Duration, e
 		return 0, fmt.Errorf("%q is not a duration; use a number with a unit, such as \"30s\", \"5m\" or \"720h\"", raw)
 	}
 	if d < minimum || d > maximum {
-		return 0, fmt.Errorf("%q is out of range; use a duration between %s and %s", raw, minimum, maximum)
+		return 0, fmt.Errorf("%q is out of range; use a duration between %s and %s", raw, durationText(minimum), durationText(maximum))
 	}
 	return d, nil
 }
