@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/atomicfile"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -164,7 +165,8 @@ func run(ctx context.Context, o options) error {
 
 	rep := report{opts: o, machine: machine, results: res, started: started, elapsed: time.Since(started),
 		profile: cpuProfileTop(ctx, tc, filepath.Join(root, "profile"))}
-	if err := os.WriteFile(o.out, rep.markdown(), 0o644); err != nil {
+	// Replaced whole: an interrupted write must not leave a committed report half written.
+	if err := atomicfile.Write(o.out, rep.markdown(), 0o644); err != nil {
 		return err
 	}
 	fmt.Println()
