@@ -129,15 +129,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(root) }()
-	tc, err := newToolchain(root, o.providerDir)
+	tc, err := newToolchain(ctx, root, o.providerDir)
 	if err != nil {
 		return err
 	}
-	cliConfig, err := tc.writeCLIConfig(root)
-	if err != nil {
-		return err
-	}
-	machine := describeMachine(ctx, tc, cliConfig)
+	machine := describeMachine(ctx, tc)
 	fmt.Printf("bench: %s, %s, %d CPUs\n", machine.terraform, machine.goVersion, machine.cpus)
 
 	res := results{}
@@ -185,11 +181,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	cliConfig, err := tc.writeCLIConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	env := append(append([]string(nil), tc.baseEnv...), "TF_CLI_CONFIG_FILE="+cliConfig)
+	env := slices.Clone(tc.baseEnv)
 
 	var emu *emulator.Server
 	if kind == kindProvider {
