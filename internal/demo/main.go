@@ -11,16 +11,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
-
-// guideKey matches a secret in the published guide's format. The deployed service's keys have
-// none, so the demo checks Terraform's output against the real secrets too (see leaked).
-var guideKey = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
 
 func main() {
 	providerDir := flag.String("provider-dir", "", "directory holding the built terraform-provider-molecule binary")
@@ -84,7 +80,9 @@ func run(providerDir, configDir string) error {
 		res, err := tfcli.Invocation{CLI: tf, Dir: work, Env: env, Args: args, Foreground: true, Stdout: os.Stdout, Stderr: os.Stderr}.
 			Run(context.Background())
 		printed.Write(res.Output)
-		if guideKey.Match(res.Output) || bytes.Contains(res.Output, []byte(emu.AdminToken())) {
+		// A guide-style key is caught by the client's pattern; the deployed service's keys have no
+		// format, so the output is checked against the real secrets too (see leaked).
+		if client.KeyPattern.Match(res.Output) || bytes.Contains(res.Output, []byte(emu.AdminToken())) {
 			return -1, fmt.Errorf("terraform %s printed a secret", args[0])
 		}
 		return res.Code, err
