@@ -12,7 +12,7 @@ import (
 // emulatortest.
 func TestNonTestCodeDoesNotImportTesting(t *testing.T) {
 	for _, pkg := range []string{".", "./cmd/molecule-emulator"} {
-		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
 		}
