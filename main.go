@@ -28,15 +28,22 @@ func main() {
 	}
 }
 
-// quietUnlessTerraformLogs turns off the plugin SDK's own log output when Terraform is not
-// collecting provider logs. The SDK logs every RPC at TRACE by default and Terraform parses each
-// line only to discard it; at a thousand resources that costs a third of the provider's CPU and
-// as much again in Terraform. With TF_LOG or TF_LOG_PROVIDER set, nothing changes.
+// quietedLogVars are the log levels quietUnlessTerraformLogs sets to off: those of the plugin
+// SDK (terraform-plugin-go), its protocol logging (a line for every RPC at TRACE by default), the
+// framework, and the provider's own log lines (tflog's provider logger, named for "molecule").
+var quietedLogVars = []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_MOLECULE"}
+
+// quietUnlessTerraformLogs turns logging off inside the provider process when Terraform is not
+// collecting provider logs, that is when TF_LOG and TF_LOG_PROVIDER are both unset or empty: each
+// variable of quietedLogVars that is unset or empty is set to "off" in this process's
+// environment, and one already set keeps its value. Terraform parses every line a provider logs
+// only to discard it; at a thousand resources that costs a third of the provider's CPU and as
+// much again in Terraform. With TF_LOG or TF_LOG_PROVIDER set, nothing is changed.
 func quietUnlessTerraformLogs() {
 	if os.Getenv("TF_LOG") != "" || os.Getenv("TF_LOG_PROVIDER") != "" {
 		return
 	}
-	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_MOLECULE"} {
+	for _, v := range quietedLogVars {
 		if os.Getenv(v) == "" {
 			_ = os.Setenv(v, "off")
 		}

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/atomicfile"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -128,15 +129,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(root) }()
-	tc, err := newToolchain(root, o.providerDir)
+	tc, err := newToolchain(ctx, root, o.providerDir)
 	if err != nil {
 		return err
 	}
-	cliConfig, err := tc.writeCLIConfig(root)
-	if err != nil {
-		return err
-	}
-	machine := describeMachine(ctx, tc, cliConfig)
+	machine := describeMachine(ctx, tc)
 	fmt.Printf("bench: %s, %s, %d CPUs\n", machine.terraform, machine.goVersion, machine.cpus)
 
 	res := results{}
@@ -164,7 +161,8 @@ func run(ctx context.Context, o options) error {
 
 	rep := report{opts: o, machine: machine, results: res, started: started, elapsed: time.Since(started),
 		profile: cpuProfileTop(ctx, tc, filepath.Join(root, "profile"))}
-	if err := os.WriteFile(o.out, rep.markdown(), 0o644); err != nil {
+	// Replaced whole: an interrupted write must not leave a committed report half written.
+	if err := atomicfile.Write(o.out, rep.markdown(), 0o644); err != nil {
 		return err
 	}
 	fmt.Println()
@@ -183,11 +181,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	cliConfig, err := tc.writeCLIConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	env := append(append([]string(nil), tc.baseEnv...), "TF_CLI_CONFIG_FILE="+cliConfig)
+	env := slices.Clone(tc.baseEnv)
 
 	var emu *emulator.Server
 	if kind == kindProvider {

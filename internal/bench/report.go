@@ -38,14 +38,14 @@ type machine struct {
 	providerAt string // the source revision the provider was built from, best effort
 }
 
-func describeMachine(ctx context.Context, tc *toolchain, cliConfig string) machine {
+func describeMachine(ctx context.Context, tc *toolchain) machine {
 	m := machine{
 		cpus:       runtime.NumCPU(),
 		cpuModel:   "unknown",
 		memory:     "unknown",
 		osArch:     runtime.GOOS + "/" + runtime.GOARCH,
 		goVersion:  runtime.Version(),
-		terraform:  tc.version(ctx, cliConfig),
+		terraform:  tc.version(),
 		providerAt: "unknown",
 	}
 	if v, ok := procField("/proc/cpuinfo", "model name"); ok {

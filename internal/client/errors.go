@@ -6,21 +6,13 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 )
 
-const (
-	maxMessageRunes = 300
-	redactedKey     = "mola_[redacted]"
-)
-
-// keyPattern matches a key in the published guide's format (mola_…). The deployed service's keys
-// have no fixed format, so this is only an extra net behind redaction by value.
-var keyPattern = regexp.MustCompile(`mola_[A-Za-z0-9]+`)
+const maxMessageRunes = 300
 
 // APIError is a non-2xx answer from the service.
 type APIError struct {
@@ -160,8 +152,7 @@ func (c *Client) redact(err error) error {
 // control characters and runs of whitespace collapse, then the text is truncated.
 func (c *Client) sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = c.secrets.redact(s)
-	s = keyPattern.ReplaceAllString(s, redactedKey)
+	s = c.secrets.redactAll(s)
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 	if r := []rune(s); len(r) > maxMessageRunes {
 		s = string(r[:maxMessageRunes]) + "…"

@@ -2,10 +2,22 @@ package client
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 )
+
+// RedactedMark stands wherever a secret was redacted from a text.
+const RedactedMark = "[redacted]"
+
+// redactedKey stands where KeyPattern matched: it shows that a guide-style key was there.
+const redactedKey = "mola_" + RedactedMark
+
+// KeyPattern matches a key in the published guide's format (mola_…). The deployed service's keys
+// have no fixed format, so secrets are redacted by value; this pattern is only an extra net. It
+// is the one definition: the provider masks its logs with it too.
+var KeyPattern = regexp.MustCompile(`mola_[A-Za-z0-9]+`)
 
 // secretSet holds every secret this client knows: its credential and each plaintext it has
 // received. Keys have no fixed format on the service, so redaction works by value; the mola_
@@ -62,9 +74,8 @@ func (s *secretSet) snapshot() []string {
 	return s.list[:len(s.list):len(s.list)]
 }
 
-// redact replaces every known secret in text with "[redacted]".
+// redact replaces every known secret in text with RedactedMark.
 func (s *secretSet) redact(text string) string {
-	const mark = "[redacted]"
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if len(s.byHead) > 0 && len(text) >= headLen {
@@ -83,7 +94,7 @@ func (s *secretSet) redact(text string) string {
 				continue
 			}
 			b.WriteString(text[last:i])
-			b.WriteString(mark)
+			b.WriteString(RedactedMark)
 			i += matched
 			last = i
 		}
@@ -93,9 +104,25 @@ func (s *secretSet) redact(text string) string {
 		}
 	}
 	for _, v := range s.short {
-		text = strings.ReplaceAll(text, v, mark)
+		text = strings.ReplaceAll(text, v, RedactedMark)
 	}
 	return text
+}
+
+// redactAll replaces every known secret, then anything KeyPattern matches.
+func (s *secretSet) redactAll(text string) string {
+	return KeyPattern.ReplaceAllString(s.redact(text), redactedKey)
+}
+
+// RedactSecrets replaces each of secrets in text, and anything shaped like a guide-style key, as
+// a Client redacts its errors, for text made before any client exists: a configuration error
+// that may quote a credential pasted into the wrong attribute. Empty secrets are ignored.
+func RedactSecrets(text string, secrets ...string) string {
+	var s secretSet
+	for _, v := range secrets {
+		s.add(v)
+	}
+	return s.redactAll(text)
 }
 
 // Secrets returns every secret this client knows, for masking log output: the credential and

@@ -268,3 +268,31 @@ func TestSecretSetRedactsMany(t *testing.T) {
 		t.Errorf("%d secrets known, want 3002", n)
 	}
 }
+
+// RedactSecrets, for text made before a client exists, redacts as a client that knows the same
+// secrets does.
+func TestRedactSecrets(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t, "http://127.0.0.1:9", withCredential(deployedCredential))
+	c.AddSecret(deployedKey)
+	for text, want := range map[string]string{
+		"token " + deployedCredential:                       "token " + RedactedMark,
+		deployedKey + "/" + deployedCredential[:20]:         RedactedMark + "/" + deployedCredential[:20],
+		"guide key mola_abc123XYZ, pasted":                  "guide key mola_" + RedactedMark + ", pasted",
+		"nothing here: mola_ " + deployedKey[:PrefixLength]: "nothing here: mola_ " + deployedKey[:PrefixLength],
+	} {
+		if got := RedactSecrets(text, "", deployedCredential, deployedKey); got != want {
+			t.Errorf("RedactSecrets(%q) = %q, want %q", text, got, want)
+		}
+		if got := c.Redact(text); got != want {
+			t.Errorf("the client redacts %q to %q, RedactSecrets to %q", text, got, want)
+		}
+	}
+	// Where one secret starts another, the whole of the longer one goes.
+	if got := RedactSecrets("x "+deployedKey+" y", deployedKey[:12], deployedKey); got != "x "+RedactedMark+" y" {
+		t.Errorf("a secret and its own start: %q", got)
+	}
+	if got := RedactSecrets("text", ""); got != "text" {
+		t.Errorf("an empty secret changed the text to %q", got)
+	}
+}

@@ -5,24 +5,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
 	"strings"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
-
-// guideKey matches a secret in the published guide's format. The deployed service's keys have
-// none, so the demo checks Terraform's output against the real secrets too (see leaked).
-var guideKey = regexp.MustCompile(`mola_[a-z0-9]{20,}`)
 
 func main() {
 	providerDir := flag.String("provider-dir", "", "directory holding the built terraform-provider-molecule binary")
@@ -39,13 +33,9 @@ func run(providerDir, configDir string) error {
 	if providerDir == "" {
 		return fmt.Errorf("-provider-dir is required")
 	}
-	providerDir, err := filepath.Abs(providerDir)
+	tf, err := tfcli.Find("")
 	if err != nil {
 		return err
-	}
-	tf, err := exec.LookPath("terraform")
-	if err != nil {
-		return fmt.Errorf("terraform is not on PATH; install Terraform 1.10 or later (https://developer.hashicorp.com/terraform/install)")
 	}
 
 	step("Starting the Molecule emulator on a free loopback port")
@@ -70,42 +60,32 @@ func run(providerDir, configDir string) error {
 	if err := copyTF(configDir, work); err != nil {
 		return err
 	}
-	cliConfig, err := writeCLIConfig(work, providerDir)
+	// dev_overrides makes plan and apply run the freshly built provider; the filesystem mirror
+	// lets `terraform init` succeed without contacting any registry.
+	install, err := tfcli.InstallOffline(work, providerDir, tfcli.TerraformRegistry, true)
 	if err != nil {
 		return err
 	}
 	fmt.Println("   working directory", work, "with a dev_overrides CLI configuration")
 
-	env := append(os.Environ(),
-		"TF_CLI_CONFIG_FILE="+cliConfig,
-		"CHECKPOINT_DISABLE=1",
-		"TF_IN_AUTOMATION=1",
+	env := tfcli.Environ(os.Environ(), install.CLIConfig,
 		"MOLECULE_ENDPOINT="+emu.URL(),
 		"MOLECULE_ADMIN_TOKEN="+emu.AdminToken(),
-		"MOLECULE_ORG=",
-		"MOLECULE_ORG_TOKEN=",
 	)
 	// Everything Terraform printed, checked for secrets once they are known: the minted keys are
 	// in state only after the apply that printed its output.
 	var printed bytes.Buffer
 	terraform := func(args ...string) (int, error) {
-		// Ctrl-C reaches terraform from the terminal and lets it stop cleanly; a context would
-		// kill it instead.
-		cmd := exec.Command(tf, args...) //nolint:noctx // see the comment above
-		cmd.Dir, cmd.Env = work, env
-		var out bytes.Buffer
-		cmd.Stdout = io.MultiWriter(os.Stdout, &out)
-		cmd.Stderr = io.MultiWriter(os.Stderr, &out)
-		err := cmd.Run()
-		printed.Write(out.Bytes())
-		if guideKey.Match(out.Bytes()) || bytes.Contains(out.Bytes(), []byte(emu.AdminToken())) {
+		// In the foreground, Ctrl-C reaches terraform from the terminal and lets it stop cleanly.
+		res, err := tfcli.Invocation{CLI: tf, Dir: work, Env: env, Args: args, Foreground: true, Stdout: os.Stdout, Stderr: os.Stderr}.
+			Run(context.Background())
+		printed.Write(res.Output)
+		// A guide-style key is caught by the client's pattern; the deployed service's keys have no
+		// format, so the output is checked against the real secrets too (see leaked).
+		if client.KeyPattern.Match(res.Output) || bytes.Contains(res.Output, []byte(emu.AdminToken())) {
 			return -1, fmt.Errorf("terraform %s printed a secret", args[0])
 		}
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return exit.ExitCode(), nil
-		}
-		return 0, err
+		return res.Code, err
 	}
 	mustSucceed := func(args ...string) error {
 		code, err := terraform(args...)
@@ -140,7 +120,7 @@ func run(providerDir, configDir string) error {
 		return fmt.Errorf("want the 2 minted secrets in state, found %d", len(secrets))
 	}
 	if leaked(printed.Bytes(), secrets) {
-		return errors.New("terraform printed a minted secret")
+		return fmt.Errorf("terraform printed a minted secret")
 	}
 	fmt.Println("   the 2 secrets are in state (sensitive) and in none of Terraform's output")
 
@@ -159,7 +139,7 @@ func run(providerDir, configDir string) error {
 		return err
 	}
 	if leaked(printed.Bytes(), secrets) {
-		return errors.New("terraform printed a minted secret")
+		return fmt.Errorf("terraform printed a minted secret")
 	}
 
 	step("Checking on the emulator that every key is revoked")
@@ -174,38 +154,6 @@ func run(providerDir, configDir string) error {
 		return fmt.Errorf("%d keys are still live", n)
 	}
 	return nil
-}
-
-// writeCLIConfig points Terraform at the freshly built provider. dev_overrides makes plan and
-// apply run that binary; a local filesystem mirror holding the same binary lets `terraform init`
-// succeed without contacting any registry (with dev_overrides alone it would try to). The mirror's
-// version is a placeholder: Terraform's "latest version" search skips 0.0.0 and pre-releases.
-func writeCLIConfig(work, providerDir string) (string, error) {
-	platform := runtime.GOOS + "_" + runtime.GOARCH
-	mirror := filepath.Join(work, "mirror")
-	pkgDir := filepath.Join(mirror, "registry.terraform.io", "molecule-ai", "molecule", "0.0.1", platform)
-	if err := os.MkdirAll(pkgDir, 0o700); err != nil {
-		return "", err
-	}
-	bin, err := os.ReadFile(filepath.Join(providerDir, "terraform-provider-molecule"))
-	if err != nil {
-		return "", fmt.Errorf("the provider is not built (run make build): %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(pkgDir, "terraform-provider-molecule"), bin, 0o700); err != nil {
-		return "", err
-	}
-	cfg := fmt.Sprintf(`provider_installation {
-  dev_overrides {
-    "registry.terraform.io/molecule-ai/molecule" = %q
-  }
-  filesystem_mirror {
-    path    = %q
-    include = ["registry.terraform.io/molecule-ai/molecule"]
-  }
-}
-`, providerDir, mirror)
-	path := filepath.Join(work, "dev.tfrc")
-	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/atomicfile"
 )
 
 // stateFormat is bumped on any incompatible change to the state file. Format 1 predates
@@ -110,7 +111,8 @@ func (s *Server) writeState(snap *stateSnapshot) error {
 	if snap.err != nil {
 		return snap.err
 	}
-	if err := writeFileAtomic(s.statePath, append(snap.data, '\n')); err != nil {
+	// The state is private to the user: it holds key hashes and names.
+	if err := atomicfile.Write(s.statePath, append(snap.data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("emulator: writing state: %w", err)
 	}
 	return nil
@@ -198,39 +200,4 @@ func (k stateKey) record(apiTime func(time.Time) time.Time) (*record, error) {
 		r.revokedAt = apiTime(*k.RevokedAt)
 	}
 	return r, nil
-}
-
-// writeFileAtomic replaces path with data so that a reader (or a crash) sees either the old
-// file or the new one, never a torn write. The file is private to the user.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Syncing the directory makes the rename itself durable; some platforms cannot, which only
-	// weakens crash safety, so the error is ignored.
-	if d, derr := os.Open(dir); derr == nil { //nolint:gosec // G304: the directory of the state file the operator chose
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }

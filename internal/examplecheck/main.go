@@ -38,13 +38,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -53,15 +50,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
 
 const (
-	providerAddress = "registry.terraform.io/molecule-ai/molecule"
-
-	// mirrorVersion is a placeholder: examples carry no version constraint, so any version
-	// satisfies them.
-	mirrorVersion = "0.0.1"
-
 	// addedFile is the name of the required_providers file added to fragments. It cannot clash
 	// with an example: the check fails if an example already has a file by that name.
 	addedFile = "zz_examplecheck_required_providers.tf"
@@ -131,12 +124,11 @@ func main() {
 // run checks everything and returns how many directories and templates failed; err is for a
 // check that could not run at all.
 func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform, queryTerraform string) (int, error) {
-	if terraform == "" {
-		var err error
-		if terraform, err = exec.LookPath("terraform"); err != nil {
-			return 0, errors.New("terraform is not on PATH; install Terraform 1.10 or later")
-		}
+	main, err := tfcli.Identify(ctx, terraform)
+	if err != nil {
+		return 0, err
 	}
+	terraform = main.Path
 	dirs, err := exampleDirs(examplesDir)
 	if err != nil {
 		return 0, err
@@ -150,21 +142,23 @@ func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform,
 		return 0, err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	cliConfig, err := writeCLIConfig(work, providerDir)
+	// The mirror is the only installation method (examples carry no version constraint, so the
+	// mirror's placeholder version satisfies them): a configuration that needs any other provider
+	// fails instead of reaching for a registry. validate needs no more than init gives it, so
+	// there are no dev_overrides.
+	install, err := tfcli.InstallOffline(work, providerDir, tfcli.TerraformRegistry, false)
 	if err != nil {
 		return 0, err
 	}
-	env := terraformEnv(cliConfig)
-	identity, cli, err := supportsIdentityImport(ctx, terraform, env)
-	if err != nil {
-		return 0, err
-	}
+	env := tfcli.Environ(os.Environ(), install.CLIConfig)
+	// Terraform and OpenTofu both read import blocks by identity from 1.12 on.
+	identity, cli := main.AtLeast(1, 12), cliName(main)
 
 	// Directories that declare actions need a CLI that can read them; there is no older one to
 	// fall back on.
 	var actionsCLI, actionsName string
 	if declaring := slices.DeleteFunc(slices.Clone(dirs), func(d string) bool { return !declaresAction(d) }); len(declaring) > 0 {
-		cli, name, why, err := queryCLI(ctx, terraform, queryTerraform, env)
+		cli, name, why, err := queryCLI(ctx, main, queryTerraform)
 		if err != nil {
 			return 0, err
 		}
@@ -216,7 +210,7 @@ func run(ctx context.Context, providerDir, examplesDir, templatesDir, terraform,
 		failed++
 		fmt.Printf("FAIL %s\n%s\n", dir, indent(results[i]))
 	}
-	queryFailed, err := checkQueryDirs(ctx, examplesDir, filepath.Join(work, "query"), terraform, queryTerraform, env)
+	queryFailed, err := checkQueryDirs(ctx, examplesDir, filepath.Join(work, "query"), main, queryTerraform, env)
 	return failed + queryFailed, err
 }
 
@@ -255,11 +249,8 @@ func checkDir(ctx context.Context, dir, work, terraform string, env []string, id
 	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	report := func() string { return strings.Join(problems, "\n") }
 
-	entries, err := os.ReadDir(dir)
+	entries, err := scratch(dir, work)
 	if err != nil {
-		return err.Error()
-	}
-	if err := os.MkdirAll(work, 0o700); err != nil {
 		return err.Error()
 	}
 	var sources []byte
@@ -274,11 +265,8 @@ func checkDir(ctx context.Context, dir, work, terraform string, env []string, id
 				fail("%s is reserved for the file this check adds", addedFile)
 				return report()
 			}
-			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			b, err := copyInto(work, dir, e.Name())
 			if err != nil {
-				return err.Error()
-			}
-			if err := os.WriteFile(filepath.Join(work, e.Name()), b, 0o600); err != nil {
 				return err.Error()
 			}
 			sources = append(append(sources, b...), '\n')
@@ -322,6 +310,24 @@ func checkDir(ctx context.Context, dir, work, terraform string, env []string, id
 		fail("terraform validate failed\n%s", out)
 	}
 	return report()
+}
+
+// scratch lists the entries of dir and creates work, the scratch directory they are copied to.
+func scratch(dir, work string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return entries, os.MkdirAll(work, 0o700)
+}
+
+// copyInto copies the file name from dir into work and returns its content.
+func copyInto(work, dir, name string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	return b, os.WriteFile(filepath.Join(work, name), b, 0o600)
 }
 
 // declaredResources returns the address (type.name) of every resource block in sources.
@@ -400,44 +406,17 @@ func identityImportFiles(dir string) []string {
 	return out
 }
 
-// supportsIdentityImport reports whether the CLI reads import blocks by identity, which Terraform
-// and OpenTofu both do from 1.12 on, and names the CLI for the report.
-func supportsIdentityImport(ctx context.Context, terraform string, env []string) (bool, string, error) {
-	major, minor, name, err := cliVersion(ctx, terraform, env)
-	return major > 1 || (major == 1 && minor >= 12), name, err
-}
+// cliName names a CLI in the report by its file name and version: "terraform-1.15.9 1.15.9".
+func cliName(c tfcli.CLI) string { return filepath.Base(c.Path) + " " + c.Version }
 
-// cliVersion asks a CLI for its version, and names it for the report.
-func cliVersion(ctx context.Context, terraform string, env []string) (major, minor int, name string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, terraform, "version", "-json")
-	cmd.Env = env
-	out, err := cmd.Output()
-	var v struct {
-		Version string `json:"terraform_version"`
+// queryCLI returns the CLI that can validate query files and actions: main if it is Terraform
+// 1.14 or later, else queryTerraform if that exists and is. Without one, path is "" and why says
+// so.
+func queryCLI(ctx context.Context, main tfcli.CLI, queryTerraform string) (path, name, why string, err error) {
+	if main.AtLeast(1, 14) {
+		return main.Path, cliName(main), "", nil
 	}
-	if err == nil {
-		err = json.Unmarshal(out, &v)
-	}
-	if err == nil {
-		_, err = fmt.Sscanf(v.Version, "%d.%d", &major, &minor)
-	}
-	if err != nil {
-		return 0, 0, "", fmt.Errorf("%s version -json: %w", terraform, err)
-	}
-	return major, minor, filepath.Base(terraform) + " " + v.Version, nil
-}
-
-// queryCLI returns the CLI that can validate query files: terraform if it is Terraform 1.14 or
-// later, else queryTerraform if that exists and is. Without one, path is "" and why says so.
-func queryCLI(ctx context.Context, terraform, queryTerraform string, env []string) (path, name, why string, err error) {
-	canQuery := func(major, minor int) bool { return major > 1 || (major == 1 && minor >= 14) }
-	major, minor, name, err := cliVersion(ctx, terraform, env)
-	if err != nil || canQuery(major, minor) {
-		return terraform, name, "", err
-	}
-	why = fmt.Sprintf("%s cannot read them (Terraform 1.14 or later can)", name)
+	why = fmt.Sprintf("%s cannot read them (Terraform 1.14 or later can)", cliName(main))
 	// Absolute, because each run's working directory is a scratch copy, which a relative path
 	// would be resolved against.
 	if queryTerraform, err = filepath.Abs(queryTerraform); err != nil {
@@ -446,21 +425,25 @@ func queryCLI(ctx context.Context, terraform, queryTerraform string, env []strin
 	if _, statErr := os.Stat(queryTerraform); statErr != nil {
 		return "", "", fmt.Sprintf("%s, and -query-terraform %s: %v", why, queryTerraform, statErr), nil
 	}
-	if major, minor, name, err = cliVersion(ctx, queryTerraform, env); err != nil || canQuery(major, minor) {
-		return queryTerraform, name, "", err
+	q, err := tfcli.Identify(ctx, queryTerraform)
+	if err != nil {
+		return "", "", "", err
 	}
-	return "", "", fmt.Sprintf("%s, nor can -query-terraform %s", why, name), nil
+	if q.AtLeast(1, 14) {
+		return q.Path, cliName(q), "", nil
+	}
+	return "", "", fmt.Sprintf("%s, nor can -query-terraform %s", why, cliName(q)), nil
 }
 
 // checkQueryDirs checks every directory under examplesDir that holds query files, with the CLI
 // queryCLI picks, and returns how many failed. Query files that nothing can validate fail the
 // check in CI, so that they cannot go unchecked there unnoticed.
-func checkQueryDirs(ctx context.Context, examplesDir, work, terraform, queryTerraform string, env []string) (int, error) {
+func checkQueryDirs(ctx context.Context, examplesDir, work string, main tfcli.CLI, queryTerraform string, env []string) (int, error) {
 	dirs, err := dirsWithFiles(examplesDir, queryFileSuffix)
 	if err != nil || len(dirs) == 0 {
 		return 0, err
 	}
-	cli, name, why, err := queryCLI(ctx, terraform, queryTerraform, env)
+	cli, name, why, err := queryCLI(ctx, main, queryTerraform)
 	switch {
 	case err != nil:
 		return 0, err
@@ -487,11 +470,8 @@ func checkQueryDirs(ctx context.Context, examplesDir, work, terraform, queryTerr
 // checkQueryDir runs fmt, init and validate -query on the query files of dir together with its
 // .tf files, which they may lean on, in a copy at work.
 func checkQueryDir(ctx context.Context, dir, work, terraform string, env []string) string {
-	entries, err := os.ReadDir(dir)
+	entries, err := scratch(dir, work)
 	if err != nil {
-		return err.Error()
-	}
-	if err := os.MkdirAll(work, 0o700); err != nil {
 		return err.Error()
 	}
 	var sources []byte
@@ -499,11 +479,8 @@ func checkQueryDir(ctx context.Context, dir, work, terraform string, env []strin
 		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), queryFileSuffix)) {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		b, err := copyInto(work, dir, e.Name())
 		if err != nil {
-			return err.Error()
-		}
-		if err := os.WriteFile(filepath.Join(work, e.Name()), b, 0o600); err != nil {
 			return err.Error()
 		}
 		sources = append(append(sources, b...), '\n')
@@ -526,57 +503,16 @@ func checkQueryDir(ctx context.Context, dir, work, terraform string, env []strin
 	return ""
 }
 
-// writeCLIConfig makes the built provider the only provider Terraform can install: a filesystem
-// mirror holds it, and there is no other installation method. validate needs no more than init
-// gives it, so dev_overrides are not needed.
-func writeCLIConfig(work, providerDir string) (string, error) {
-	bin, err := os.ReadFile(filepath.Join(providerDir, "terraform-provider-molecule"))
-	if err != nil {
-		return "", fmt.Errorf("the provider is not built (run make build): %w", err)
-	}
-	mirror := filepath.Join(work, "mirror")
-	pkgDir := filepath.Join(mirror, filepath.FromSlash(providerAddress), mirrorVersion, runtime.GOOS+"_"+runtime.GOARCH)
-	if err := os.MkdirAll(pkgDir, 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(pkgDir, "terraform-provider-molecule"), bin, 0o700); err != nil {
-		return "", err
-	}
-	cfg := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", mirror)
-	path := filepath.Join(work, "examplecheck.tfrc")
-	return path, os.WriteFile(path, []byte(cfg), 0o600)
-}
-
-// terraformEnv is the ambient environment minus anything that could point Terraform elsewhere
-// (TF_* such as TF_CLI_ARGS, TF_DATA_DIR or TF_PLUGIN_CACHE_DIR, and MOLECULE_*), plus the CLI
-// configuration and no version checks.
-func terraformEnv(cliConfig string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		upper := strings.ToUpper(name)
-		if strings.HasPrefix(upper, "TF_") || strings.HasPrefix(upper, "MOLECULE_") || upper == "CHECKPOINT_DISABLE" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
-		"TF_CLI_CONFIG_FILE="+cliConfig,
-		"CHECKPOINT_DISABLE=1",
-		"TF_IN_AUTOMATION=1",
-		"TF_INPUT=0",
-	)
-}
-
+// tf runs one terraform command and returns what it printed; err says why it failed, exiting
+// non-zero included.
 func tf(ctx context.Context, terraform, dir string, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, terraform, args...)
-	cmd.Dir, cmd.Env = dir, env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return strings.TrimSpace(out.String()), err
+	res, err := tfcli.Invocation{CLI: terraform, Dir: dir, Env: env, Args: args}.Run(ctx)
+	if err == nil && res.Code != 0 {
+		err = fmt.Errorf("exit status %d", res.Code)
+	}
+	return strings.TrimSpace(string(res.Output)), err
 }
 
 func indent(s string) string {

@@ -1,15 +1,14 @@
 package provider
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-version"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
 
 // The acceptance suite runs on several CLIs (make testacc-matrix): Terraform 1.11, Terraform 1.15
@@ -21,15 +20,10 @@ type cliInfo struct {
 	Path     string
 	OpenTofu bool
 	Version  *version.Version
+	cli      tfcli.CLI
 }
 
-func (c cliInfo) String() string {
-	name := "Terraform"
-	if c.OpenTofu {
-		name = "OpenTofu"
-	}
-	return fmt.Sprintf("%s %s", name, c.Version)
-}
+func (c cliInfo) String() string { return c.cli.String() }
 
 var (
 	cliOnce sync.Once
@@ -41,29 +35,14 @@ var (
 func testCLI(t *testing.T) cliInfo {
 	t.Helper()
 	cliOnce.Do(func() {
-		path := os.Getenv("TF_ACC_TERRAFORM_PATH")
-		if path == "" {
-			if path, cliErr = exec.LookPath("terraform"); cliErr != nil {
-				return
-			}
-		}
-		out, err := exec.Command(path, "version", "-json").Output() //nolint:noctx // asked once per test binary, outside any test's lifetime
+		// Asked once per test binary, outside any one test's lifetime.
+		c, err := tfcli.Identify(context.Background(), os.Getenv("TF_ACC_TERRAFORM_PATH"))
 		if err != nil {
-			cliErr = fmt.Errorf("%s version -json: %w", path, err)
+			cliErr = err
 			return
 		}
-		var v struct {
-			Version string `json:"terraform_version"`
-		}
-		// OpenTofu prints problems with its CLI configuration (such as a TF_CLI_CONFIG_FILE that
-		// does not exist) on stdout, before the JSON: show them rather than a bare parse error.
-		if err := json.Unmarshal(out, &v); err != nil {
-			cliErr = fmt.Errorf("%s version -json printed no version JSON (%w):\n%s", path, err, out)
-			return
-		}
-		text, _ := exec.Command(path, "version").Output() //nolint:noctx // as above
-		cliSeen = cliInfo{Path: path, OpenTofu: strings.HasPrefix(string(text), "OpenTofu")}
-		cliSeen.Version, cliErr = version.NewVersion(v.Version)
+		cliSeen = cliInfo{Path: c.Path, OpenTofu: c.OpenTofu(), cli: c}
+		cliSeen.Version, cliErr = version.NewVersion(c.Version)
 	})
 	if cliErr != nil {
 		t.Fatalf("cannot tell which CLI runs the tests: %v", cliErr)
@@ -75,12 +54,7 @@ func testCLI(t *testing.T) cliInfo {
 // "molecule-ai/molecule". A CLI configuration has to name the provider by that full address:
 // an entry for another host does not apply, and the CLI then looks for the provider in a lock
 // file that `init` never wrote.
-func (c cliInfo) registry() string {
-	if c.OpenTofu {
-		return "registry.opentofu.org"
-	}
-	return "registry.terraform.io"
-}
+func (c cliInfo) registry() string { return c.cli.Registry() }
 
 // cliFeature is something only some CLIs can do.
 type cliFeature struct {

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
+	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
 
 // These tests drive the real CLI under test (terraform, or tofu: OpenTofu runs them the same way)
@@ -32,15 +32,9 @@ import (
 // resource.Test cannot show what core writes to its logs nor how an interrupted apply ends.
 // Unix only: they send SIGINT and use process groups.
 
-const (
-	// cliCommandTimeout bounds any single terraform run, so that a hang fails the test instead of
-	// the whole package.
-	cliCommandTimeout = 60 * time.Second
-
-	// unreachableProxy makes any request Terraform or the provider might try beyond loopback fail
-	// at once; Go never proxies loopback, so the emulator stays reachable.
-	unreachableProxy = "http://127.0.0.1:9"
-)
+// cliCommandTimeout bounds any single terraform run, so that a hang fails the test instead of the
+// whole package.
+const cliCommandTimeout = 60 * time.Second
 
 // builtProvider holds the provider binary, built once per package run. The bytes are kept in
 // memory and the build directory removed straight away, so nothing outlives the test binary;
@@ -61,21 +55,14 @@ func providerBinary(t *testing.T) []byte {
 }
 
 func buildProvider(ctx context.Context) ([]byte, error) {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return nil, fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	dir, err := os.MkdirTemp("", "molecule-cli-test-")
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	bin := filepath.Join(dir, "terraform-provider-molecule")
-	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-X main.version=0.0.1", "-o", bin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+	bin, err := tfcli.Build(ctx, dir, tfcli.MirrorVersion)
+	if err != nil {
+		return nil, err
 	}
 	return os.ReadFile(bin)
 }
@@ -113,38 +100,16 @@ func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 			t.Fatal(err)
 		}
 	}
-	bin := filepath.Join(pluginDir, "terraform-provider-molecule")
-	if err := writeExecutable(bin, providerBinary(t)); err != nil {
+	if err := tfcli.WriteExecutable(filepath.Join(pluginDir, tfcli.BinaryName), providerBinary(t)); err != nil {
 		t.Fatal(err)
 	}
 	cliConfig := filepath.Join(root, "dev.tfrc")
-	cfg := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n}\n",
-		cli.registry()+"/molecule-ai/molecule", pluginDir)
-	if err := os.WriteFile(cliConfig, []byte(cfg), 0o600); err != nil {
+	if err := (tfcli.Config{Host: cli.registry(), DevOverride: pluginDir}).Write(cliConfig); err != nil {
 		t.Fatal(err)
 	}
-
-	// Start from the ambient environment minus everything that could steer Terraform or the
-	// provider elsewhere: TF_* (TF_CLI_ARGS, TF_REATTACH_PROVIDERS, TF_LOG, TF_DATA_DIR…),
-	// OpenTofu's own TOFU_* and OPENTOFU_*, MOLECULE_* and proxies.
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		upper := strings.ToUpper(name)
-		if strings.HasPrefix(upper, "TF_") || strings.HasPrefix(upper, "TOFU_") || strings.HasPrefix(upper, "OPENTOFU_") ||
-			strings.HasPrefix(upper, "MOLECULE_") ||
-			strings.HasSuffix(upper, "_PROXY") || upper == "CHECKPOINT_DISABLE" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
-		"TF_CLI_CONFIG_FILE="+cliConfig,
-		"TF_IN_AUTOMATION=1",
-		"TF_INPUT=0",
-		"CHECKPOINT_DISABLE=1",
-		"HTTP_PROXY="+unreachableProxy,
-		"HTTPS_PROXY="+unreachableProxy,
+	// The ambient environment minus everything that could steer Terraform or the provider
+	// elsewhere (tfcli.Environ), pointed at this test's emulator.
+	env := tfcli.Environ(os.Environ(), cliConfig,
 		"MOLECULE_ENDPOINT="+emu.URL(),
 		"MOLECULE_ADMIN_TOKEN="+emu.AdminToken(),
 	)
@@ -162,13 +127,11 @@ func (c *cliEnv) writeConfig(hcl string) {
 // command prepares a terraform run in its own process group, so that a run that has to be
 // killed takes the provider plugin with it.
 func (c *cliEnv) command(ctx context.Context, extraEnv []string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, c.terraform, args...)
-	cmd.Dir = c.dir
-	cmd.Env = append(append([]string(nil), c.env...), extraEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
+	return c.invocation(extraEnv, args...).Command(ctx)
+}
+
+func (c *cliEnv) invocation(extraEnv []string, args ...string) tfcli.Invocation {
+	return tfcli.Invocation{CLI: c.terraform, Dir: c.dir, Env: append(slices.Clone(c.env), extraEnv...), Args: args}
 }
 
 // cliResult is what one terraform run printed. It may hold secrets (show -json does by design),
@@ -191,21 +154,14 @@ func (c *cliEnv) run(extraEnv []string, args ...string) cliResult {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cliCommandTimeout)
 	defer cancel()
-	cmd := c.command(ctx, extraEnv, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{cli: c.cli, args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), redact: c.redact}
-	var exit *exec.ExitError
+	out, err := c.invocation(extraEnv, args...).Run(ctx)
 	switch {
 	case ctx.Err() != nil:
 		c.t.Fatalf("terraform %s did not finish within %s", args[0], cliCommandTimeout)
-	case errors.As(err, &exit):
-		res.code = exit.ExitCode()
 	case err != nil:
 		c.t.Fatalf("running terraform %s: %v", args[0], err)
 	}
-	return res
+	return cliResult{cli: c.cli, args: args, stdout: out.Stdout, stderr: out.Stderr, code: out.Code, redact: c.redact}
 }
 
 // mustRun runs terraform and fails the test unless it exits 0.
@@ -600,14 +556,4 @@ func TestCLI_interruptApply(t *testing.T) {
 				emu.RequestCount(emulator.EndpointMint), len(live), len(tracked))
 		})
 	}
-}
-
-// writeExecutable writes a program that a test runs next. Parallel tests start processes
-// meanwhile, and a child forked while the file is open for writing would keep it open, so that
-// running the program fails with "text file busy"; holding ForkLock for reading keeps forks out
-// until the file is closed.
-func writeExecutable(path string, data []byte) error {
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	return os.WriteFile(path, data, 0o700)
 }

@@ -229,14 +229,10 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 // Mixing levels is deliberate: an explicit endpoint in configuration wins over a stray
 // MOLECULE_ORG in the shell, but two values at the same level are ambiguous and rejected.
 func (p *moleculeProvider) resolveEndpoint(cfg moleculeProviderModel, token string, resp *provider.ConfigureResponse) string {
-	// Keys have no fixed format, so a credential pasted into the wrong variable is recognized only
-	// by its value.
-	hide := func(err error) string {
-		if token == "" {
-			return err.Error()
-		}
-		return strings.ReplaceAll(err.Error(), token, "[redacted]")
-	}
+	// No client exists yet to redact these errors. Keys have no fixed format, so a credential
+	// pasted into the wrong variable is recognized only by its value; a guide-style key by its
+	// pattern, as the client recognizes it.
+	hide := func(err error) string { return client.RedactSecrets(err.Error(), token) }
 	endpoint, org := cfg.Endpoint.ValueString(), cfg.Org.ValueString()
 	source := "configuration"
 	if cfg.Endpoint.IsNull() && cfg.Org.IsNull() {

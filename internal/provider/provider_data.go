@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -11,9 +10,10 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
 
-// plaintextKeyPattern matches a key in the published guide's format (mola_…). The deployed
+// plaintextKeyPattern is the client's pattern of a key in the published guide's format (mola_…),
+// so that the provider's logs mask exactly what the client's errors redact. The deployed
 // service's keys have no fixed format, so secrets are masked by value; this is an extra net.
-var plaintextKeyPattern = regexp.MustCompile(`mola_[A-Za-z0-9]+`)
+var plaintextKeyPattern = client.KeyPattern
 
 // secretFieldKeys are log field names whose values are always masked, whatever they hold.
 var secretFieldKeys = []string{"token", "key", "authorization", "Authorization", "credential"}

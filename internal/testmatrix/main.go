@@ -7,7 +7,7 @@
 //
 // A CLI is a path or a command on PATH. Every CLI is asked for its version before any test runs,
 // so a missing or broken binary fails at once rather than after the other CLIs' runs. Each run is
-// `go test -count=1 -json` of the package with:
+// `go test -count=1 -json` of the package in the environment tfcli.AcceptanceEnviron makes:
 //
 //   - TF_ACC=1, TF_ACC_TERRAFORM_PATH set to the CLI, CHECKPOINT_DISABLE=1 and TF_IN_AUTOMATION=1;
 //   - TF_ACC_PROVIDER_HOST set to the registry the CLI resolves provider addresses to,
@@ -36,12 +36,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
 
 func main() { os.Exit(matrix()) }
@@ -67,10 +68,10 @@ func matrix() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	var clis []cli
+	var clis []tfcli.CLI
 	var missing []string
 	for _, arg := range flag.Args() {
-		c, err := lookCLI(ctx, arg)
+		c, err := tfcli.Identify(ctx, arg)
 		if err != nil {
 			missing = append(missing, err.Error())
 			continue
@@ -97,7 +98,7 @@ func matrix() int {
 		if ctx.Err() != nil {
 			break
 		}
-		fmt.Printf("\n=== %s (%s): go %s\n", c, c.path, strings.Join(args, " "))
+		fmt.Printf("\n=== %s (%s): go %s\n", c, c.Path, strings.Join(args, " "))
 		r := runTests(c, args, *verbose)
 		fmt.Printf("=== %s: %s\n", c, r.counts())
 		runs = append(runs, r)
@@ -120,71 +121,6 @@ func matrix() int {
 	return 0
 }
 
-// cli is one Terraform-compatible binary, as it describes itself.
-type cli struct {
-	path     string
-	product  string // "Terraform" or "OpenTofu"
-	version  string
-	openTofu bool
-}
-
-func (c cli) String() string { return c.product + " " + c.version }
-
-// registry is the host the CLI gives a provider address without one.
-func (c cli) registry() string {
-	if c.openTofu {
-		return "registry.opentofu.org"
-	}
-	return "registry.terraform.io"
-}
-
-// versionLine is the first line of `terraform version` or `tofu version`.
-var versionLine = regexp.MustCompile(`^(Terraform|OpenTofu) v(\S+)`)
-
-func lookCLI(ctx context.Context, arg string) (cli, error) {
-	path, err := exec.LookPath(arg)
-	if err != nil {
-		return cli{}, fmt.Errorf("CLI %q is missing: %w", arg, err)
-	}
-	if path, err = filepath.Abs(path); err != nil {
-		return cli{}, fmt.Errorf("CLI %q: %w", arg, err)
-	}
-	cmd := exec.CommandContext(ctx, path, "version") //nolint:gosec // G204: the CLI the developer asked to test with
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+os.DevNull, "CHECKPOINT_DISABLE=1")
-	out, err := cmd.Output()
-	if err != nil {
-		return cli{}, fmt.Errorf("CLI %q: %s version: %w", arg, path, err)
-	}
-	first, _, _ := strings.Cut(string(out), "\n")
-	m := versionLine.FindStringSubmatch(first)
-	if m == nil {
-		return cli{}, fmt.Errorf("CLI %q: %s version printed %q, which is neither Terraform's nor OpenTofu's", arg, path, first)
-	}
-	return cli{path: path, product: m[1], version: m[2], openTofu: m[1] == "OpenTofu"}, nil
-}
-
-// testEnv is the environment of one CLI's go test run.
-func testEnv(c cli) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "MOLECULE_ACC_REAL", "TF_ACC", "TF_ACC_TERRAFORM_PATH", "TF_ACC_PROVIDER_HOST", "TF_CLI_CONFIG_FILE",
-			"CHECKPOINT_DISABLE", "TF_IN_AUTOMATION":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
-		"TF_ACC=1",
-		"TF_ACC_TERRAFORM_PATH="+c.path,
-		"TF_ACC_PROVIDER_HOST="+c.registry(),
-		"TF_CLI_CONFIG_FILE="+os.DevNull,
-		"CHECKPOINT_DISABLE=1",
-		"TF_IN_AUTOMATION=1",
-	)
-}
-
 // event is one line of `go test -json` (cmd/test2json).
 type event struct {
 	Action  string
@@ -201,7 +137,7 @@ type result struct {
 
 // run is one CLI's go test run.
 type run struct {
-	cli     cli
+	cli     tfcli.CLI
 	elapsed time.Duration
 	tests   map[string]*result
 	order   []string
@@ -216,11 +152,11 @@ type run struct {
 	unexplained []string
 }
 
-func runTests(c cli, args []string, verbose bool) *run {
+func runTests(c tfcli.CLI, args []string, verbose bool) *run {
 	r := &run{cli: c, tests: map[string]*result{}, skipReasons: map[string][]string{}}
 	start := time.Now()
 	cmd := exec.Command("go", args...) //nolint:gosec,noctx // G204: go test of this module; an interrupt reaches it directly, as its process group's
-	cmd.Env = testEnv(c)
+	cmd.Env = tfcli.AcceptanceEnviron(os.Environ(), c)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -401,7 +337,7 @@ func summarise(pkg string, runs []*run) string {
 	}
 	_ = tw.Flush()
 	for _, r := range runs {
-		fmt.Fprintf(&b, "\n%s (%s): %s\n", r.cli, r.cli.path, r.counts())
+		fmt.Fprintf(&b, "\n%s (%s): %s\n", r.cli, r.cli.Path, r.counts())
 		for _, reason := range r.reasons() {
 			tests := r.skipReasons[reason]
 			fmt.Fprintf(&b, "  skipped %d: %s\n    %s\n", len(tests), reason, strings.Join(tests, ", "))

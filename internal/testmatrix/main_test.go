@@ -68,17 +68,3 @@ func TestTally(t *testing.T) {
 		t.Error("a run with failures and an unexplained skip counts as ok")
 	}
 }
-
-func TestVersionLine(t *testing.T) {
-	for line, want := range map[string][]string{
-		"Terraform v1.11.4":      {"Terraform", "1.11.4"},
-		"OpenTofu v1.12.6":       {"OpenTofu", "1.12.6"},
-		"Terraform v1.15.0-rc1":  {"Terraform", "1.15.0-rc1"},
-		"Warning: Unable to ope": nil,
-	} {
-		m := versionLine.FindStringSubmatch(line)
-		if (m == nil) != (want == nil) || (m != nil && !slices.Equal(m[1:], want)) {
-			t.Errorf("%q: got %q, want %q", line, m, want)
-		}
-	}
-}

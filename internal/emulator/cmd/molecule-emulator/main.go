@@ -24,12 +24,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/atomicfile"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -184,7 +184,8 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 
 	url := "http://" + ln.Addr().String()
 	if cfg.urlFile != "" {
-		if err := writeFileAtomic(cfg.urlFile, []byte(url)); err != nil {
+		// Replaced whole, so that a script polling for the file never reads it half written.
+		if err := atomicfile.Write(cfg.urlFile, []byte(url), 0o600); err != nil {
 			_ = srv.Close()
 			return errors.Join(fmt.Errorf("writing -url-file: %w", err), emu.Close())
 		}
@@ -342,28 +343,3 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// writeFileAtomic replaces path so that a script polling for the file never reads it half
-// written.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
