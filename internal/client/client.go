@@ -401,6 +401,7 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 	}
 	// A retryablehttp.Client per request lets its hooks share this request's state; the
 	// connection pool lives in c.http and is shared.
+	k.ctx = ctx
 	rc := &retryablehttp.Client{
 		HTTPClient:     c.http,
 		RetryMax:       c.maxRetries,
