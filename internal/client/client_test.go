@@ -62,6 +62,8 @@ func testConfig(endpoint string) Config {
 		MaxRetries:   3,
 		RetryWaitMin: time.Millisecond,
 		RetryWaitMax: 5 * time.Millisecond,
+		// Long enough for the lists after a lost answer to run, short enough to keep tests quick.
+		LateCommitGrace: 150 * time.Millisecond,
 	}
 }
 

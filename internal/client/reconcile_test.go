@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,8 +183,9 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
 		t.Fatalf("want no mint after the cancellation (2 in all with the warm-up), got %d", n)
 	}
-	if emu.RequestCount(emulator.EndpointList) != lists+1 {
-		t.Fatal("a cancelled mint must still be reconciled")
+	// Listed at once, then again over the grace window, which a cancellation does not skip.
+	if got := emu.RequestCount(emulator.EndpointList) - lists; got != 1+recheckLists {
+		t.Fatalf("a cancelled mint must still be reconciled: %d lists, want %d", got, 1+recheckLists)
 	}
 	if live := liveNamed(emu, "interrupted"); len(live) != 0 {
 		t.Fatalf("left live keys %v", live)
@@ -235,5 +237,91 @@ func TestMintReconciledConcurrentSameName(t *testing.T) {
 	}
 	if len(minted) < n-1 {
 		t.Fatalf("want at least %d keys minted with 3 lost answers among %d callers, got %d", n-1, n, len(minted))
+	}
+}
+
+// waitForMints waits until the emulator has committed n mints of name, for commits that land
+// after the client has given up on them.
+func waitForMints(t *testing.T, emu *emulator.Server, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := 0
+		for _, ev := range emu.Events() {
+			if ev.Type == "mint" && ev.Name == name {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator committed %d mints of %q within 10s, want %d", got, name, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A mint's first attempt times out, and the service commits it a second later, after the mint
+// was tried again: the late key is found by the lists over the grace window and revoked.
+func TestMintReconciledLateCommit(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	log := &recordingLogger{}
+	// The default grace window: with a 300ms request timeout, its floor of 2s.
+	c := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.Logger, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), log, 300*time.Millisecond, 0
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: time.Second})
+
+	m, revoked, err := c.MintReconciled(context.Background(), "late")
+	if err != nil {
+		t.Fatalf("MintReconciled: %v", err)
+	}
+	waitForMints(t, emu, "late", 2)
+	if live := liveNamed(emu, "late"); !slices.Equal(live, []string{m.ID}) {
+		t.Fatalf("live keys %v, want exactly the returned %s: the late commit was left live", live, m.ID)
+	}
+	if got := revokedNamed(emu, "late"); len(got) != 1 || !slices.Equal(got, revoked) {
+		t.Fatalf("emulator revoked %v, client reported %v; want the late key", got, revoked)
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
+		t.Fatalf("want 2 mint requests, got %d", n)
+	}
+	for _, want := range []string{"Revoked key left by a lost mint response", "Reconciled a lost mint response", "after the answer was lost",
+		"cannot be told apart", revoked[0]} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the warnings do not say %q:\n%s", want, log)
+		}
+	}
+}
+
+// Both attempts lose their answers and the first commits late: the mint is abandoned, and the
+// lists after the second loss still find and revoke the late key.
+func TestMintReconciledLateCommitAbandoned(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	c := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), 300*time.Millisecond, 2*time.Second
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: time.Second})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+
+	_, revoked, err := c.MintReconciled(context.Background(), "late-twice")
+	var abandoned *MintAbandonedError
+	if !errors.As(err, &abandoned) {
+		t.Fatalf("want MintAbandonedError, got %v", err)
+	}
+	waitForMints(t, emu, "late-twice", 2)
+	if live := liveNamed(emu, "late-twice"); len(live) != 0 {
+		t.Fatalf("live keys %v after an abandoned mint: the late commit was left live", live)
+	}
+	if len(revoked) != 2 || abandoned.Lists != 2+recheckLists || abandoned.Over < 2*time.Second {
+		t.Fatalf("revoked %v, %d lists over %s; want both keys revoked and %d lists over the 2s window", revoked, abandoned.Lists, abandoned.Over, 2+recheckLists)
+	}
+	for _, want := range []string{"listed the keys 5 times over", "was not tried again", "revoked " + revoked[0], "cannot be told apart"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
