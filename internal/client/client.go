@@ -109,6 +109,7 @@ type Client struct {
 	grace         time.Duration // LateCommitGrace
 	logger        Logger
 	rec           reconciler
+	serviceClock  serviceClock
 	cache         snapshotCache
 	secrets       secretSet
 }
@@ -206,10 +207,11 @@ func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err err
 	if err != nil {
 		return nil, err
 	}
-	started := time.Now().UTC()
-	unknown := func(cause error) error { return &MintOutcomeUnknownError{Name: name, Started: started, Cause: cause} }
-
 	k := c.newCall(http.MethodPost, tokensPath, false)
+	// Only the last attempt can have created a key: earlier ones were refused (429) or never sent.
+	unknown := func(cause error) error {
+		return &MintOutcomeUnknownError{Name: name, Started: k.start.UTC(), Cause: cause}
+	}
 	resp, err := c.do(ctx, k, body)
 	if err != nil {
 		if k.mayHaveCommitted {

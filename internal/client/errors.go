@@ -124,7 +124,9 @@ func IsRateLimited(err error) bool { return hasStatus(err, http.StatusTooManyReq
 // may still create it after the client gave up: the caller must reconcile by listing, for a
 // while, never by blindly minting again.
 type MintOutcomeUnknownError struct {
-	Name    string
+	Name string
+	// Started is when the attempt whose answer was lost was sent, by this machine's clock:
+	// after any attempts the service refused (429) and any waits between them.
 	Started time.Time
 	Cause   error
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -13,9 +14,13 @@ import (
 )
 
 const (
-	// clockSkew widens the window in which a key may have come from a lost mint, because
-	// created_at is the service's clock and the attempt's start is ours.
+	// clockSkew widens the window in which a key may have come from a lost mint when the
+	// service's clock is unknown (no answer carried a Date header): created_at is the service's
+	// clock and the attempt's send time is ours.
 	clockSkew = time.Minute
+	// dateMargin widens the window when the service's clock is estimated from its Date header:
+	// the database that stamps created_at, or a proxy that stamps Date, may keep another time.
+	dateMargin = 2 * time.Second
 	// cleanupTimeout bounds reconciliation after the caller's context was cancelled (Ctrl-C):
 	// long enough to list and revoke, short enough not to hold up Terraform's exit.
 	cleanupTimeout = 10 * time.Second
@@ -181,12 +186,16 @@ func (c *Client) ensureBaseline(ctx context.Context) error {
 //
 // When a mint's outcome is unknown (timeout, dropped connection or 5xx after the request was
 // sent), it lists the keys and looks for ones that attempt created: same name, not live before
-// this client's first mint, not minted by this client, created since the mint started (less a
-// minute for clock skew). Their plaintext was lost with the response, so nobody can use them:
-// they are revoked, and the mint is tried once more. Because the service may still commit the
-// lost request after the client gave up, the keys are listed again over the grace window after
-// the lost answer, after the second mint too, and new candidates are revoked. revoked returns
-// the ids revoked.
+// this client's first mint, not minted by this client, created since the lost attempt was sent
+// (read on the service's clock, estimated from its Date header; less a minute when it sent
+// none). Their plaintext was lost with the response, so nobody can use them: they are revoked,
+// and the mint is tried once more. Because the service may still commit the lost request after
+// the client gave up, the keys are listed again over the grace window after the lost answer,
+// after the second mint too, and new candidates are revoked. revoked returns the ids revoked.
+//
+// Another run with the same credential minting the same name inside that window cannot be told
+// apart from the lost attempt: its key is revoked too. That is the safe failure (the other run
+// sees its key gone and replaces it), where the alternative is a live key nobody holds.
 //
 // It refuses to revoke, and returns *UnresolvedMintError with the candidates, when a candidate
 // was minted by another credential than this client's. After a cancellation it still cleans up,
@@ -406,8 +415,7 @@ func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
 	if err != nil {
 		return lost.unresolved(nil, fmt.Sprintf("listing keys to find out failed (%v)", err))
 	}
-	lost.since = lost.sent.Add(-clockSkew)
-	lost.sinceHow = "the mint's start by this machine's clock, less a minute for clock skew"
+	lost.since, lost.sinceHow = c.serviceClock.earliest(lost.sent)
 	var candidates []Token
 	for _, t := range tokens {
 		if t.Name == lost.name && !c.rec.known(t.ID) && !slices.Contains(lost.revoked, t.ID) && !t.CreatedAt.Before(lost.since) {
@@ -452,6 +460,43 @@ func (c *Client) sanitizeAll(ids []string) []string {
 		out[i] = c.sanitize(id)
 	}
 	return out
+}
+
+// serviceClock estimates how far the service's clock is from this machine's, from the Date
+// header of its answers, so that a lost attempt's send time can be read on the clock that
+// stamps created_at. The latest answer's estimate is kept.
+type serviceClock struct {
+	mu     sync.Mutex
+	seen   bool
+	lo, hi time.Duration // the service's clock minus this machine's lies within [lo, hi]
+}
+
+// observe takes the Date of an answer to a request sent at sent and received at received. The
+// service stamped Date at some moment in between, truncated to the second.
+func (s *serviceClock) observe(date string, sent, received time.Time) {
+	if date == "" || sent.IsZero() {
+		return
+	}
+	d, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen, s.lo, s.hi = true, d.Sub(received), d.Add(time.Second).Sub(sent)
+}
+
+// earliest is the earliest created_at, by the service's clock, that a key created by a request
+// sent at sent can carry, with how it was judged.
+func (s *serviceClock) earliest(sent time.Time) (time.Time, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.seen {
+		return sent.Add(-clockSkew).UTC(), "the lost attempt's send time by this machine's clock, less a minute for clock skew: " +
+			"no answer carried a Date header"
+	}
+	return sent.Add(s.lo - dateMargin).UTC(), fmt.Sprintf("the lost attempt's send time, moved to the service's clock by its Date header "+
+		"(an offset between %s and %s), less %s", s.lo.Round(time.Millisecond), s.hi.Round(time.Millisecond), dateMargin)
 }
 
 // ownAttribution reports whether createdBy may name this client's credential: "admin-token"

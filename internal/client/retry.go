@@ -92,6 +92,7 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	} else {
 		fields["status"] = resp.StatusCode
 		k.mayHaveCommitted = !refused(resp.StatusCode)
+		k.c.serviceClock.observe(resp.Header.Get("Date"), k.start, time.Now())
 	}
 	k.c.debug(ctx, "Molecule API request", fields)
 
