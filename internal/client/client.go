@@ -63,6 +63,10 @@ type Config struct {
 	MaxRetryAfter time.Duration // 0 => 60s
 	Logger        Logger
 	Transport     http.RoundTripper // nil => pooled transport sized for Terraform parallelism
+	// LateCommitGrace is how long MintReconciled keeps listing the keys after a mint's answer
+	// was lost, for a key the service commits after the client gave up. 0 => RequestTimeout,
+	// but at least 2s and at most 10s.
+	LateCommitGrace time.Duration
 	// SnapshotMaxAge bounds the age of the shared list behind Snapshot; 0 => DefaultSnapshotMaxAge.
 	SnapshotMaxAge time.Duration
 	Now            func() time.Time // clock for the snapshot's age; nil => time.Now
@@ -84,7 +88,11 @@ type MintedToken struct {
 	// out of the mint response, and the list that should supply them failed or lacked the key.
 	// The key is live and usable either way.
 	MetadataErr error
-	gen         uint64 // the snapshot generation right after the mint
+	// ReconcileErr is set when an earlier attempt of this mint lost its answer and the keys it
+	// may have created could not all be accounted for after this key was minted (an
+	// *UnresolvedMintError naming them). This key is live and usable either way.
+	ReconcileErr error
+	gen          uint64 // the snapshot generation right after the mint
 }
 
 // Client calls one organization's org token API. It is safe for concurrent use.
@@ -98,8 +106,10 @@ type Client struct {
 	waitMax       time.Duration
 	maxRetryAfter time.Duration
 	listLimit     int64
+	grace         time.Duration // LateCommitGrace
 	logger        Logger
 	rec           reconciler
+	serviceClock  serviceClock
 	cache         snapshotCache
 	secrets       secretSet
 }
@@ -116,7 +126,8 @@ func New(cfg Config) (*Client, error) {
 	if strings.IndexFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 		return nil, errors.New("the token contains whitespace or control characters (a trailing newline, perhaps); remove them")
 	}
-	if cfg.MaxRetries < 0 || cfg.RequestTimeout < 0 || cfg.RetryWaitMin < 0 || cfg.RetryWaitMax < 0 || cfg.MaxRetryAfter < 0 {
+	if cfg.MaxRetries < 0 || cfg.RequestTimeout < 0 || cfg.RetryWaitMin < 0 || cfg.RetryWaitMax < 0 || cfg.MaxRetryAfter < 0 ||
+		cfg.LateCommitGrace < 0 {
 		return nil, errors.New("retry counts, timeouts and waits must not be negative")
 	}
 	c := &Client{
@@ -142,13 +153,15 @@ func New(cfg Config) (*Client, error) {
 	if c.waitMin > c.waitMax {
 		return nil, fmt.Errorf("the minimum retry wait (%s) is longer than the maximum (%s)", c.waitMin, c.waitMax)
 	}
+	timeout := cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout)
+	c.grace = cmp.Or(cfg.LateCommitGrace, min(max(timeout, minLateCommitGrace), maxLateCommitGrace))
 	transport := cfg.Transport
 	if transport == nil {
 		transport = defaultTransport()
 	}
 	c.http = &http.Client{
 		Transport: transport,
-		Timeout:   cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout),
+		Timeout:   timeout,
 		// Following a redirect would turn a POST into a GET and could carry the credential
 		// elsewhere; a redirect here means a misconfigured endpoint, so it is reported instead.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -194,10 +207,11 @@ func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err err
 	if err != nil {
 		return nil, err
 	}
-	started := time.Now().UTC()
-	unknown := func(cause error) error { return &MintOutcomeUnknownError{Name: name, Started: started, Cause: cause} }
-
 	k := c.newCall(http.MethodPost, tokensPath, false)
+	// Only the last attempt can have created a key: earlier ones were refused (429) or never sent.
+	unknown := func(cause error) error {
+		return &MintOutcomeUnknownError{Name: name, Started: k.start.UTC(), Cause: cause}
+	}
 	resp, err := c.do(ctx, k, body)
 	if err != nil {
 		if k.mayHaveCommitted {
@@ -401,6 +415,7 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 	}
 	// A retryablehttp.Client per request lets its hooks share this request's state; the
 	// connection pool lives in c.http and is shared.
+	k.ctx = ctx
 	rc := &retryablehttp.Client{
 		HTTPClient:     c.http,
 		RetryMax:       c.maxRetries,

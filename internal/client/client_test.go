@@ -62,6 +62,8 @@ func testConfig(endpoint string) Config {
 		MaxRetries:   3,
 		RetryWaitMin: time.Millisecond,
 		RetryWaitMax: 5 * time.Millisecond,
+		// Long enough for the lists after a lost answer to run, short enough to keep tests quick.
+		LateCommitGrace: 150 * time.Millisecond,
 	}
 }
 
@@ -651,11 +653,12 @@ func TestRetryAfter(t *testing.T) {
 		"date past deadline":     {header: future, maxAfter: 2 * time.Hour, deadline: 5 * time.Second, wantErr: "due in 59m"},
 		"huge fails at once":     {header: "99999999999999999999999", maxAfter: 20 * time.Millisecond, wantErr: "longer than the longest wait allowed (20ms"},
 		"too long fails at once": {header: "7200", maxAfter: 30 * time.Millisecond, wantErr: "asked to wait 2h0m0s, longer than the longest wait allowed (30ms"},
-		"within the cap":         {header: "0", maxAfter: 30 * time.Millisecond, wantWait: "wait_ms:0"},
-		"past date":              {header: past, wantWait: "wait_ms:0"},
-		"negative ignored":       {header: "-5", deadline: 5 * time.Second},
-		"garbage ignored":        {header: "soon", deadline: 5 * time.Second},
-		"fraction ignored":       {header: "1.5", deadline: 5 * time.Second},
+		// No wait asked for is the minimum backoff (1ms here), never an immediate retry.
+		"within the cap":   {header: "0", maxAfter: 30 * time.Millisecond, wantWait: "wait_ms:1]"},
+		"past date":        {header: past, wantWait: "wait_ms:1]"},
+		"negative ignored": {header: "-5", deadline: 5 * time.Second},
+		"garbage ignored":  {header: "soon", deadline: 5 * time.Second},
+		"fraction ignored": {header: "1.5", deadline: 5 * time.Second},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

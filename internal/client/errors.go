@@ -110,12 +110,15 @@ func IsForbidden(err error) bool { return hasStatus(err, http.StatusForbidden) }
 // IsRateLimited reports whether the service was still answering 429 when retries ran out.
 func IsRateLimited(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
 
-// MintOutcomeUnknownError is returned by Mint when the request may have reached the service but
+// MintOutcomeUnknownError is returned by mint when the request may have reached the service but
 // no usable answer came back (timeout or dropped connection after sending, a 5xx other than 501,
-// an unreadable success response). A key may exist whose plaintext nobody has: the caller must
-// reconcile by listing before doing anything else, never by blindly minting again.
+// an unreadable success response). A key may exist whose plaintext nobody has, and the service
+// may still create it after the client gave up: the caller must reconcile by listing, for a
+// while, never by blindly minting again.
 type MintOutcomeUnknownError struct {
-	Name    string
+	Name string
+	// Started is when the attempt whose answer was lost was sent, by this machine's clock:
+	// after any attempts the service refused (429) and any waits between them.
 	Started time.Time
 	Cause   error
 }

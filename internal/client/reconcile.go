@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -12,21 +14,39 @@ import (
 )
 
 const (
-	// clockSkew widens the window in which a key may have come from a lost mint, because
-	// created_at is the service's clock and the attempt's start is ours.
+	// clockSkew widens the window in which a key may have come from a lost mint when the
+	// service's clock is unknown (no answer carried a Date header): created_at is the service's
+	// clock and the attempt's send time is ours.
 	clockSkew = time.Minute
+	// dateMargin widens the window when the service's clock is estimated from its Date header:
+	// the database that stamps created_at, or a proxy that stamps Date, may keep another time.
+	dateMargin = 2 * time.Second
 	// cleanupTimeout bounds reconciliation after the caller's context was cancelled (Ctrl-C):
 	// long enough to list and revoke, short enough not to hold up Terraform's exit.
 	cleanupTimeout = 10 * time.Second
+	// recheckLists is how many times the keys are listed over the grace window after a lost
+	// answer, besides the list right after it.
+	recheckLists = 3
+	// The default grace window is the request timeout, within these bounds.
+	minLateCommitGrace = 2 * time.Second
+	maxLateCommitGrace = 10 * time.Second
 )
 
+// sharedCredentialCaveat is said wherever keys are revoked as a lost mint's: what reconciliation
+// cannot tell apart, and why it revokes anyway.
+const sharedCredentialCaveat = "a key that another run using the same credential minted under the same name in that window " +
+	"cannot be told apart from a lost one and is revoked too: a key revoked under another run is safer than a live key nobody holds"
+
 // UnresolvedMintError is returned by MintReconciled when a mint's outcome is unknown and the keys
-// that may have come from it could not be cleaned up safely. Candidates lists their ids.
+// that may have come from it could not be cleaned up safely. Candidates lists their ids; Lists
+// and Over say how often, and for how long after the lost answer, the keys were listed.
 type UnresolvedMintError struct {
 	Name       string
 	Candidates []string
 	Reason     string
 	Cause      error
+	Lists      int
+	Over       time.Duration
 }
 
 func (e *UnresolvedMintError) Error() string {
@@ -34,25 +54,48 @@ func (e *UnresolvedMintError) Error() string {
 	if len(e.Candidates) > 0 {
 		ids = strings.Join(e.Candidates, ", ")
 	}
-	return fmt.Sprintf("a request to mint key %q got no usable answer (%v), and %s; keys that may have come from it: %s",
-		e.Name, e.Cause, e.Reason, ids)
+	return fmt.Sprintf("a request to mint key %q got no usable answer (%v), and %s; keys that may have come from it: %s (%s)",
+		e.Name, e.Cause, e.Reason, ids, listedOver(e.Lists, e.Over))
 }
 
 func (e *UnresolvedMintError) Unwrap() error { return e.Cause }
 
 // MintAbandonedError is returned by MintReconciled when a mint's outcome was unknown, the mint
-// was not tried again (a second lost answer, or a cancellation), and reconciliation made sure no
-// key from it is left live.
+// was not tried again (a second lost answer, or a cancellation), and every key it may have
+// created that the lists over the grace window showed was revoked: Revoked holds their ids.
+// Since is the start of the window, by the service's clock.
 type MintAbandonedError struct {
-	Name  string
-	Cause error
+	Name    string
+	Cause   error
+	Lists   int
+	Over    time.Duration
+	Since   time.Time
+	Revoked []string
 }
 
 func (e *MintAbandonedError) Error() string {
-	return fmt.Sprintf("minting key %q got no usable answer (%v); every key it may have created was found and revoked", e.Name, e.Cause)
+	revoked := "none was found"
+	if len(e.Revoked) > 0 {
+		revoked = "revoked " + strings.Join(e.Revoked, ", ")
+	}
+	return fmt.Sprintf("minting key %q got no usable answer (%v) and was not tried again; %s, looking for keys with this name "+
+		"created since %s by the service's clock, and %s; %s",
+		e.Name, e.Cause, listedOver(e.Lists, e.Over), formatWindowTime(e.Since), revoked, sharedCredentialCaveat)
 }
 
 func (e *MintAbandonedError) Unwrap() error { return e.Cause }
+
+// listedOver says what reconciliation checked: "listed the keys 4 times over 10.2s after the
+// answer was lost".
+func listedOver(lists int, over time.Duration) string {
+	times := "times"
+	if lists == 1 {
+		times = "time"
+	}
+	return fmt.Sprintf("listed the keys %d %s over %s after the answer was lost", lists, times, over.Round(100*time.Millisecond))
+}
+
+func formatWindowTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
 // reconciler is the per-client memory MintReconciled needs to tell a lost mint's key from
 // every other key with the same name.
@@ -138,17 +181,25 @@ func (c *Client) ensureBaseline(ctx context.Context) error {
 	return nil
 }
 
-// MintReconciled mints a key and guarantees that no key is left live and unknown behind it.
+// MintReconciled mints a key and guarantees that no key is left live and unknown behind it, as
+// far as the lists over the grace window (Config.LateCommitGrace) can see.
 //
 // When a mint's outcome is unknown (timeout, dropped connection or 5xx after the request was
 // sent), it lists the keys and looks for ones that attempt created: same name, not live before
-// this client's first mint, not minted by this client, created during the attempt. Their
-// plaintext was lost with the response, so nobody can use them: they are revoked, and the mint is
-// tried once more. revoked returns the ids revoked that way.
+// this client's first mint, not minted by this client, created since the lost attempt was sent
+// (read on the service's clock, estimated from its Date header; less a minute when it sent
+// none). Their plaintext was lost with the response, so nobody can use them: they are revoked,
+// and the mint is tried once more. Because the service may still commit the lost request after
+// the client gave up, the keys are listed again over the grace window after the lost answer,
+// after the second mint too, and new candidates are revoked. revoked returns the ids revoked.
+//
+// Another run with the same credential minting the same name inside that window cannot be told
+// apart from the lost attempt: its key is revoked too. That is the safe failure (the other run
+// sees its key gone and replaces it), where the alternative is a live key nobody holds.
 //
 // It refuses to revoke, and returns *UnresolvedMintError with the candidates, when a candidate
-// was minted by another credential than this client's. After a cancellation it still cleans up
-// (bounded by cleanupTimeout) but does not mint again.
+// was minted by another credential than this client's. After a cancellation it still cleans up,
+// bounded by cleanupTimeout, but does not mint again.
 //
 // The deployed service's mint response has no created_by or created_at; they are then taken
 // from a list that starts after the mint, shared with the other mints in flight in this process
@@ -161,7 +212,7 @@ func (c *Client) MintReconciled(ctx context.Context, name string) (minted *Minte
 	return minted, revoked, err
 }
 
-func (c *Client) mintReconciled(ctx context.Context, name string) (minted *MintedToken, revoked []string, err error) {
+func (c *Client) mintReconciled(ctx context.Context, name string) (*MintedToken, []string, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, nil, err
 	}
@@ -170,28 +221,163 @@ func (c *Client) mintReconciled(ctx context.Context, name string) (minted *Minte
 	if err := c.ensureBaseline(ctx); err != nil {
 		return nil, nil, fmt.Errorf("listing keys before minting, so that a lost response can be reconciled: %w", err)
 	}
+	var lost *lostMint
 	for attempt := 1; ; attempt++ {
 		m, err := c.mint(ctx, name)
 		if err == nil {
 			c.rec.remember(m.ID)
-			return m, revoked, nil
 		}
 		var unknown *MintOutcomeUnknownError
 		if !errors.As(err, &unknown) {
-			return nil, revoked, err
+			if lost == nil {
+				return m, nil, err
+			}
+			// An earlier answer was lost, and the service may still commit that request.
+			rerr := c.awaitLateCommits(ctx, lost)
+			switch {
+			case err == nil && rerr != nil:
+				// The key in hand is live and only this caller has its secret: it must be returned.
+				m.ReconcileErr = rerr
+				c.warn(ctx, "Lost mint response not fully reconciled", map[string]any{"name": c.sanitize(name), "id": m.ID, "error": rerr.Error()})
+				return m, lost.revoked, nil
+			case err == nil:
+				return m, lost.revoked, nil
+			case rerr != nil:
+				return nil, lost.revoked, fmt.Errorf("%w; the mint was tried again and failed: %w", rerr, err)
+			}
+			return nil, lost.revoked, err
 		}
-		c.warn(ctx, "Mint outcome unknown; reconciling", map[string]any{"name": name, "attempt": attempt})
-		cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		ids, rerr := c.revokeOrphans(cleanupCtx, unknown)
-		cancel()
-		revoked = append(revoked, ids...)
-		if rerr != nil {
-			return nil, revoked, rerr
+		if lost == nil {
+			lost = &lostMint{name: name, sent: unknown.Started, firstLost: time.Now()}
+		}
+		lost.cause, lost.lostAt = unknown.Cause, time.Now()
+		c.warn(ctx, "Mint outcome unknown; reconciling", map[string]any{
+			"name": name, "attempt": attempt, "sent": formatWindowTime(unknown.Started), "grace_ms": c.grace.Milliseconds(),
+		})
+		if err := c.reconcilePass(ctx, lost); err != nil {
+			return nil, lost.revoked, err
 		}
 		if attempt == 2 || ctx.Err() != nil {
-			return nil, revoked, &MintAbandonedError{Name: name, Cause: unknown.Cause}
+			if err := c.awaitLateCommits(ctx, lost); err != nil {
+				return nil, lost.revoked, err
+			}
+			return nil, lost.revoked, &MintAbandonedError{Name: name, Cause: lost.cause, Lists: lost.lists,
+				Over: lost.over(), Since: lost.since, Revoked: c.sanitizeAll(lost.revoked)}
 		}
 	}
+}
+
+// lostMint is what MintReconciled knows about the attempts of one mint whose answers were
+// lost, and what it has done to find the keys they may have created.
+type lostMint struct {
+	name      string
+	cause     error     // the last lost answer's error
+	sent      time.Time // when the first lost attempt was sent, by this machine's clock
+	firstLost time.Time // when the first answer was lost
+	lostAt    time.Time // when the last answer was lost: the grace window runs from here
+	cancelled time.Time // when the caller's context was seen cancelled; zero while it is not
+	lists     int
+	lastList  time.Time
+	since     time.Time // the window's start by the service's clock, as of the last list
+	sinceHow  string
+	revoked   []string
+}
+
+// over is how long after the first lost answer the last list was taken.
+func (l *lostMint) over() time.Duration { return max(l.lastList.Sub(l.firstLost), 0) }
+
+func (l *lostMint) noteCancellation(ctx context.Context) {
+	if ctx.Err() != nil && l.cancelled.IsZero() {
+		l.cancelled = time.Now()
+	}
+}
+
+// windowEnd is when the grace window closes: grace after the last lost answer, or half the
+// cleanup budget after a cancellation if that comes first, leaving the rest for the last list
+// and its revocations.
+func (l *lostMint) windowEnd(grace time.Duration) time.Time {
+	end := l.lostAt.Add(grace)
+	if !l.cancelled.IsZero() {
+		end = minTime(end, l.cancelled.Add(cleanupTimeout/2))
+	}
+	return end
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// unresolved is the error for candidates that could not be dealt with.
+func (l *lostMint) unresolved(candidates []string, reason string) *UnresolvedMintError {
+	return &UnresolvedMintError{Name: l.name, Candidates: candidates, Reason: reason, Cause: l.cause, Lists: l.lists, Over: l.over()}
+}
+
+// awaitLateCommits lists the keys recheckLists more times, spread over the grace window after
+// the last lost answer, and revokes new candidates: the service may commit a request after its
+// client gave up. It always lists once more, whatever time the caller spent since the last list
+// (minting again), so the last list comes after both. A cancellation cuts the window short.
+func (c *Client) awaitLateCommits(ctx context.Context, lost *lostMint) error {
+	for i := 1; ; i++ {
+		lost.noteCancellation(ctx)
+		end := lost.windowEnd(c.grace)
+		at := minTime(lost.lostAt.Add(c.grace*time.Duration(i)/recheckLists), end)
+		final := i >= recheckLists || !at.Before(end)
+		if !final && !time.Now().Before(at) {
+			continue // the time for this list went by while minting again
+		}
+		if !sleepUntil(ctx, at, !lost.cancelled.IsZero()) {
+			continue // cancelled while waiting: the window is cut, and the plan with it
+		}
+		if err := c.reconcilePass(ctx, lost); err != nil {
+			return err
+		}
+		if final {
+			break
+		}
+	}
+	revoked := c.sanitizeAll(lost.revoked)
+	if len(revoked) == 0 {
+		revoked = []string{}
+	}
+	c.warn(ctx, "Reconciled a lost mint response", map[string]any{
+		"name": c.sanitize(lost.name), "checked": listedOver(lost.lists, lost.over()), "window_start": formatWindowTime(lost.since),
+		"window_start_from": lost.sinceHow, "revoked": revoked,
+	})
+	return nil
+}
+
+// sleepUntil waits until t and reports true, or false as soon as ctx ends, unless
+// ignoreCancel: after a cancellation the (already shortened) window is waited out regardless.
+func sleepUntil(ctx context.Context, t time.Time, ignoreCancel bool) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	done := ctx.Done()
+	if ignoreCancel {
+		done = nil
+	}
+	select {
+	case <-timer.C:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// cleanupContext is the context one reconciliation pass runs in: it outlives a cancellation of
+// ctx, but ends cleanupTimeout after the pass starts, or after the cancellation.
+func cleanupContext(ctx context.Context, lost *lostMint) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(cleanupTimeout)
+	if !lost.cancelled.IsZero() {
+		deadline = minTime(deadline, lost.cancelled.Add(cleanupTimeout))
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }
 
 // describe fills in the metadata a mint response left out from a list that started after the
@@ -218,15 +404,21 @@ func (c *Client) describe(ctx context.Context, m *MintedToken) {
 	m.LastUsedAt = t.LastUsedAt
 }
 
-// revokeOrphans finds and revokes the keys a lost mint may have created.
-func (c *Client) revokeOrphans(ctx context.Context, lost *MintOutcomeUnknownError) ([]string, error) {
-	tokens, err := c.List(ctx)
+// reconcilePass lists the keys once and revokes those the lost mint may have created.
+func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
+	lost.noteCancellation(ctx)
+	pctx, cancel := cleanupContext(ctx, lost)
+	defer cancel()
+	tokens, err := c.List(pctx)
+	lost.lists++
+	lost.lastList = time.Now()
 	if err != nil {
-		return nil, &UnresolvedMintError{Name: lost.Name, Reason: fmt.Sprintf("listing keys to find out failed (%v)", err), Cause: lost.Cause}
+		return lost.unresolved(nil, fmt.Sprintf("listing keys to find out failed (%v)", err))
 	}
+	lost.since, lost.sinceHow = c.serviceClock.earliest(lost.sent)
 	var candidates []Token
 	for _, t := range tokens {
-		if t.Name == lost.Name && !c.rec.known(t.ID) && !t.CreatedAt.Before(lost.Started.Add(-clockSkew)) {
+		if t.Name == lost.name && !c.rec.known(t.ID) && !slices.Contains(lost.revoked, t.ID) && !t.CreatedAt.Before(lost.since) {
 			candidates = append(candidates, t)
 		}
 	}
@@ -238,26 +430,73 @@ func (c *Client) revokeOrphans(ctx context.Context, lost *MintOutcomeUnknownErro
 	}
 	for _, t := range candidates {
 		if t.CreatedBy != "" && !c.ownAttribution(t.CreatedBy) {
-			return nil, &UnresolvedMintError{Name: lost.Name, Candidates: ids, Cause: lost.Cause,
-				Reason: fmt.Sprintf("key %s was minted by %s, not by this provider's credential, so it was left alone",
-					c.sanitize(t.ID), c.sanitize(t.CreatedBy))}
+			return lost.unresolved(ids, fmt.Sprintf("key %s was minted by %s, not by this provider's credential, so it was left alone",
+				c.sanitize(t.ID), c.sanitize(t.CreatedBy)))
 		}
 	}
 
-	var revoked, failed []string
+	var failed []string
 	for _, t := range candidates {
-		if err := c.Revoke(ctx, t.ID); err != nil && !IsNotFound(err) {
+		if err := c.Revoke(pctx, t.ID); err != nil && !IsNotFound(err) {
 			failed = append(failed, c.sanitize(t.ID))
 			continue
 		}
-		revoked = append(revoked, t.ID)
-		c.warn(ctx, "Revoked key left by a lost mint response", map[string]any{"id": c.sanitize(t.ID), "name": c.sanitize(t.Name)})
+		lost.revoked = append(lost.revoked, t.ID)
+		c.warn(ctx, "Revoked key left by a lost mint response", map[string]any{
+			"id": c.sanitize(t.ID), "name": c.sanitize(t.Name), "created_at": formatWindowTime(t.CreatedAt),
+			"window_start": formatWindowTime(lost.since), "window_start_from": lost.sinceHow,
+			"checked": listedOver(lost.lists, lost.over()), "caveat": sharedCredentialCaveat,
+		})
 	}
 	if len(failed) > 0 {
-		return revoked, &UnresolvedMintError{Name: lost.Name, Candidates: failed, Cause: lost.Cause,
-			Reason: "revoking the keys it may have created failed"}
+		return lost.unresolved(failed, "revoking the keys it may have created failed")
 	}
-	return revoked, nil
+	return nil
+}
+
+func (c *Client) sanitizeAll(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = c.sanitize(id)
+	}
+	return out
+}
+
+// serviceClock estimates how far the service's clock is from this machine's, from the Date
+// header of its answers, so that a lost attempt's send time can be read on the clock that
+// stamps created_at. The latest answer's estimate is kept.
+type serviceClock struct {
+	mu     sync.Mutex
+	seen   bool
+	lo, hi time.Duration // the service's clock minus this machine's lies within [lo, hi]
+}
+
+// observe takes the Date of an answer to a request sent at sent and received at received. The
+// service stamped Date at some moment in between, truncated to the second.
+func (s *serviceClock) observe(date string, sent, received time.Time) {
+	if date == "" || sent.IsZero() {
+		return
+	}
+	d, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen, s.lo, s.hi = true, d.Sub(received), d.Add(time.Second).Sub(sent)
+}
+
+// earliest is the earliest created_at, by the service's clock, that a key created by a request
+// sent at sent can carry, with how it was judged.
+func (s *serviceClock) earliest(sent time.Time) (time.Time, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.seen {
+		return sent.Add(-clockSkew).UTC(), "the lost attempt's send time by this machine's clock, less a minute for clock skew: " +
+			"no answer carried a Date header"
+	}
+	return sent.Add(s.lo - dateMargin).UTC(), fmt.Sprintf("the lost attempt's send time, moved to the service's clock by its Date header "+
+		"(an offset between %s and %s), less %s", s.lo.Round(time.Millisecond), s.hi.Round(time.Millisecond), dateMargin)
 }
 
 // ownAttribution reports whether createdBy may name this client's credential: "admin-token"

@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,8 +184,9 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
 		t.Fatalf("want no mint after the cancellation (2 in all with the warm-up), got %d", n)
 	}
-	if emu.RequestCount(emulator.EndpointList) != lists+1 {
-		t.Fatal("a cancelled mint must still be reconciled")
+	// Listed at once, then again over the grace window, which a cancellation does not skip.
+	if got := emu.RequestCount(emulator.EndpointList) - lists; got != 1+recheckLists {
+		t.Fatalf("a cancelled mint must still be reconciled: %d lists, want %d", got, 1+recheckLists)
 	}
 	if live := liveNamed(emu, "interrupted"); len(live) != 0 {
 		t.Fatalf("left live keys %v", live)
@@ -235,5 +238,247 @@ func TestMintReconciledConcurrentSameName(t *testing.T) {
 	}
 	if len(minted) < n-1 {
 		t.Fatalf("want at least %d keys minted with 3 lost answers among %d callers, got %d", n-1, n, len(minted))
+	}
+}
+
+// waitForMints waits until the emulator has committed n mints of name, for commits that land
+// after the client has given up on them.
+func waitForMints(t *testing.T, emu *emulator.Server, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := 0
+		for _, ev := range emu.Events() {
+			if ev.Type == "mint" && ev.Name == name {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator committed %d mints of %q within 10s, want %d", got, name, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A mint's first attempt times out, and the service commits it a second later, after the mint
+// was tried again: the late key is found by the lists over the grace window and revoked.
+func TestMintReconciledLateCommit(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	log := &recordingLogger{}
+	// The default grace window: with a 300ms request timeout, its floor of 2s.
+	c := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.Logger, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), log, 300*time.Millisecond, 0
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: time.Second})
+
+	m, revoked, err := c.MintReconciled(context.Background(), "late")
+	if err != nil {
+		t.Fatalf("MintReconciled: %v", err)
+	}
+	waitForMints(t, emu, "late", 2)
+	if live := liveNamed(emu, "late"); !slices.Equal(live, []string{m.ID}) {
+		t.Fatalf("live keys %v, want exactly the returned %s: the late commit was left live", live, m.ID)
+	}
+	if got := revokedNamed(emu, "late"); len(got) != 1 || !slices.Equal(got, revoked) {
+		t.Fatalf("emulator revoked %v, client reported %v; want the late key", got, revoked)
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
+		t.Fatalf("want 2 mint requests, got %d", n)
+	}
+	for _, want := range []string{"Revoked key left by a lost mint response", "Reconciled a lost mint response", "after the answer was lost",
+		"cannot be told apart", revoked[0]} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the warnings do not say %q:\n%s", want, log)
+		}
+	}
+}
+
+// Both attempts lose their answers and the first commits late: the mint is abandoned, and the
+// lists after the second loss still find and revoke the late key.
+func TestMintReconciledLateCommitAbandoned(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	c := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), 300*time.Millisecond, 2*time.Second
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: time.Second})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+
+	_, revoked, err := c.MintReconciled(context.Background(), "late-twice")
+	var abandoned *MintAbandonedError
+	if !errors.As(err, &abandoned) {
+		t.Fatalf("want MintAbandonedError, got %v", err)
+	}
+	waitForMints(t, emu, "late-twice", 2)
+	if live := liveNamed(emu, "late-twice"); len(live) != 0 {
+		t.Fatalf("live keys %v after an abandoned mint: the late commit was left live", live)
+	}
+	if len(revoked) != 2 || abandoned.Lists != 2+recheckLists || abandoned.Over < 2*time.Second {
+		t.Fatalf("revoked %v, %d lists over %s; want both keys revoked and %d lists over the 2s window", revoked, abandoned.Lists, abandoned.Over, 2+recheckLists)
+	}
+	for _, want := range []string{"listed the keys 5 times over", "was not tried again", "revoked " + revoked[0], "cannot be told apart"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// Two runs share a credential and a key name. B's first mint attempt is rate limited; while B
+// waits, A mints and keeps its key; then B's next attempt commits and loses its answer. B must
+// revoke only its own lost key: A's key was minted before B's lost attempt was sent.
+func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	logB := &recordingLogger{}
+	a := emulatorClient(t, emu, emu.AdminToken())
+	b := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.Logger, c.MaxRetryAfter = emu.AdminToken(), logB, 10*time.Second
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: http.StatusTooManyRequests, RetryAfter: "5"})
+
+	type result struct {
+		m       *MintedToken
+		revoked []string
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, revoked, err := b.MintReconciled(context.Background(), "pipeline")
+		done <- result{m, revoked, err}
+	}()
+	for emu.RequestCount(emulator.EndpointMint) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	keyA, _, err := a.MintReconciled(context.Background(), "pipeline")
+	if err != nil {
+		t.Fatalf("run A: %v", err)
+	}
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("run B: %v", r.err)
+	}
+	if !emu.IsLive(keyA.ID) {
+		t.Fatalf("run B revoked run A's key %s, minted before B's lost attempt was sent (B revoked %v)", keyA.ID, r.revoked)
+	}
+	live := liveNamed(emu, "pipeline")
+	want := []string{keyA.ID, r.m.ID}
+	slices.Sort(live)
+	slices.Sort(want)
+	if !slices.Equal(live, want) {
+		t.Fatalf("live keys %v, want exactly A's and B's keys %v: no key may be left untracked", live, want)
+	}
+	if got := revokedNamed(emu, "pipeline"); len(got) != 1 || !slices.Equal(got, r.revoked) {
+		t.Fatalf("emulator revoked %v, B reported %v; want B's lost key alone", got, r.revoked)
+	}
+	if n := emu.RequestCount(emulator.EndpointMint); n != 4 {
+		t.Fatalf("want 4 mint requests (B's refused, A's, B's lost, B's retry), got %d", n)
+	}
+}
+
+// The case reconciliation cannot tell apart: run A mints under the same name and credential
+// inside the window of B's lost attempt. B revokes A's key, says so by id, and nothing is left
+// live that nobody holds: A learns at its next refresh that its key is gone.
+func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	logB := &recordingLogger{}
+	a := emulatorClient(t, emu, emu.AdminToken())
+	b := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.Logger, c.LateCommitGrace = emu.AdminToken(), logB, 3*time.Second
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+
+	type result struct {
+		m       *MintedToken
+		revoked []string
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, revoked, err := b.MintReconciled(context.Background(), "pipeline")
+		done <- result{m, revoked, err}
+	}()
+	// B has lost its first answer, reconciled, and minted again; its grace window is open.
+	for emu.RequestCount(emulator.EndpointMint) < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	keyA, _, err := a.MintReconciled(context.Background(), "pipeline")
+	if err != nil {
+		t.Fatalf("run A: %v", err)
+	}
+
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("run B: %v", r.err)
+	}
+	if emu.IsLive(keyA.ID) {
+		t.Fatalf("run A's key %s, minted inside B's window, is live: the lists after B's lost answer did not see it", keyA.ID)
+	}
+	if !slices.Contains(r.revoked, keyA.ID) || len(r.revoked) != 2 {
+		t.Fatalf("B revoked %v, want its lost key and A's key %s", r.revoked, keyA.ID)
+	}
+	if live := liveNamed(emu, "pipeline"); !slices.Equal(live, []string{r.m.ID}) {
+		t.Fatalf("live keys %v, want B's key %s alone", live, r.m.ID)
+	}
+	var warned bool
+	for _, line := range strings.Split(logB.String(), "\n") {
+		if strings.Contains(line, "Revoked key left by a lost mint response") && strings.Contains(line, keyA.ID) &&
+			strings.Contains(line, "another run using the same credential") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Fatalf("B's warnings do not report A's key %s with the reason:\n%s", keyA.ID, logB)
+	}
+}
+
+// The window is read on the service's clock, which stamps created_at: a service whose clock is
+// an hour behind this machine's still has its lost key found, through its Date header.
+func TestMintReconciledReadsTheWindowOnTheServiceClock(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	c := emulatorClient(t, emu, emu.AdminToken())
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+
+	m, revoked, err := c.MintReconciled(context.Background(), "behind")
+	if err != nil {
+		t.Fatalf("MintReconciled: %v", err)
+	}
+	if live := liveNamed(emu, "behind"); !slices.Equal(live, []string{m.ID}) {
+		t.Fatalf("live keys %v, want exactly the returned %s: the lost key, stamped an hour back, was missed", live, m.ID)
+	}
+	if got := revokedNamed(emu, "behind"); len(got) != 1 || !slices.Equal(got, revoked) {
+		t.Fatalf("emulator revoked %v, client reported %v", got, revoked)
+	}
+}
+
+func TestServiceClockEstimate(t *testing.T) {
+	t.Parallel()
+	var s serviceClock
+	sent := time.Date(2026, 12, 1, 12, 0, 0, 250e6, time.UTC)
+	if from, how := s.earliest(sent); !from.Equal(sent.Add(-clockSkew)) || !strings.Contains(how, "no answer carried a Date header") {
+		t.Fatalf("without a Date: %s (%s), want a minute before %s", from, how, sent)
+	}
+	// The service's clock is 90 minutes ahead; the answer came back 100ms after it was sent.
+	date := sent.Add(90*time.Minute + 50*time.Millisecond).Format(http.TimeFormat)
+	s.observe(date, sent, sent.Add(100*time.Millisecond))
+	lost := sent.Add(10 * time.Second)
+	from, how := s.earliest(lost)
+	onService := lost.Add(90 * time.Minute)
+	if from.After(onService) || from.Before(onService.Add(-dateMargin-time.Second-100*time.Millisecond)) {
+		t.Fatalf("window start %s, want within %s and a second and the round trip before %s", from, dateMargin, onService)
+	}
+	if !strings.Contains(how, "Date header") {
+		t.Fatalf("explanation %q", how)
+	}
+	s.observe("not a date", sent, sent)
+	if again, _ := s.earliest(lost); !again.Equal(from) {
+		t.Fatal("an unreadable Date replaced the estimate")
 	}
 }

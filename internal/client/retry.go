@@ -9,8 +9,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -25,8 +27,10 @@ type call struct {
 	path       string // the path as logs and errors show it: known secrets redacted
 	idempotent bool
 
+	ctx     context.Context // the request's own context, which each attempt's trace extends
 	attempt int
-	start   time.Time
+	start   time.Time     // when the current attempt was handed to the transport
+	trace   *attemptTrace // how far the current attempt got
 	wait    time.Duration
 	// mayHaveCommitted is false only when the last attempt certainly created nothing: it never
 	// left this machine, or the service answered with a status that means it refused.
@@ -38,9 +42,38 @@ func (c *Client) newCall(method, path string, idempotent bool) *call {
 	return &call{c: c, method: method, target: path, path: c.sanitize(path), idempotent: idempotent}
 }
 
-func (k *call) before(_ retryablehttp.Logger, _ *http.Request, i int) {
+func (k *call) before(_ retryablehttp.Logger, r *http.Request, i int) {
 	k.attempt = i + 1
 	k.start = time.Now()
+	k.trace = &attemptTrace{}
+	// retryablehttp sends this very request next, so the attempt's trace is attached in place.
+	*r = *r.WithContext(httptrace.WithClientTrace(k.ctx, k.trace.hooks()))
+}
+
+// attemptTrace is the transport's own account (net/http/httptrace) of how far one attempt got.
+// Its hooks may run on the transport's goroutines.
+type attemptTrace struct {
+	askedForConn, wroteHeaders atomic.Bool
+}
+
+func (p *attemptTrace) hooks() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn:      func(string) { p.askedForConn.Store(true) },
+		WroteHeaders: func() { p.wroteHeaders.Store(true) },
+	}
+}
+
+// unsent reports whether the current attempt, which failed with err, certainly delivered no
+// request: the connection was never made (a refused dial, a failed TLS handshake, a proxy that
+// refused CONNECT), or it was but the request's headers were never completely written, so the
+// service cannot have read a request to act on. The trace decides only when the transport
+// reported through it (it asked for a connection); otherwise only a dial error proves it.
+func (k *call) unsent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return k.trace != nil && k.trace.askedForConn.Load() && !k.trace.wroteHeaders.Load()
 }
 
 // checkRetry logs the attempt and decides whether to retry it. It never returns an error: the
@@ -55,10 +88,11 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	}
 	if err != nil {
 		fields["error"] = k.c.sanitize(err.Error())
-		k.mayHaveCommitted = !neverSent(err)
+		k.mayHaveCommitted = !k.unsent(err)
 	} else {
 		fields["status"] = resp.StatusCode
 		k.mayHaveCommitted = !refused(resp.StatusCode)
+		k.c.serviceClock.observe(resp.Header.Get("Date"), k.start, time.Now())
 	}
 	k.c.debug(ctx, "Molecule API request", fields)
 
@@ -88,7 +122,7 @@ func (k *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duratio
 // broken connections only when repeating cannot create a second key.
 func (k *call) retryable(resp *http.Response, err error) bool {
 	if err != nil {
-		return !permanent(err) && (k.idempotent || neverSent(err))
+		return !permanent(err) && (k.idempotent || k.unsent(err))
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
@@ -117,13 +151,6 @@ func (k *call) finish(err error) error {
 	return err
 }
 
-// neverSent reports whether the connection failed before it was established, so no byte of the
-// request can have reached the service.
-func neverSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
 // permanent transport errors do not go away by waiting: an untrusted certificate, a host name
 // that does not exist.
 func permanent(err error) bool {
@@ -133,10 +160,11 @@ func permanent(err error) bool {
 }
 
 // nextWait honours Retry-After (capped) and otherwise backs off exponentially with full jitter,
-// floored at waitMin so a retry never hammers the service at once.
+// floored at waitMin either way so a retry never hammers the service at once: a Retry-After of 0
+// or a date already past asks for no wait, not for an immediate burst.
 func (c *Client) nextWait(attempt int, resp *http.Response) time.Duration {
 	if d, ok := c.retryAfter(resp); ok {
-		return min(d, c.maxRetryAfter)
+		return max(min(d, c.maxRetryAfter), c.waitMin)
 	}
 	ceiling := c.waitMin
 	for i := 1; i < attempt && ceiling < c.waitMax; i++ {

@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"bytes"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -25,6 +27,11 @@ const (
 	// FaultCommitThenHang performs the operation, then holds the response until the client
 	// gives up (a timeout, or Ctrl-C) and closes the connection: the answer is lost in flight.
 	FaultCommitThenHang
+	// FaultCommitLate performs the operation Latency after the request arrived, whether or not
+	// the client is still waiting by then, as a service does that finishes a request its client
+	// has given up on; only the server's Close ends the wait, without performing anything. The
+	// answer goes to the client if it is still listening.
+	FaultCommitLate
 )
 
 // Fault is one injected failure. Faults queue in the order added; each request takes the first
@@ -36,7 +43,7 @@ type Fault struct {
 	RetryAfter  string        // raw Retry-After header value, "" => none
 	Body        string        // raw body; "" => {"error":"<status text>"}
 	ContentType string        // "" => application/json
-	Latency     time.Duration // delay before handling; ends early if the client cancels
+	Latency     time.Duration // delay before handling; ends early if the client cancels, except in FaultCommitLate
 	Times       int           // how many matching requests it applies to; 0 => 1
 }
 
@@ -158,6 +165,7 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) b
 	if d <= 0 {
 		return true
 	}
+	bufferBody(r)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -170,6 +178,39 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) b
 		writeError(w, http.StatusServiceUnavailable, "emulator shutting down")
 	}
 	return false
+}
+
+// commitLate carries out a FaultCommitLate: it waits f.Latency whatever the client does, then
+// performs the operation and answers, unless the server closes first.
+func (s *Server) commitLate(w http.ResponseWriter, r *http.Request, f Fault) {
+	bufferBody(r)
+	t := time.NewTimer(f.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.baseCtx.Done():
+		writeError(w, http.StatusServiceUnavailable, "emulator shutting down")
+		return
+	}
+	if r.Context().Err() == nil {
+		s.serveAPI(w, r)
+		return
+	}
+	s.serveAPI(&discardWriter{}, r)
+	// Nobody reads this answer; the status only makes the standalone log line truthful.
+	writeError(w, statusClientClosedRequest, "client closed request")
+}
+
+// bufferBody reads the request body (as much of it as any handler reads) into memory before a
+// wait: the server notices a client leaving only once the body has been read, and once the
+// client has gone the connection may no longer yield it. A body that cannot be read (already
+// consumed, or cut off) is kept as far as it was read; the handler then judges it.
+func bufferBody(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	r.Body = io.NopCloser(bytes.NewReader(body))
 }
 
 // statusClientClosedRequest is nginx's convention for a request the client abandoned.

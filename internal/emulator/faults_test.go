@@ -120,6 +120,104 @@ func TestFaultCommitThenHang(t *testing.T) {
 	})
 }
 
+func TestFaultCommitLate(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		a := newTestAPI(t, Options{Dialect: d})
+
+		// The client gives up long before the commit: the key is created anyway, later.
+		const late = 400 * time.Millisecond
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitLate, Latency: late})
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		sent := time.Now()
+		if _, err := a.send(ctx, http.MethodPost, "/org/tokens", a.admin(), mintBody("late commit")); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want the client to give up waiting, got %v", err)
+		}
+		if live := a.emu.LiveKeys(); len(live) != 0 {
+			t.Fatalf("committed before the latency was over: %+v", live)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(a.emu.LiveKeys()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		live := a.emu.LiveKeys()
+		if len(live) != 1 || live[0].Name != "late commit" {
+			t.Fatalf("the abandoned mint was not committed late: %+v", live)
+		}
+		if committed := time.Since(sent); committed < late {
+			t.Fatalf("committed %v after sending, want at least %v", committed, late)
+		}
+		if got := ids(a.list(a.admin())); len(got) != 1 || got[0] != live[0].ID {
+			t.Fatalf("the late key is not listed: %v", got)
+		}
+
+		// A client that is still listening gets the real answer, late.
+		a.emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitLate, Latency: 50 * time.Millisecond})
+		start := time.Now()
+		m := a.mint(a.admin(), "patient")
+		if d := time.Since(start); d < 50*time.Millisecond {
+			t.Fatalf("answered after %v, before the latency", d)
+		}
+		if m.secret() == "" || !a.emu.IsLive(m.ID) {
+			t.Fatalf("the patient client did not get the minted key: %+v", m)
+		}
+		if n := a.emu.RequestCount(EndpointMint); n != 2 {
+			t.Fatalf("mint count %d, want 2", n)
+		}
+	})
+}
+
+func TestFaultCommitLateEndsOnClose(t *testing.T) {
+	t.Parallel()
+	emu, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	a := wrapServer(t, emu)
+	emu.AddFault(Fault{Endpoint: EndpointMint, Mode: FaultCommitLate, Latency: time.Minute})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := a.send(ctx, http.MethodPost, "/org/tokens", emu.AdminToken(), mintBody("never")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the client to give up waiting, got %v", err)
+	}
+	start := time.Now()
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %v with a late commit pending", d)
+	}
+	if keys := emu.AllKeys(); len(keys) != 0 {
+		t.Fatalf("a late commit cut short by Close created %+v", keys)
+	}
+}
+
+func TestDateHeaderIsTheServiceClock(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d Dialect) {
+		clock := newFakeClock()
+		a := newTestAPI(t, Options{Dialect: d, Now: clock.Now})
+		clock.Advance(90 * time.Minute)
+		want := clock.Now().Format(http.TimeFormat)
+		for _, r := range []reply{
+			a.expect(http.StatusOK, http.MethodGet, "/org/tokens", a.admin(), ""),
+			a.expect(http.StatusUnauthorized, http.MethodGet, "/org/tokens", "", ""),
+		} {
+			if got := r.header.Get("Date"); got != want {
+				t.Fatalf("Date %q, want the emulator's clock %q", got, want)
+			}
+		}
+		m := a.mint(a.admin(), "k")
+		if k, _ := a.emu.Key(m.ID); k.CreatedAt.Format(http.TimeFormat) != want {
+			t.Fatalf("created_at %v does not match the Date %s", k.CreatedAt, want)
+		}
+	})
+}
+
 func TestFaultCommitThenStatus(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d Dialect) {
@@ -204,6 +302,21 @@ func TestFaultLatency(t *testing.T) {
 	a.mint(a.admin(), "fast")
 	if n := len(a.emu.LiveKeys()); n != 1 {
 		t.Fatalf("%d keys, want 1", n)
+	}
+
+	// A delayed mint whose client has left is not performed once the delay is over: that is
+	// FaultCommitLate's job.
+	a.emu.AddFault(Fault{Endpoint: EndpointMint, Latency: 200 * time.Millisecond})
+	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := a.send(ctx, http.MethodPost, "/org/tokens", a.admin(), mintBody("abandoned")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the client's deadline, got %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, k := range a.emu.AllKeys() {
+		if k.Name == "abandoned" {
+			t.Fatalf("a delayed mint was performed after its client left: %+v", k)
+		}
 	}
 }
 

@@ -97,6 +97,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	endpoint := classify(r)
+	// Date is the service's clock, the one its created_at comes from, so a client may compare them.
+	w.Header().Set("Date", s.clock().UTC().Format(http.TimeFormat))
 	s.mu.Lock()
 	s.counts[endpoint]++
 	latency := s.latency
@@ -121,7 +123,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if faulted {
-		if !s.wait(w, r, f.Latency) {
+		if f.Mode != FaultCommitLate && !s.wait(w, r, f.Latency) {
 			return
 		}
 		if s.applyFault(w, r, f) {
@@ -156,6 +158,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		if s.wait(w, r, 24*time.Hour) {
 			drop(w)
 		}
+	case FaultCommitLate:
+		s.commitLate(w, r, f)
 	default:
 		writeError(w, http.StatusInternalServerError, "emulator: unknown fault mode "+strconv.Itoa(int(f.Mode)))
 	}

@@ -83,12 +83,16 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 	needsFaults(t)
 	t.Parallel()
 	rows := []struct {
-		name         string
-		faults       func(e *testEnv) []emulator.Fault
-		maxRetryWait string // "" => the harness's 100ms
-		wantMints    int
-		wantOrphans  int
-		wantErr      *regexp.Regexp
+		name           string
+		faults         func(e *testEnv) []emulator.Fault
+		maxRetryWait   string // "" => the harness's 100ms
+		requestTimeout string // "" => the default
+		// commits, when set, is how many keys the service creates in all, some perhaps after
+		// the apply: the checks wait for them first.
+		commits     int
+		wantMints   int
+		wantOrphans int
+		wantErr     *regexp.Regexp
 	}{
 		{name: "429 Retry-After seconds", wantMints: 2, maxRetryWait: "2s",
 			faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "1"}} }},
@@ -121,6 +125,12 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 		{name: "committed then connection dropped", wantMints: 2, wantOrphans: 1, faults: func(*testEnv) []emulator.Fault {
 			return []emulator.Fault{{Mode: emulator.FaultCommitThenDrop}}
 		}},
+		// The first attempt times out, and the service commits it half a second after the
+		// provider gave up on it and minted again: the lists over the grace window find it.
+		{name: "committed late, after the attempt timed out", wantMints: 2, wantOrphans: 1, requestTimeout: "1s", commits: 2,
+			faults: func(*testEnv) []emulator.Fault {
+				return []emulator.Fault{{Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond}}
+			}},
 		{name: "committed then 500, twice", wantMints: 2, wantOrphans: 2, wantErr: errorPattern("Unable to Mint Org API Key", "no key was left behind"),
 			faults: func(*testEnv) []emulator.Fault {
 				return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 500, Times: 2}}
@@ -140,6 +150,9 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 				env := e.env()
 				if row.maxRetryWait != "" {
 					env[envMaxRetryWait] = row.maxRetryWait
+				}
+				if row.requestTimeout != "" {
+					env[envRequestTimeout] = row.requestTimeout
 				}
 				var mints int
 				inject := func() {
@@ -164,6 +177,7 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 						e.expectKeyPrefix(keyAddr),
 					},
 					Check: tfresource.ComposeAggregateTestCheckFunc(
+						func(*terraform.State) error { return waitForCommits(e, name, row.commits) },
 						liveMatchState(e, name),
 						requestsSince(e, emulator.EndpointMint, &mints, row.wantMints),
 						func(*terraform.State) error { return orphans() },
@@ -204,6 +218,27 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 				})
 			})
 		})
+	}
+}
+
+// waitForCommits waits until the emulator has created n keys named name, for commits that
+// land after the provider gave up on them.
+func waitForCommits(e *testEnv, name string, n int) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := 0
+		for _, ev := range e.emu.Events() {
+			if ev.Type == "mint" && ev.Name == name {
+				got++
+			}
+		}
+		if got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the service created %d keys named %q within 10s, want %d", got, name, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

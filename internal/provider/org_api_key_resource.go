@@ -174,6 +174,10 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"and the next apply continues with the rest.\n\n" +
 			"The service lists only its newest 500 live keys. A key absent from a list that long may still be " +
 			"live, so it is kept in state with a warning rather than dropped and minted again.\n\n" +
+			"When a mint's answer is lost, the keys it may have created are found and revoked, including one the " +
+			"service commits late, and the mint is tried once more. Runs that share a credential and mint the same " +
+			"name at the same moment cannot be told apart: one may revoke the other's new key, which that run " +
+			"replaces at its next apply. Give each pipeline its own key names or its own credential.\n\n" +
 			"`rotate_after` replaces the key on the first plan that refreshes it after it has reached that age, and " +
 			"changing `rotation_triggers` replaces it at once. With `lifecycle { create_before_destroy = true }` the new key " +
 			"is minted before the old one is revoked.",
