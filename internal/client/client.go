@@ -154,7 +154,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("the minimum retry wait (%s) is longer than the maximum (%s)", c.waitMin, c.waitMax)
 	}
 	timeout := cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout)
-	c.grace = cmp.Or(cfg.LateCommitGrace, min(max(timeout, minLateCommitGrace), maxLateCommitGrace))
+	c.grace = cmp.Or(cfg.LateCommitGrace, min(max(timeout, MinLateCommitGrace), MaxLateCommitGrace))
 	transport := cfg.Transport
 	if transport == nil {
 		transport = defaultTransport()

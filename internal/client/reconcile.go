@@ -27,9 +27,10 @@ const (
 	// recheckLists is how many times the keys are listed over the grace window after a lost
 	// answer, besides the list right after it.
 	recheckLists = 3
-	// The default grace window is the request timeout, within these bounds.
-	minLateCommitGrace = 2 * time.Second
-	maxLateCommitGrace = 10 * time.Second
+	// MinLateCommitGrace is the shortest default grace window (the request timeout, bounded).
+	MinLateCommitGrace = 2 * time.Second
+	// MaxLateCommitGrace is the longest default grace window.
+	MaxLateCommitGrace = 10 * time.Second
 )
 
 // sharedCredentialCaveat is said wherever keys are revoked as a lost mint's: what reconciliation

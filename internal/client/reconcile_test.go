@@ -482,3 +482,36 @@ func TestServiceClockEstimate(t *testing.T) {
 		t.Fatal("an unreadable Date replaced the estimate")
 	}
 }
+
+// The first attempt commits late and the key it made cannot be revoked: the second mint's key is
+// still returned, as only this caller holds its secret, and ReconcileErr names the key left live.
+func TestMintReconciledLateCommitUnrevokable(t *testing.T) {
+	t.Parallel()
+	emu := emulatortest.New(t, emulator.Options{})
+	c := newTestClient(t, emu.URL(), func(c *Config) {
+		c.Token, c.RequestTimeout, c.LateCommitGrace, c.MaxRetries = emu.AdminToken(), 300*time.Millisecond, 2*time.Second, 0
+	})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: time.Second})
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointRevoke, Status: 500, Times: 100})
+
+	m, revoked, err := c.MintReconciled(context.Background(), "late-stuck")
+	if err != nil {
+		t.Fatalf("MintReconciled: %v; the key minted second must be returned", err)
+	}
+	waitForMints(t, emu, "late-stuck", 2)
+	var unresolved *UnresolvedMintError
+	if !errors.As(m.ReconcileErr, &unresolved) {
+		t.Fatalf("ReconcileErr = %v, want an UnresolvedMintError", m.ReconcileErr)
+	}
+	live := liveNamed(emu, "late-stuck")
+	if len(live) != 2 || len(revoked) != 0 {
+		t.Fatalf("live %v, revoked %v; want the returned key and the unrevokable late one live, none revoked", live, revoked)
+	}
+	late := live[0]
+	if late == m.ID {
+		late = live[1]
+	}
+	if !slices.Equal(unresolved.Candidates, []string{late}) || !strings.Contains(m.ReconcileErr.Error(), "revoking the keys it may have created failed") {
+		t.Fatalf("ReconcileErr %q names %v, want the late key %s and why", m.ReconcileErr, unresolved.Candidates, late)
+	}
+}

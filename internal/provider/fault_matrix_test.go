@@ -131,7 +131,7 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 			faults: func(*testEnv) []emulator.Fault {
 				return []emulator.Fault{{Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond}}
 			}},
-		{name: "committed then 500, twice", wantMints: 2, wantOrphans: 2, wantErr: errorPattern("Unable to Mint Org API Key", "no key was left behind"),
+		{name: "committed then 500, twice", wantMints: 2, wantOrphans: 2, wantErr: errorPattern("Unable to Mint Org API Key", "was not tried again", "listed the keys", "Nothing was recorded in state"),
 			faults: func(*testEnv) []emulator.Fault {
 				return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 500, Times: 2}}
 			}},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
@@ -111,4 +112,27 @@ func incompleteListAdvice(reason string) string {
 		"the service lists only its newest %d keys (Canvas shows the same list). Revoking keys nobody uses, "+
 		"until fewer than %d are live, lets Terraform see every key again.",
 		reason, client.ServiceListMax, client.ServiceListMax)
+}
+
+// reconcileWarnings reports what reconciling a mint of key name (what: "key" or "ephemeral key")
+// did behind the caller's back: keys revoked as a lost answer's, and, when the mint succeeded
+// after a lost answer, keys that could not be accounted for.
+func (d *providerData) reconcileWarnings(what, name string, revoked []string, minted *client.MintedToken) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, id := range revoked {
+		diags.AddWarning("Revoked Key From a Lost Mint Response",
+			fmt.Sprintf("A request to mint %s %q got no usable answer, and key %s with that name was created by this "+
+				"provider's credential while that request was in flight or soon after. It is the lost request's key, "+
+				"whose secret nobody has, unless another run using the same credential minted the same name at that "+
+				"moment: the two cannot be told apart, so the provider revoked it. Such a run sees its key gone and "+
+				"replaces it at its next apply; give each pipeline its own key names or its own credential.", what, name, id))
+	}
+	if minted != nil && minted.ReconcileErr != nil {
+		diags.AddWarning("Lost Mint Response Not Fully Reconciled",
+			fmt.Sprintf("Key %s was minted and is usable, but an earlier attempt to mint %s %q lost its answer, and %s. "+
+				"Check those keys in Canvas (Settings → Org API Keys) or with the molecule_org_api_keys data source, "+
+				"and revoke the ones nobody uses (the molecule_revoke_org_api_keys action, or Canvas).",
+				minted.ID, what, name, d.redact(minted.ReconcileErr.Error())))
+	}
+	return diags
 }

@@ -125,11 +125,7 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 
 	name := cfg.Name.ValueString()
 	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
-	for _, id := range revoked {
-		resp.Diagnostics.AddWarning("Revoked Key From a Lost Mint Response",
-			fmt.Sprintf("A request to mint ephemeral key %q got no usable answer, but the service had created key %s. "+
-				"Its secret was lost with the response, so nobody can use it: the provider revoked it.", name, id))
-	}
+	resp.Diagnostics.Append(r.data.reconcileWarnings("ephemeral key", name, revoked, minted)...)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Mint Ephemeral Org API Key", mintFailureDetail(name, err))
 		return

@@ -298,11 +298,7 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
-	for _, id := range revoked {
-		resp.Diagnostics.AddWarning("Revoked Key From a Lost Mint Response",
-			fmt.Sprintf("A request to mint key %q got no usable answer, but the service had created key %s. "+
-				"Its secret was lost with the response, so nobody can use it: the provider revoked it.", name, id))
-	}
+	resp.Diagnostics.Append(r.data.reconcileWarnings("key", name, revoked, minted)...)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Mint Org API Key", mintFailureDetail(name, err))
 		return
@@ -558,7 +554,7 @@ func mintFailureDetail(name string, err error) string {
 		return fmt.Sprintf("%s. Nothing was recorded in state. Check these keys in Canvas (Settings → Org API Keys) or with the "+
 			"molecule_org_api_keys data source, revoke the ones nobody uses, then run terraform apply again.", err)
 	case errors.As(err, &abandoned):
-		return fmt.Sprintf("%s. Nothing was recorded in state and no key was left behind; run terraform apply again. %s",
+		return fmt.Sprintf("%s. Nothing was recorded in state; run terraform apply again. %s",
 			err, nextStep(err))
 	}
 	if info, ok := client.MintRateLimited(err); ok {

@@ -147,8 +147,10 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"request_timeout": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("Time limit for each HTTP attempt, as a Go duration such as `\"2m\"`, "+
-					"from `%s` to `%s`. Defaults to `%s`; falls back to `%s`.",
-					durationText(minRequestTimeout), durationText(maxRequestTimeout), durationText(client.DefaultRequestTimeout), envRequestTimeout),
+					"from `%s` to `%s`. After a mint's answer is lost, the keys are listed again over as long (at least `%s`, at "+
+					"most `%s`), for a key the service commits late. Defaults to `%s`; falls back to `%s`.",
+					durationText(minRequestTimeout), durationText(maxRequestTimeout), durationText(client.MinLateCommitGrace),
+					durationText(client.MaxLateCommitGrace), durationText(client.DefaultRequestTimeout), envRequestTimeout),
 				Validators: []validator.String{durationValidator{min: minRequestTimeout, max: maxRequestTimeout}},
 			},
 			"max_retry_wait": schema.StringAttribute{

@@ -173,6 +173,9 @@ func (e *testEnv) env() map[string]string {
 	if e.emu != nil {
 		// Retries against the emulator need not wait for real.
 		env[envMaxRetryWait] = "100ms"
+		// After a lost mint answer the keys are listed again for as long as the request timeout
+		// (at least 2s): a short one keeps those tests quick, and a loopback answer is never slower.
+		env[envRequestTimeout] = "3s"
 	}
 	return env
 }
