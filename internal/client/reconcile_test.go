@@ -340,16 +340,7 @@ func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 	})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: http.StatusTooManyRequests, RetryAfter: "5"})
 
-	type result struct {
-		m       *MintedToken
-		revoked []string
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		m, revoked, err := b.MintReconciled(context.Background(), "pipeline")
-		done <- result{m, revoked, err}
-	}()
+	done := mintInBackground(b, "pipeline")
 	for emu.RequestCount(emulator.EndpointMint) == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -394,16 +385,7 @@ func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
 	})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
-	type result struct {
-		m       *MintedToken
-		revoked []string
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		m, revoked, err := b.MintReconciled(context.Background(), "pipeline")
-		done <- result{m, revoked, err}
-	}()
+	done := mintInBackground(b, "pipeline")
 	// B has lost its first answer, reconciled, and minted again; its grace window is open.
 	for emu.RequestCount(emulator.EndpointMint) < 2 {
 		time.Sleep(5 * time.Millisecond)
@@ -514,4 +496,20 @@ func TestMintReconciledLateCommitUnrevokable(t *testing.T) {
 	if !slices.Equal(unresolved.Candidates, []string{late}) || !strings.Contains(m.ReconcileErr.Error(), "revoking the keys it may have created failed") {
 		t.Fatalf("ReconcileErr %q names %v, want the late key %s and why", m.ReconcileErr, unresolved.Candidates, late)
 	}
+}
+
+type mintResult struct {
+	m       *MintedToken
+	revoked []string
+	err     error
+}
+
+// mintInBackground runs c.MintReconciled(name) on its own goroutine and delivers its result.
+func mintInBackground(c *Client, name string) <-chan mintResult {
+	done := make(chan mintResult, 1)
+	go func() {
+		m, revoked, err := c.MintReconciled(context.Background(), name)
+		done <- mintResult{m, revoked, err}
+	}()
+	return done
 }

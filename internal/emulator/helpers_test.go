@@ -73,7 +73,7 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T, opts Options) *testAPI {
 	t.Helper()
-	return wrapServer(t, startTestServer(t, opts))
+	return wrapServer(t, StartFor(t, opts))
 }
 
 func wrapServer(t *testing.T, emu *Server) *testAPI {
@@ -319,23 +319,4 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// startTestServer starts a fresh emulator on a random loopback port and closes it when the test
-// ends. Other packages use emulatortest.New; this package's tests cannot import it.
-func startTestServer(tb testing.TB, opts Options) *Server {
-	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatalf("emulator: %v", err)
-	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		tb.Fatalf("emulator: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("emulator: %v", err)
-		}
-	})
-	return s
 }

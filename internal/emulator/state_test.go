@@ -72,7 +72,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatalf("state file mode %v (%v), want 0600", info.Mode().Perm(), err)
 		}
 
-		second := startTestServer(t, Options{Dialect: d, AdminToken: admin, Now: clock.Now, StatePath: path})
+		second := StartFor(t, Options{Dialect: d, AdminToken: admin, Now: clock.Now, StatePath: path})
 		if !reflect.DeepEqual(second.AllKeys(), wantKeys) {
 			t.Fatalf("keys after restart\n got %+v\nwant %+v", second.AllKeys(), wantKeys)
 		}
