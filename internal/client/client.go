@@ -210,7 +210,7 @@ func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err err
 	k := c.newCall(http.MethodPost, tokensPath, false)
 	// Only the last attempt can have created a key: earlier ones were refused (429) or never sent.
 	unknown := func(cause error) error {
-		return &MintOutcomeUnknownError{Name: name, Started: k.start.UTC(), Cause: cause}
+		return &MintOutcomeUnknownError{Name: name, Started: k.start.UTC(), Cause: cause, sent: k.start}
 	}
 	resp, err := c.do(ctx, k, body)
 	if err != nil {

@@ -121,6 +121,9 @@ type MintOutcomeUnknownError struct {
 	// after any attempts the service refused (429) and any waits between them.
 	Started time.Time
 	Cause   error
+	// sent is Started with this process's monotonic clock reading, which the reconciliation's
+	// window is computed from, so that a step of the wall clock cannot move it.
+	sent time.Time
 }
 
 func (e *MintOutcomeUnknownError) Error() string {

@@ -46,17 +46,21 @@ type UnresolvedMintError struct {
 	Candidates []string
 	Reason     string
 	Cause      error
-	Lists      int
+	Lists      int // lists that succeeded
+	Failed     int // lists that failed
 	Over       time.Duration
 }
 
 func (e *UnresolvedMintError) Error() string {
 	ids := "none found"
-	if len(e.Candidates) > 0 {
+	switch {
+	case len(e.Candidates) > 0:
 		ids = strings.Join(e.Candidates, ", ")
+	case e.Lists == 0:
+		ids = "unknown, as no list succeeded"
 	}
 	return fmt.Sprintf("a request to mint key %q got no usable answer (%v), and %s; keys that may have come from it: %s (%s)",
-		e.Name, e.Cause, e.Reason, ids, listedOver(e.Lists, e.Over))
+		e.Name, e.Cause, e.Reason, ids, listedOver(e.Lists, e.Failed, e.Over))
 }
 
 func (e *UnresolvedMintError) Unwrap() error { return e.Cause }
@@ -68,7 +72,8 @@ func (e *UnresolvedMintError) Unwrap() error { return e.Cause }
 type MintAbandonedError struct {
 	Name    string
 	Cause   error
-	Lists   int
+	Lists   int // lists that succeeded
+	Failed  int // lists that failed
 	Over    time.Duration
 	Since   time.Time
 	Revoked []string
@@ -81,19 +86,26 @@ func (e *MintAbandonedError) Error() string {
 	}
 	return fmt.Sprintf("minting key %q got no usable answer (%v) and was not tried again; %s, looking for keys with this name "+
 		"created since %s by the service's clock, and %s; %s",
-		e.Name, e.Cause, listedOver(e.Lists, e.Over), formatWindowTime(e.Since), revoked, sharedCredentialCaveat)
+		e.Name, e.Cause, listedOver(e.Lists, e.Failed, e.Over), formatWindowTime(e.Since), revoked, sharedCredentialCaveat)
 }
 
 func (e *MintAbandonedError) Unwrap() error { return e.Cause }
 
 // listedOver says what reconciliation checked: "listed the keys 4 times over 10.2s after the
-// answer was lost".
-func listedOver(lists int, over time.Duration) string {
+// answer was lost (1 more list failed)".
+func listedOver(lists, failed int, over time.Duration) string {
 	times := "times"
 	if lists == 1 {
 		times = "time"
 	}
-	return fmt.Sprintf("listed the keys %d %s over %s after the answer was lost", lists, times, over.Round(100*time.Millisecond))
+	text := fmt.Sprintf("listed the keys %d %s over %s after the answer was lost", lists, times, over.Round(100*time.Millisecond))
+	switch {
+	case failed == 1:
+		text += " (1 more list failed)"
+	case failed > 1:
+		text += fmt.Sprintf(" (%d more lists failed)", failed)
+	}
+	return text
 }
 
 func formatWindowTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
@@ -249,20 +261,23 @@ func (c *Client) mintReconciled(ctx context.Context, name string) (*MintedToken,
 			return nil, lost.revoked, err
 		}
 		if lost == nil {
-			lost = &lostMint{name: name, sent: unknown.Started, firstLost: time.Now()}
+			lost = &lostMint{name: name, sent: cmp.Or(unknown.sent, unknown.Started), firstLost: time.Now()}
+			// The moment of a cancellation bounds the cleanup after it, so it is taken when it
+			// happens, not when the cleanup next looks.
+			stop := context.AfterFunc(ctx, lost.markCancelled)
+			defer stop()
 		}
 		lost.cause, lost.lostAt = unknown.Cause, time.Now()
 		c.warn(ctx, "Mint outcome unknown; reconciling", map[string]any{
 			"name": name, "attempt": attempt, "sent": formatWindowTime(unknown.Started), "grace_ms": c.grace.Milliseconds(),
 		})
-		if err := c.reconcilePass(ctx, lost); err != nil {
-			return nil, lost.revoked, err
-		}
-		if attempt == 2 || ctx.Err() != nil {
+		// A pass that failed is not the end: the lists over the grace window try again, and
+		// only a mint whose keys are all accounted for is tried once more.
+		if err := c.reconcilePass(ctx, lost); err != nil || attempt == 2 || ctx.Err() != nil {
 			if err := c.awaitLateCommits(ctx, lost); err != nil {
 				return nil, lost.revoked, err
 			}
-			return nil, lost.revoked, &MintAbandonedError{Name: name, Cause: lost.cause, Lists: lost.lists,
+			return nil, lost.revoked, &MintAbandonedError{Name: name, Cause: lost.cause, Lists: lost.lists, Failed: lost.failed,
 				Over: lost.over(), Since: lost.since, Revoked: c.sanitizeAll(lost.revoked)}
 		}
 	}
@@ -276,9 +291,12 @@ type lostMint struct {
 	sent      time.Time // when the first lost attempt was sent, by this machine's clock
 	firstLost time.Time // when the first answer was lost
 	lostAt    time.Time // when the last answer was lost: the grace window runs from here
-	cancelled time.Time // when the caller's context was seen cancelled; zero while it is not
-	lists     int
+	lists     int       // lists that succeeded
+	failed    int       // lists that failed
 	lastList  time.Time
+
+	mu        sync.Mutex
+	cancelled time.Time // when the caller's context was cancelled; zero while it is not
 	since     time.Time // the window's start by the service's clock, as of the last list
 	sinceHow  string
 	revoked   []string
@@ -287,10 +305,20 @@ type lostMint struct {
 // over is how long after the first lost answer the last list was taken.
 func (l *lostMint) over() time.Duration { return max(l.lastList.Sub(l.firstLost), 0) }
 
-func (l *lostMint) noteCancellation(ctx context.Context) {
-	if ctx.Err() != nil && l.cancelled.IsZero() {
+// markCancelled records the moment the caller's context was cancelled (context.AfterFunc).
+func (l *lostMint) markCancelled() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cancelled.IsZero() {
 		l.cancelled = time.Now()
 	}
+}
+
+// cancelledAt is when the caller's context was cancelled, zero while it is not.
+func (l *lostMint) cancelledAt() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cancelled
 }
 
 // windowEnd is when the grace window closes: grace after the last lost answer, or half the
@@ -298,8 +326,8 @@ func (l *lostMint) noteCancellation(ctx context.Context) {
 // and its revocations.
 func (l *lostMint) windowEnd(grace time.Duration) time.Time {
 	end := l.lostAt.Add(grace)
-	if !l.cancelled.IsZero() {
-		end = minTime(end, l.cancelled.Add(cleanupTimeout/2))
+	if cancelled := l.cancelledAt(); !cancelled.IsZero() {
+		end = minTime(end, cancelled.Add(cleanupTimeout/2))
 	}
 	return end
 }
@@ -313,38 +341,42 @@ func minTime(a, b time.Time) time.Time {
 
 // unresolved is the error for candidates that could not be dealt with.
 func (l *lostMint) unresolved(candidates []string, reason string) *UnresolvedMintError {
-	return &UnresolvedMintError{Name: l.name, Candidates: candidates, Reason: reason, Cause: l.cause, Lists: l.lists, Over: l.over()}
+	return &UnresolvedMintError{Name: l.name, Candidates: candidates, Reason: reason, Cause: l.cause, Lists: l.lists, Failed: l.failed, Over: l.over()}
 }
 
 // awaitLateCommits lists the keys recheckLists more times, spread over the grace window after
 // the last lost answer, and revokes new candidates: the service may commit a request after its
 // client gave up. It always lists once more, whatever time the caller spent since the last list
-// (minting again), so the last list comes after both. A cancellation cuts the window short.
+// (minting again), so the last list comes after both. A cancellation cuts the window short. A
+// pass that fails (a list, or a revocation) does not end the window: every list shows all the
+// keys made so far, and a key that could not be revoked is a candidate again, so only the last
+// pass's failure is returned.
 func (c *Client) awaitLateCommits(ctx context.Context, lost *lostMint) error {
+	var last error
 	for i := 1; ; i++ {
-		lost.noteCancellation(ctx)
 		end := lost.windowEnd(c.grace)
 		at := minTime(lost.lostAt.Add(c.grace*time.Duration(i)/recheckLists), end)
 		final := i >= recheckLists || !at.Before(end)
 		if !final && !time.Now().Before(at) {
 			continue // the time for this list went by while minting again
 		}
-		if !sleepUntil(ctx, at, !lost.cancelled.IsZero()) {
+		if !sleepUntil(ctx, at, !lost.cancelledAt().IsZero()) {
 			continue // cancelled while waiting: the window is cut, and the plan with it
 		}
-		if err := c.reconcilePass(ctx, lost); err != nil {
-			return err
-		}
+		last = c.reconcilePass(ctx, lost)
 		if final {
 			break
 		}
+	}
+	if last != nil {
+		return last
 	}
 	revoked := c.sanitizeAll(lost.revoked)
 	if len(revoked) == 0 {
 		revoked = []string{}
 	}
 	c.warn(ctx, "Reconciled a lost mint response", map[string]any{
-		"name": c.sanitize(lost.name), "checked": listedOver(lost.lists, lost.over()), "window_start": formatWindowTime(lost.since),
+		"name": c.sanitize(lost.name), "checked": listedOver(lost.lists, lost.failed, lost.over()), "window_start": formatWindowTime(lost.since),
 		"window_start_from": lost.sinceHow, "revoked": revoked,
 	})
 	return nil
@@ -375,8 +407,8 @@ func sleepUntil(ctx context.Context, t time.Time, ignoreCancel bool) bool {
 // ctx, but ends cleanupTimeout after the pass starts, or after the cancellation.
 func cleanupContext(ctx context.Context, lost *lostMint) (context.Context, context.CancelFunc) {
 	deadline := time.Now().Add(cleanupTimeout)
-	if !lost.cancelled.IsZero() {
-		deadline = minTime(deadline, lost.cancelled.Add(cleanupTimeout))
+	if cancelled := lost.cancelledAt(); !cancelled.IsZero() {
+		deadline = minTime(deadline, cancelled.Add(cleanupTimeout))
 	}
 	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }
@@ -407,34 +439,31 @@ func (c *Client) describe(ctx context.Context, m *MintedToken) {
 
 // reconcilePass lists the keys once and revokes those the lost mint may have created.
 func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
-	lost.noteCancellation(ctx)
 	pctx, cancel := cleanupContext(ctx, lost)
 	defer cancel()
 	tokens, err := c.List(pctx)
-	lost.lists++
 	lost.lastList = time.Now()
 	if err != nil {
+		lost.failed++
 		return lost.unresolved(nil, fmt.Sprintf("listing keys to find out failed (%v)", err))
 	}
+	lost.lists++
 	lost.since, lost.sinceHow = c.serviceClock.earliest(lost.sent)
 	var candidates []Token
 	for _, t := range tokens {
-		if t.Name == lost.name && !c.rec.known(t.ID) && !slices.Contains(lost.revoked, t.ID) && !t.CreatedAt.Before(lost.since) {
-			candidates = append(candidates, t)
+		if t.Name != lost.name || c.rec.known(t.ID) || slices.Contains(lost.revoked, t.ID) || t.CreatedAt.Before(lost.since) {
+			continue
 		}
+		// The service names the credential that minted a key: one minted by another credential
+		// (a person in Canvas, another org key) cannot have come from this client's request.
+		if t.CreatedBy != "" && !c.ownAttribution(t.CreatedBy) {
+			c.debug(ctx, "Left alone a key of the same name minted by another credential", map[string]any{
+				"id": c.sanitize(t.ID), "created_by": c.sanitize(t.CreatedBy)})
+			continue
+		}
+		candidates = append(candidates, t)
 	}
 	sort.Slice(candidates, func(i, j int) bool { return candidates[i].ID < candidates[j].ID })
-	// Whatever the service lists is shown only sanitized: it may echo a secret this client knows.
-	ids := make([]string, len(candidates))
-	for i, t := range candidates {
-		ids[i] = c.sanitize(t.ID)
-	}
-	for _, t := range candidates {
-		if t.CreatedBy != "" && !c.ownAttribution(t.CreatedBy) {
-			return lost.unresolved(ids, fmt.Sprintf("key %s was minted by %s, not by this provider's credential, so it was left alone",
-				c.sanitize(t.ID), c.sanitize(t.CreatedBy)))
-		}
-	}
 
 	var failed []string
 	for _, t := range candidates {
@@ -446,7 +475,7 @@ func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
 		c.warn(ctx, "Revoked key left by a lost mint response", map[string]any{
 			"id": c.sanitize(t.ID), "name": c.sanitize(t.Name), "created_at": formatWindowTime(t.CreatedAt),
 			"window_start": formatWindowTime(lost.since), "window_start_from": lost.sinceHow,
-			"checked": listedOver(lost.lists, lost.over()), "caveat": sharedCredentialCaveat,
+			"checked": listedOver(lost.lists, lost.failed, lost.over()), "caveat": sharedCredentialCaveat,
 		})
 	}
 	if len(failed) > 0 {
@@ -467,9 +496,13 @@ func (c *Client) sanitizeAll(ids []string) []string {
 // header of its answers, so that a lost attempt's send time can be read on the clock that
 // stamps created_at. The latest answer's estimate is kept.
 type serviceClock struct {
-	mu     sync.Mutex
-	seen   bool
-	lo, hi time.Duration // the service's clock minus this machine's lies within [lo, hi]
+	mu   sync.Mutex
+	seen bool
+	// date is the latest answer's Date and received when that answer arrived, with this
+	// process's monotonic clock: the service stamped date at or before received, so a moment
+	// that came d before received was at the service no earlier than date - d.
+	date, received time.Time
+	lo, hi         time.Duration // the service's clock minus this machine's lies within [lo, hi]
 }
 
 // observe takes the Date of an answer to a request sent at sent and received at received. The
@@ -484,11 +517,14 @@ func (s *serviceClock) observe(date string, sent, received time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seen, s.lo, s.hi = true, d.Sub(received), d.Add(time.Second).Sub(sent)
+	s.seen, s.date, s.received = true, d, received
+	s.lo, s.hi = d.Sub(received), d.Add(time.Second).Sub(sent)
 }
 
 // earliest is the earliest created_at, by the service's clock, that a key created by a request
-// sent at sent can carry, with how it was judged.
+// sent at sent can carry, with how it was judged. sent and the observation's receipt carry
+// monotonic readings, so the time between them is measured, not read off a wall clock that may
+// have been stepped in between.
 func (s *serviceClock) earliest(sent time.Time) (time.Time, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -496,8 +532,9 @@ func (s *serviceClock) earliest(sent time.Time) (time.Time, string) {
 		return sent.Add(-clockSkew).UTC(), "the lost attempt's send time by this machine's clock, less a minute for clock skew: " +
 			"no answer carried a Date header"
 	}
-	return sent.Add(s.lo - dateMargin).UTC(), fmt.Sprintf("the lost attempt's send time, moved to the service's clock by its Date header "+
-		"(an offset between %s and %s), less %s", s.lo.Round(time.Millisecond), s.hi.Round(time.Millisecond), dateMargin)
+	return s.date.Add(-s.received.Sub(sent)).Add(-dateMargin).UTC(), fmt.Sprintf("the lost attempt's send time, moved to the "+
+		"service's clock by its Date header (an offset between %s and %s), less %s",
+		s.lo.Round(time.Millisecond), s.hi.Round(time.Millisecond), dateMargin)
 }
 
 // ownAttribution reports whether createdBy may name this client's credential: "admin-token"

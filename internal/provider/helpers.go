@@ -121,8 +121,8 @@ func (d *providerData) reconcileWarnings(what, name string, revoked []string, mi
 	var diags diag.Diagnostics
 	for _, id := range revoked {
 		diags.AddWarning("Revoked Key From a Lost Mint Response",
-			fmt.Sprintf("A request to mint %s %q got no usable answer, and key %s with that name was created by this "+
-				"provider's credential while that request was in flight or soon after. It is the lost request's key, "+
+			fmt.Sprintf("A request to mint %s %q got no usable answer, and key %s with that name was created, by this "+
+				"provider's credential or by a creator the service did not name, while that request was in flight or soon after. It is the lost request's key, "+
 				"whose secret nobody has, unless another run using the same credential minted the same name at that "+
 				"moment: the two cannot be told apart, so the provider revoked it. Such a run sees its key gone and "+
 				"replaces it at its next apply; give each pipeline its own key names or its own credential.", what, name, id))
