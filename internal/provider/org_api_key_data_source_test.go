@@ -125,7 +125,7 @@ func TestAccOrgAPIKeyDataSource_ambiguousPrefix(t *testing.T) {
 
 // An ambiguous lookup lists the ids by created_at, then id, whatever order the service lists
 // them in: newest first (deployed) or none at all (the guide). Keys seeded out of order, two in
-// one instant, and no other key, so neither list order is the sorted one.
+// one instant, and no other key, so no list either dialect serves is in the sorted order.
 func TestAccOrgAPIKeyDataSource_ambiguityListsIDsInOrder(t *testing.T) {
 	t.Parallel()
 	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
@@ -139,6 +139,7 @@ func TestAccOrgAPIKeyDataSource_ambiguityListsIDsInOrder(t *testing.T) {
 		if second < first {
 			first, second = second, first
 		}
+		requireListedOutOfOrder(t, e, first, second, mid.ID, late.ID)
 		e.expectError(t, keyLookupConfig("name", name), ambiguityPattern("name", name, []string{first, second, mid.ID, late.ID}))
 	})
 }

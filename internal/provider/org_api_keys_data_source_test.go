@@ -36,6 +36,32 @@ func expectIDs(ids ...string) statecheck.StateCheck {
 	return statecheck.ExpectKnownValue(keysDataAddr, tfjsonpath.New("keys"), knownvalue.ListExact(checks))
 }
 
+// requireListedOutOfOrder fails t unless the emulator never lists its keys in the order want,
+// the order a data source must sort them into, so that a sort test fails without the sort, in
+// both dialects, every time. The deployed dialect always lists newest first, so one list shows
+// its order. The guide lists in a fresh random order, but never in the emulator's own order
+// (LiveKeys: by created_at, then id), so want must be every live key, in that order. Against a
+// real organization nothing is checked: its list holds other keys, and it lists newest first.
+func requireListedOutOfOrder(t *testing.T, e *testEnv, want ...string) {
+	t.Helper()
+	if e.emu == nil {
+		return
+	}
+	var live, listed []string
+	for _, k := range e.emu.LiveKeys() {
+		live = append(live, k.ID)
+	}
+	for _, k := range e.liveKeys() {
+		listed = append(listed, k.ID)
+	}
+	switch {
+	case !slices.Equal(live, want):
+		t.Fatalf("the live keys, oldest first, are %v, not the sorted %v: the guide dialect may list them sorted", live, want)
+	case slices.Equal(listed, want):
+		t.Fatalf("the %s emulator lists the keys already sorted (%v): the test would pass without a sort", e.dialect, want)
+	}
+}
+
 func TestAccOrgAPIKeysDataSource_filters(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
@@ -48,6 +74,7 @@ func TestAccOrgAPIKeysDataSource_filters(t *testing.T) {
 			}
 			return ordered[i].ID < ordered[j].ID
 		})
+		requireListedOutOfOrder(t, e, ordered[0].ID, ordered[1].ID, ordered[2].ID)
 
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factories(),
@@ -128,6 +155,7 @@ func TestAccOrgAPIKeysDataSource_createdByAndOrder(t *testing.T) {
 		if second < first {
 			first, second = second, first
 		}
+		requireListedOutOfOrder(t, e, minter.ID, first, second, byKey.ID, late.ID)
 
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factories(),

@@ -34,7 +34,9 @@ type Invocation struct {
 // Result is what a finished run printed and how it ended.
 type Result struct {
 	Stdout, Stderr []byte
-	// Output is stdout and stderr together, in the order they were written.
+	// Output is stdout and stderr together, in the order their lines arrived: about the order
+	// they were written, but the two pipes are read apart, so lines written to different
+	// streams close together may come in either order.
 	Output []byte
 	// Code is the exit code.
 	Code int
