@@ -55,11 +55,18 @@ type Options struct {
 
 	// Dialect is the response shape served; "" is DialectDeployed.
 	Dialect Dialect
-	// MintLimit limits POST /org/tokens per client address. The zero value is the deployed
-	// service's 10 per hour; NoLimit disables it.
+	// Build is the server build whose behaviour is followed where builds differ; "" is the
+	// newest, BuildJune2026.
+	Build Build
+	// TenantOrgID, when set, makes the emulator a hosted organization's tenant server: it
+	// answers only requests whose X-Molecule-Org-Id is this id (see TenantGuard).
+	TenantOrgID string
+	// MintLimit limits POST /org/tokens per caller: per X-Molecule-Org-Id, else credential,
+	// else client address (BuildApril2026: per client address). The zero value is the service's
+	// 10 per hour; NoLimit disables it.
 	MintLimit Limit
-	// RequestLimit limits every API request per client address. The zero value is the
-	// deployed service's 600 per minute; NoLimit disables it.
+	// RequestLimit limits every API request per caller, keyed as MintLimit. The zero value is
+	// the service's 600 per minute; NoLimit disables it.
 	RequestLimit Limit
 	// ListCap is the most live keys GET /org/tokens returns, keeping the newest: 0 is the
 	// service's 500, a negative value lists everything.
@@ -150,7 +157,9 @@ type Server struct {
 	clock      func() time.Time
 	statePath  string
 	handler    http.Handler
+	routed     http.Handler // the API behind the tenant guard, if any
 	dialect    Dialect
+	build      Build
 	precision  time.Duration // of every stored time, as the dialect reports it
 	listCap    int           // < 0 => no cap
 	orgID      string
@@ -206,6 +215,14 @@ func New(opts Options) (*Server, error) {
 		sessions:     map[[sha256.Size]byte]string{},
 		counts:       map[string]int{},
 	}
+	switch opts.Build {
+	case "", BuildJune2026:
+		s.build = BuildJune2026
+	case BuildApril2026:
+		s.build = BuildApril2026
+	default:
+		return nil, fmt.Errorf("emulator: unknown build %q (want %q or %q)", opts.Build, BuildJune2026, BuildApril2026)
+	}
 	switch s.dialect {
 	case "", DialectDeployed:
 		s.dialect, s.precision = DialectDeployed, time.Microsecond
@@ -243,6 +260,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.handler = http.HandlerFunc(s.serveHTTP)
+	s.routed = TenantGuard(opts.TenantOrgID, s.build, http.HandlerFunc(s.serveRouted))
 	return s, nil
 }
 
@@ -280,6 +298,9 @@ func (s *Server) AdminToken() string { return s.adminToken }
 
 // Dialect returns the response shape the server speaks.
 func (s *Server) Dialect() Dialect { return s.dialect }
+
+// Build returns the server build the emulator follows.
+func (s *Server) Build() Build { return s.build }
 
 // AddSession registers a Canvas session token, sent as a bearer credential. Keys it mints are
 // created by "session" (deployed: the service records no user) or "session:<userID>" (guide).

@@ -41,7 +41,8 @@ type Fault struct {
 	Mode        FaultMode     // zero value: FaultRespond
 	Status      int           // HTTP status for FaultRespond and FaultCommitThenStatus
 	RetryAfter  string        // raw Retry-After header value, "" => none
-	Body        string        // raw body; "" => {"error":"<status text>"}
+	Body        string        // raw body; "" => {"error":"<status text>"}, unless NoBody
+	NoBody      bool          // answer the status alone: no body, no content type (a router's bare 404)
 	ContentType string        // "" => application/json
 	Latency     time.Duration // delay before handling; ends early if the client cancels, except in FaultCommitLate
 	Times       int           // how many matching requests it applies to; 0 => 1
@@ -224,6 +225,11 @@ func writeFault(w http.ResponseWriter, f Fault, status int) {
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.NoBody {
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(status)
+		return
 	}
 	if f.Body == "" {
 		text := http.StatusText(status)

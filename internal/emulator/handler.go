@@ -167,11 +167,16 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 }
 
 // serveAPI is the Molecule org token API proper. The service's request limit comes first, before
-// routing and authentication, as its middleware does.
+// the tenant guard, routing and authentication, as its middleware does.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, s.requestLimit) {
 		return
 	}
+	s.routed.ServeHTTP(w, r)
+}
+
+// serveRouted answers a request the tenant guard let through, in the dialect's shape.
+func (s *Server) serveRouted(w http.ResponseWriter, r *http.Request) {
 	if s.dialect == DialectDeployed {
 		s.serveDeployed(w, r)
 		return

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// Limit is a per-client-address fixed-window limit, as the service applies it: an address's
-// window starts with its first request and refills Window later. The client address is the
-// host of the request's RemoteAddr; the service trusts no forwarding header either.
+// Limit is a per-caller fixed-window limit, as the service applies it: a caller's window starts
+// with its first request and refills Window later. The caller is the request's
+// X-Molecule-Org-Id, else its credential, else its client address (BuildApril2026: always the
+// client address), which is the host of its RemoteAddr: the service trusts no forwarding header.
 type Limit struct {
 	Requests int           // per window; <= 0 => the deployed default
 	Window   time.Duration // <= 0 => the deployed default
@@ -118,7 +119,8 @@ func (s *Server) SetMintLimit(l Limit) { s.mintLimit.set(l) }
 // address's window.
 func (s *Server) SetRequestLimit(l Limit) { s.requestLimit.set(l) }
 
-// clientAddr is the address the service's limiters key on.
+// clientAddr is the client address the service's limiters key on when nothing else identifies
+// the caller.
 func clientAddr(r *http.Request) string {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		return host
@@ -130,7 +132,7 @@ func clientAddr(r *http.Request) string {
 // that ran before (the service's mint limiter runs after its request limiter), and answers 429
 // when the window is spent.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, l *limiter) bool {
-	v := l.take(clientAddr(r), s.clock())
+	v := l.take(s.limitKey(r), s.clock())
 	if !v.active {
 		return true
 	}

@@ -3,10 +3,11 @@
 //
 //	go run ./internal/emulator/cmd/molecule-emulator -url-file /tmp/molecule.url
 //
-// By default it answers as the service is deployed, limits included (10 mints an hour and 600
-// requests a minute per client address, at most 500 keys listed); -dialect guide serves the
-// published guide's shape instead, and -mint-limit off / -request-limit off lift the limits for
-// bulk work such as benchmarks.
+// By default it answers as the newest server build does, limits included (10 mints an hour and 600
+// requests a minute per caller, at most 500 keys listed); -build 2026-04 follows the April 2026
+// build, -tenant-org-id makes it a hosted organization that requires the X-Molecule-Org-Id
+// routing header, -dialect guide serves the published guide's shape instead, and -mint-limit off /
+// -request-limit off lift the limits for bulk work such as benchmarks.
 //
 // It listens on loopback only, logs one line per request (method, path, status, duration —
 // never headers or bodies) to stderr, and shuts down cleanly on SIGINT or SIGTERM.
@@ -51,6 +52,7 @@ type config struct {
 	rateWindow, latency                    time.Duration
 
 	dialect, orgID          string
+	build, tenantOrgID      string
 	mintLimit, requestLimit limitFlag
 	listCap                 int
 }
@@ -107,8 +109,10 @@ func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
 	fs.StringVar(&c.statePath, "state", "", "`file` keeping the organization across restarts (default: memory only)")
 	fs.StringVar(&c.urlFile, "url-file", "", "`file` to write the base URL to once listening")
 	fs.StringVar(&c.dialect, "dialect", string(emulator.DialectDeployed), "response shape, `deployed|guide`: the service as deployed, or the published guide's")
-	fs.Var(&c.mintLimit, "mint-limit", "mints per client address, as `N/DURATION` (\"10/1h\", \"5/m\") or \"off\"")
-	fs.Var(&c.requestLimit, "request-limit", "API requests per client address, as `N/DURATION` or \"off\"")
+	fs.StringVar(&c.build, "build", string(emulator.BuildJune2026), "server build to follow where builds differ, `2026-06|2026-04`")
+	fs.StringVar(&c.tenantOrgID, "tenant-org-id", "", "serve as a hosted organization with this UUID, answering only requests whose X-Molecule-Org-Id carries it (default: self-hosted)")
+	fs.Var(&c.mintLimit, "mint-limit", "mints per caller (organization header, else credential, else client address), as `N/DURATION` (\"10/1h\", \"5/m\") or \"off\"")
+	fs.Var(&c.requestLimit, "request-limit", "API requests per caller, as `N/DURATION` or \"off\"")
 	fs.IntVar(&c.listCap, "list-cap", 0, "most keys a list returns, the newest (0: the service's 500; negative: all)")
 	fs.StringVar(&c.orgID, "org-id", "", "org_id reported on every key the deployed dialect lists (default: none)")
 	fs.IntVar(&c.rateLimit, "rate-limit", 0, "test harness: requests allowed per window over all clients, before any fault (0: unlimited)")
@@ -127,6 +131,11 @@ func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
 	}
 	if d := emulator.Dialect(c.dialect); d != emulator.DialectDeployed && d != emulator.DialectGuide {
 		_, _ = fmt.Fprintf(stderr, "invalid -dialect %q: want %q or %q\n", c.dialect, emulator.DialectDeployed, emulator.DialectGuide)
+		fs.Usage()
+		return c, 2, false
+	}
+	if b := emulator.Build(c.build); b != emulator.BuildJune2026 && b != emulator.BuildApril2026 {
+		_, _ = fmt.Fprintf(stderr, "invalid -build %q: want %q or %q\n", c.build, emulator.BuildJune2026, emulator.BuildApril2026)
 		fs.Usage()
 		return c, 2, false
 	}
@@ -160,6 +169,8 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 		AdminToken:   token,
 		StatePath:    cfg.statePath,
 		Dialect:      emulator.Dialect(cfg.dialect),
+		Build:        emulator.Build(cfg.build),
+		TenantOrgID:  cfg.tenantOrgID,
 		MintLimit:    cfg.mintLimit.Limit,
 		RequestLimit: cfg.requestLimit.Limit,
 		ListCap:      cfg.listCap,
@@ -190,7 +201,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 			return errors.Join(fmt.Errorf("writing -url-file: %w", err), emu.Close())
 		}
 	}
-	logger.Printf("listening on %s (dialect %s, mint limit %s, request limit %s)", url, emu.Dialect(), &cfg.mintLimit, &cfg.requestLimit)
+	logger.Printf("listening on %s (dialect %s, build %s, mint limit %s, request limit %s)", url, emu.Dialect(), emu.Build(), &cfg.mintLimit, &cfg.requestLimit)
 
 	select {
 	case <-ctx.Done():

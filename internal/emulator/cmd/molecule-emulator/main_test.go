@@ -161,6 +161,7 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"stray"}, 2, "unexpected arguments"},
 		{[]string{"-dialect", "docs"}, 2, "invalid -dialect"},
+		{[]string{"-build", "2026-05"}, 2, "invalid -build"},
 		{[]string{"-mint-limit", "10"}, 2, "N/DURATION"},
 		{[]string{"-mint-limit", "0/1h"}, 2, "N/DURATION"},
 		{[]string{"-mint-limit", "10/-1h"}, 2, "N/DURATION"},
@@ -263,6 +264,34 @@ func TestRunAppliesLimitFlags(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want || resp.Header.Get("X-RateLimit-Limit") != "2" {
 			t.Fatalf("request %d: %d limit %q, want %d under 2/1m", i+1, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), want)
+		}
+	}
+}
+
+// -tenant-org-id answers only requests that carry the organization's UUID; -build picks how a
+// request without it is refused.
+func TestRunServesAHostedTenant(t *testing.T) {
+	t.Parallel()
+	const admin, org = "admin-for-tenants", "5d1c1d7e-7c53-4a55-9f1e-2f4cbb0a8f01"
+	for build, missing := range map[string]int{"2026-06": http.StatusBadRequest, "2026-04": http.StatusNotFound} {
+		url, _, _ := serveInBackground(t, []string{"-admin-token", admin, "-tenant-org-id", org, "-build", build}, noEnv)
+		for header, want := range map[string]int{"": missing, org: http.StatusOK, "00000000-0000-4000-8000-000000000000": http.StatusNotFound} {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/org/tokens", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+admin)
+			if header != "" {
+				req.Header.Set("X-Molecule-Org-Id", header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("-build %s, X-Molecule-Org-Id %q: %d, want %d", build, header, resp.StatusCode, want)
+			}
 		}
 	}
 }
