@@ -1,12 +1,15 @@
 # The organization and the credential usually come from the environment:
 #   export MOLECULE_ORG=acme
+#   export MOLECULE_ORG_ID=ea3cfcf1-cb9c-53b4-90fd-c53123569c4a   (the organization's UUID)
 #   export MOLECULE_ORG_TOKEN=...   (an org API key, or MOLECULE_ADMIN_TOKEN for the bootstrap credential)
 provider "molecule" {}
 
-# Or explicitly, with the credential from a variable:
+# Or explicitly, with the credential from a variable. A hosted organization answers only requests
+# that carry its UUID, org_id.
 provider "molecule" {
   alias    = "staging"
   endpoint = "https://acme-staging.moleculesai.app"
+  org_id   = "5d1c1d7e-7c53-4a55-9f1e-2f4cbb0a8f01"
   token    = var.molecule_staging_token
 }
 

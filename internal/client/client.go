@@ -51,8 +51,11 @@ type Logger interface {
 
 // Config configures a Client. Zero values select the documented defaults.
 type Config struct {
-	Endpoint       string        // base URL, already validated with ParseEndpoint
-	Token          string        // bearer credential
+	Endpoint string // base URL, already validated with ParseEndpoint
+	Token    string // bearer credential
+	// OrgID is the organization's UUID, sent as X-Molecule-Org-Id on every request: a hosted
+	// organization answers only requests that carry it. "" sends no such header.
+	OrgID          string
 	UserAgent      string        // "" => a generic client identifier
 	MaxRetries     int           // retries after the first attempt (0 => none)
 	RequestTimeout time.Duration // per attempt; 0 => DefaultRequestTimeout
@@ -99,6 +102,7 @@ type MintedToken struct {
 type Client struct {
 	base          string
 	token         string
+	orgID         string
 	userAgent     string
 	http          *http.Client
 	maxRetries    int
@@ -126,6 +130,11 @@ func New(cfg Config) (*Client, error) {
 	if strings.IndexFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 		return nil, errors.New("the token contains whitespace or control characters (a trailing newline, perhaps); remove them")
 	}
+	if cfg.OrgID != "" {
+		if err := ValidateOrgID(cfg.OrgID); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.MaxRetries < 0 || cfg.RequestTimeout < 0 || cfg.RetryWaitMin < 0 || cfg.RetryWaitMax < 0 || cfg.MaxRetryAfter < 0 ||
 		cfg.LateCommitGrace < 0 {
 		return nil, errors.New("retry counts, timeouts and waits must not be negative")
@@ -133,6 +142,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		base:          base.String(),
 		token:         cfg.Token,
+		orgID:         cfg.OrgID,
 		userAgent:     cmp.Or(cfg.UserAgent, defaultUserAgent),
 		maxRetries:    cfg.MaxRetries,
 		waitMin:       cmp.Or(cfg.RetryWaitMin, defaultMinRetryWait),
@@ -284,8 +294,9 @@ func (c *Client) list(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
-// Revoke revokes the key with the given id. A 404 (IsNotFound) means no live key has it, which
-// includes a revocation that succeeded on an attempt whose answer was lost.
+// Revoke revokes the key with the given id. IsKeyNotLive(err) means the service said no live key
+// has it, which includes a revocation that succeeded on an attempt whose answer was lost; any
+// other 404 is an error (IsRoutingFailure).
 //
 // Ids are opaque: nothing about their shape is checked, except that a value this client knows
 // as a secret (the credential, or a plaintext it received) is refused before it is sent anywhere.
@@ -410,6 +421,9 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")
+	if c.orgID != "" {
+		req.Header.Set(OrgIDHeader, c.orgID)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -450,10 +464,15 @@ func (c *Client) failure(resp *http.Response, k *call) error {
 	}
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    c.serverMessage(resp, body, truncated),
 		Method:     k.method,
 		Path:       k.path,
+		URL:        c.sanitize(c.base + k.target),
+		OrgIDSent:  c.orgID != "",
 	}
+	e.Message, e.Code = c.serverMessage(resp, body, truncated)
+	// Only the service's own JSON error, to a revocation of this key, says the key is not live.
+	e.keyNotLive = resp.StatusCode == http.StatusNotFound && k.method == http.MethodDelete &&
+		strings.HasPrefix(k.target, tokensPath+"/") && !truncated && serviceSaysNotLive(body)
 	if resp.StatusCode == http.StatusTooManyRequests {
 		e.RateLimit = rateLimitInfo(resp, body, time.Now())
 	}

@@ -193,6 +193,9 @@ func TestRequestHeaders(t *testing.T) {
 		if got := h.Get("Content-Type"); got != wantCT {
 			t.Errorf("%s Content-Type = %q, want %q", method, got, wantCT)
 		}
+		if got, ok := h[OrgIDHeader]; ok {
+			t.Errorf("%s sent %s %q without an OrgID configured", method, OrgIDHeader, got)
+		}
 	}
 	if len(seen) != 3 {
 		t.Errorf("saw methods %v", seen)
@@ -208,6 +211,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"negative":         func(c *Config) { c.MaxRetries = -1 },
 		"min above max":    func(c *Config) { c.RetryWaitMin, c.RetryWaitMax = time.Second, time.Millisecond },
 		"negative timeout": func(c *Config) { c.RequestTimeout = -time.Second },
+		"org id slug":      func(c *Config) { c.OrgID = "acme" },
+		"org id upper":     func(c *Config) { c.OrgID = "EA3CFCF1-CB9C-53B4-90FD-C53123569C4A" },
+		"org id token":     func(c *Config) { c.OrgID = testCredential },
+		"org id braces":    func(c *Config) { c.OrgID = "{ea3cfcf1-cb9c-53b4-90fd-c53123569c4a}" },
+		"org id newline":   func(c *Config) { c.OrgID = "ea3cfcf1-cb9c-53b4-90fd-c53123569c4a\n" },
 	} {
 		cfg := testConfig("http://127.0.0.1:1")
 		edit(&cfg)
@@ -359,13 +367,13 @@ func TestErrorResponses(t *testing.T) {
 		message string // exact, or prefix when it ends in "*"
 		is      func(error) bool
 	}{
-		"error field":   {jsonResponse(404, `{"error":"token not found"}`), 404, "token not found", IsNotFound},
+		"error field":   {jsonResponse(404, `{"error":"token not found"}`), 404, "token not found", IsKeyNotLive},
 		"message field": {jsonResponse(403, `{"message":"forbidden for org keys","code":7}`), 403, "forbidden for org keys", IsForbidden},
 		"nested":        {jsonResponse(400, `{"error":{"message":"bad name"}}`), 400, "bad name", nil},
 		"empty body":    {respond(401, "", ""), 401, "", IsUnauthorized},
 		"json no msg":   {jsonResponse(409, `{"code":409}`), 409, "JSON response without an error message (12 bytes)", nil},
 		"html":          {respond(400, "text/html; charset=utf-8", "<html><title>Bad</title></html>"), 400, "non-JSON response (text/html, 31 bytes)", nil},
-		"plain text":    {respond(404, "", "nope"), 404, "non-JSON response (text/plain, 4 bytes)", IsNotFound},
+		"plain text":    {respond(404, "", "nope"), 404, "non-JSON response (text/plain, 4 bytes)", IsRoutingFailure},
 		"huge html":     {endless(418, "text/html"), 418, "non-JSON response (text/html, more than 1048576 bytes)", nil},
 		"long message":  {jsonResponse(400, `{"error":"`+long+`"}`), 400, "long message long*", nil},
 		"control chars": {jsonResponse(400, `{"error":"bad\n\tname\u0000 here"}`), 400, "bad name here", nil},
@@ -407,7 +415,7 @@ func TestUnauthorizedMessageHelps(t *testing.T) {
 	if !IsUnauthorized(err) || !strings.Contains(err.Error(), "the token was rejected; it may have been revoked or mistyped") {
 		t.Errorf("List() error = %v", err)
 	}
-	if IsNotFound(err) || IsForbidden(err) || IsRateLimited(err) || IsNotFound(nil) {
+	if IsKeyNotLive(err) || IsRoutingFailure(err) || IsForbidden(err) || IsRateLimited(err) || IsKeyNotLive(nil) || IsRoutingFailure(nil) {
 		t.Error("classification helpers overlap")
 	}
 }

@@ -381,7 +381,7 @@ func TestRevokeAnswers(t *testing.T) {
 		"deployed 200":          {h: jsonResponse(200, `{"revoked":"`+deployedID+`"}`)},
 		"guide 204":             {h: respond(204, "", "")},
 		"200 without a body":    {h: respond(200, "", "")},
-		"deployed 404":          {h: jsonResponse(404, `{"error":"token not found or already revoked"}`), wantErr: IsNotFound},
+		"deployed 404":          {h: jsonResponse(404, `{"error":"token not found or already revoked"}`), wantErr: IsKeyNotLive},
 		"201 is not an answer":  {h: jsonResponse(201, `{}`), wantErr: func(err error) bool { return strings.Contains(err.Error(), "unexpected HTTP 201") }},
 		"deployed 500 non-uuid": {h: jsonResponse(500, `{"error":"failed to revoke"}`), wantErr: func(err error) bool { return hasStatus(err, 500) }},
 	} {
@@ -459,7 +459,7 @@ func TestDeployedRoundTrip(t *testing.T) {
 	if err := c.Revoke(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Revoke(ctx, m.ID); !IsNotFound(err) {
+	if err := c.Revoke(ctx, m.ID); !IsKeyNotLive(err) {
 		t.Errorf("second revoke = %v", err)
 	}
 	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).List(ctx); !IsUnauthorized(err) {

@@ -67,7 +67,7 @@ func TestEmulatorRoundTrip(t *testing.T) {
 				t.Error("the key is still live after Revoke")
 			}
 			err = c.Revoke(ctx, m.ID)
-			if !IsNotFound(err) {
+			if !IsKeyNotLive(err) {
 				t.Errorf("second Revoke = %v, want a 404", err)
 			}
 			if tokens, err := c.List(ctx); err != nil || len(tokens) != 0 {

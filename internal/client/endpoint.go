@@ -15,7 +15,25 @@ import (
 // "max 100 chars"; it counts bytes). A refused name still uses up one of the hour's mints.
 const MaxNameBytes = 100
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var (
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	orgUUID  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// ValidateOrgID checks an organization's UUID, as a hosted organization's routing guard compares
+// it: exactly, in the canonical lower-case form. The value is not echoed: a credential pasted into
+// the wrong variable has no telltale format.
+func ValidateOrgID(id string) error {
+	switch {
+	case orgUUID.MatchString(id):
+		return nil
+	case orgUUID.MatchString(strings.ToLower(id)):
+		return errors.New("the organization id must be lower case; write the UUID as the service shows it, " +
+			"such as ea3cfcf1-cb9c-53b4-90fd-c53123569c4a (the hosted service compares it exactly)")
+	}
+	return errors.New("the organization id is not a UUID; set it to the organization's UUID, 36 characters such as " +
+		"ea3cfcf1-cb9c-53b4-90fd-c53123569c4a, not its slug or a credential")
+}
 
 // ParseEndpoint validates a base URL for the org API. It must be an absolute http(s) URL with a
 // host and without query, fragment or user information; plain http is only accepted for a

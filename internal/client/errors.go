@@ -1,11 +1,14 @@
 package client
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,15 +17,56 @@ import (
 
 const maxMessageRunes = 300
 
-// APIError is a non-2xx answer from the service.
+// APIError is a non-2xx answer from the service, or from whatever answered in its place.
 type APIError struct {
 	StatusCode int
 	Message    string // server message, sanitized (known secrets redacted, truncated)
 	Method     string
 	Path       string
+	// URL is the whole URL requested (base URL and path, known secrets redacted): a routing
+	// failure's error names it, since the base URL is then the likely mistake.
+	URL string
+	// Code is the machine-readable code of the service's JSON error, such as
+	// TENANT_ORG_HEADER_REQUIRED; "" when it gave none.
+	Code string
 	// RateLimit is what the service said about its limits on a 429: how long to wait and
 	// which limit was hit. Nil on other answers.
 	RateLimit *RateLimitInfo
+	// OrgIDSent reports whether the request carried the X-Molecule-Org-Id routing header
+	// (Config.OrgID).
+	OrgIDSent bool
+	// keyNotLive marks the service's own answer that no live key has the id: a 404 to
+	// DELETE /org/tokens/{id} carrying its JSON error. Every other 404 says nothing about a key.
+	keyNotLive bool
+}
+
+// CodeTenantOrgHeaderRequired is the service's code for a request to a hosted organization
+// that lacks the X-Molecule-Org-Id routing header (its TenantGuard, newest builds).
+const CodeTenantOrgHeaderRequired = "TENANT_ORG_HEADER_REQUIRED"
+
+// OrgIDHeader is the routing header a hosted organization requires: its UUID.
+const OrgIDHeader = "X-Molecule-Org-Id"
+
+// notLiveMessages are the service's errors for a revocation of an id no live key has: the
+// deployed service's, and the published guide's shape's.
+var notLiveMessages = []string{"token not found or already revoked", "token not found"}
+
+// serviceSaysNotLive reports whether a 404 body is the service's own JSON error for an id that
+// no live key has. A router's or a proxy's 404 (no body, HTML, plain text, other JSON) is not.
+func serviceSaysNotLive(body []byte) bool {
+	var e struct {
+		Error   *string `json:"error"`
+		Message *string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return false
+	}
+	for _, msg := range []*string{e.Error, e.Message} {
+		if msg != nil && slices.ContainsFunc(notLiveMessages, func(m string) bool { return strings.EqualFold(strings.TrimSpace(*msg), m) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // RateLimitInfo is a 429's account of the limit that was hit.
@@ -83,14 +127,30 @@ func rateLimitInfo(resp *http.Response, body []byte, now time.Time) *RateLimitIn
 }
 
 func (e *APIError) Error() string {
+	if e.routing() && e.Code == "" {
+		return fmt.Sprintf("%s %s: HTTP %d %s (%s), which is not the Molecule org token API's own answer: "+
+			"the endpoint, or the organization routing (%s), looks wrong", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode),
+			cmp.Or(e.Message, "empty body"), OrgIDHeader)
+	}
 	s := fmt.Sprintf("%s %s: HTTP %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
 		s += ": " + e.Message
 	}
-	if e.StatusCode == http.StatusUnauthorized {
+	switch {
+	case e.Code == CodeTenantOrgHeaderRequired:
+		s = fmt.Sprintf("%s %s: HTTP %d %s: %s (%s: a hosted organization answers only requests that carry its UUID in %s)",
+			e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode), cmp.Or(e.Message, "missing tenant routing header"), e.Code, OrgIDHeader)
+	case e.StatusCode == http.StatusUnauthorized:
 		s += " (the token was rejected; it may have been revoked or mistyped)"
 	}
 	return s
+}
+
+// routing reports an answer that did not come from the org token API as the request meant it:
+// a 404 other than the service's own "no live key has this id", or the hosted service's refusal
+// of a request without its routing header.
+func (e *APIError) routing() bool {
+	return e.StatusCode == http.StatusNotFound && !e.keyNotLive || e.Code == CodeTenantOrgHeaderRequired
 }
 
 func hasStatus(err error, code int) bool {
@@ -98,8 +158,35 @@ func hasStatus(err error, code int) bool {
 	return errors.As(err, &e) && e.StatusCode == code
 }
 
-// IsNotFound reports whether err is a 404, such as revoking a key that is already gone.
-func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+// IsKeyNotLive reports whether err is the service's own answer that no live key has the id a
+// revocation named: it was never issued, or is already revoked. Only a 404 to the key's own path
+// that carries the service's JSON error counts; any other 404 (a wrong base URL, a router or a
+// proxy, a hosted organization's routing guard) is an error that says nothing about the key.
+func IsKeyNotLive(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.keyNotLive
+}
+
+// IsRoutingFailure reports whether err is an answer that did not come from the org token API:
+// a 404 other than the one IsKeyNotLive accepts, or a hosted organization's refusal of a request
+// without its routing header (OrgIDRequired).
+func IsRoutingFailure(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.routing()
+}
+
+// OrgIDRequired reports whether the service refused a request because it lacked the
+// X-Molecule-Org-Id routing header that a hosted organization requires.
+func OrgIDRequired(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Code == CodeTenantOrgHeaderRequired
+}
+
+// OrgIDWasSent reports whether the request that failed with err carried X-Molecule-Org-Id.
+func OrgIDWasSent(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.OrgIDSent
+}
 
 // IsUnauthorized reports whether the credential was rejected (401).
 func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
@@ -166,14 +253,15 @@ func (c *Client) sanitize(s string) string {
 	return s
 }
 
-// serverMessage extracts what an error response says. Bodies that are not a JSON error object,
-// such as a proxy's HTML page, are described rather than echoed.
-func (c *Client) serverMessage(resp *http.Response, body []byte, truncated bool) string {
+// serverMessage extracts what an error response says, and the machine-readable code of a JSON
+// error. Bodies that are not a JSON error object, such as a proxy's HTML page, are described
+// rather than echoed.
+func (c *Client) serverMessage(resp *http.Response, body []byte, truncated bool) (msg, code string) {
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
-		return c.sanitize("redirect to " + resp.Header.Get("Location") + " was not followed; check the endpoint URL")
+		return c.sanitize("redirect to " + resp.Header.Get("Location") + " was not followed; check the endpoint URL"), ""
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return ""
+		return "", ""
 	}
 	size := fmt.Sprintf("%d bytes", len(body))
 	if truncated {
@@ -184,15 +272,22 @@ func (c *Client) serverMessage(resp *http.Response, body []byte, truncated bool)
 		if nested, ok := obj["error"].(map[string]any); ok {
 			obj["error"] = nested["message"]
 		}
+		if s, ok := obj["code"].(string); ok && codePattern.MatchString(s) {
+			code = s
+		}
 		for _, k := range []string{"error", "message"} {
 			if s, ok := obj[k].(string); ok && strings.TrimSpace(s) != "" {
-				return c.sanitize(s)
+				return c.sanitize(s), code
 			}
 		}
-		return fmt.Sprintf("JSON response without an error message (%s)", size)
+		return fmt.Sprintf("JSON response without an error message (%s)", size), code
 	}
-	return c.sanitize(fmt.Sprintf("non-JSON response (%s, %s)", contentType(resp), size))
+	return c.sanitize(fmt.Sprintf("non-JSON response (%s, %s)", contentType(resp), size)), ""
 }
+
+// codePattern is what an error code looks like (TENANT_ORG_HEADER_REQUIRED); anything else in a
+// "code" field is not repeated.
+var codePattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
 
 func contentType(resp *http.Response) string {
 	ct := resp.Header.Get("Content-Type")

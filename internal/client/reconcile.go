@@ -467,7 +467,7 @@ func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
 
 	var failed []string
 	for _, t := range candidates {
-		if err := c.Revoke(pctx, t.ID); err != nil && !IsNotFound(err) {
+		if err := c.Revoke(pctx, t.ID); err != nil && !IsKeyNotLive(err) {
 			failed = append(failed, c.sanitize(t.ID))
 			continue
 		}

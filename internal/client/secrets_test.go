@@ -149,7 +149,7 @@ func TestPathsAreRedacted(t *testing.T) {
 	})
 	err := c.Revoke(ctx, id)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || !IsNotFound(err) || apiErr.Path != "/org/tokens/x[redacted]" {
+	if !errors.As(err, &apiErr) || !IsKeyNotLive(err) || apiErr.Path != "/org/tokens/x[redacted]" {
 		t.Fatalf("Revoke = %v (path %q)", err, apiErr.Path)
 	}
 	if got := uri.Load(); got != "/org/tokens/"+id {

@@ -103,7 +103,7 @@ func main() {
 	examplesDir := flag.String("examples", "examples", "directory of example configurations")
 	templatesDir := flag.String("templates", "templates", "directory of documentation templates")
 	terraform := flag.String("terraform", "", "terraform binary (default: terraform on PATH)")
-	queryTerraform := flag.String("query-terraform", "../shared/bin/terraform-1.15.9",
+	queryTerraform := flag.String("query-terraform", "../shared/bin/terraform-1.16.0-rc2",
 		"Terraform 1.14 or later, for query files and actions when -terraform is older")
 	flag.Parse()
 
@@ -406,7 +406,7 @@ func identityImportFiles(dir string) []string {
 	return out
 }
 
-// cliName names a CLI in the report by its file name and version: "terraform-1.15.9 1.15.9".
+// cliName names a CLI in the report by its file name and version: "terraform-1.16.0-rc2 1.16.0-rc2".
 func cliName(c tfcli.CLI) string { return filepath.Base(c.Path) + " " + c.Version }
 
 // queryCLI returns the CLI that can validate query files and actions: main if it is Terraform

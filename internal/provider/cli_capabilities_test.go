@@ -11,7 +11,7 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/tfcli"
 )
 
-// The acceptance suite runs on several CLIs (make testacc-matrix): Terraform 1.11, Terraform 1.15
+// The acceptance suite runs on several CLIs (make testacc-matrix): Terraform 1.11, Terraform 1.16
 // and OpenTofu 1.12. A test of a feature that the CLI under test lacks skips, naming the CLI and
 // the feature; requireCLI decides by capability, from the binary's own version output.
 

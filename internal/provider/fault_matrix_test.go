@@ -102,7 +102,7 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 		// Waiting less than the service asked would only be refused again: the mint fails at once,
 		// saying when the quota refills, and nothing is left behind.
 		{name: "429 Retry-After beyond max_retry_wait fails at once", wantMints: 1,
-			wantErr: errorPattern("Unable to Mint Org API Key", "mint quota is used up", "10 mints an hour from one client address",
+			wantErr: errorPattern("Unable to Mint Org API Key", "mint quota is used up", "10 mints an hour: per organization on the hosted service", "per credential on a self-hosted deployment",
 				"quota refills at", "(in ", "keys already minted are in state"),
 			faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "3600", Times: 5}} }},
 		{name: "429 Retry-After negative", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "-5"}} }},

@@ -46,7 +46,20 @@ func optionalString(s string) types.String {
 
 // nextStep turns an API failure into advice on what to do about it.
 func nextStep(err error) string {
+	sent := client.OrgIDWasSent(err)
 	switch {
+	case client.OrgIDRequired(err) && !sent:
+		return orgIDAdvice
+	case client.OrgIDRequired(err):
+		return "org_id is set, but the request reached the service without it: a proxy between this machine and the " +
+			"service may drop the " + client.OrgIDHeader + " header."
+	case client.IsRoutingFailure(err) && sent:
+		return "org_id is set: it may be another organization's id (a hosted organization answers a bare 404 to any other), " +
+			"or the endpoint may be wrong. Check that org_id (" + envOrgID + ") is this organization's UUID, and that endpoint " +
+			"or org (" + envEndpoint + ", " + envOrg + ") is its base URL, without a path."
+	case client.IsRoutingFailure(err):
+		return "Check that endpoint or org (" + envEndpoint + ", " + envOrg + ") is the organization's base URL, without a " +
+			"path. " + orgIDAdvice + " Builds of the service before June 2026 answer a bare 404 without it."
 	case client.IsUnauthorized(err):
 		return "Check the provider's credential (MOLECULE_ORG_TOKEN or MOLECULE_ADMIN_TOKEN): it was rejected, " +
 			"and may have been revoked, expired with a redeploy, or belong to another organization."
@@ -57,6 +70,10 @@ func nextStep(err error) string {
 	}
 	return ""
 }
+
+// orgIDAdvice says what a hosted organization needs that the configuration lacks.
+const orgIDAdvice = "A hosted organization answers only requests that carry its UUID: set the provider's org_id " +
+	"attribute, or the " + envOrgID + " environment variable, to the organization's UUID (not its slug)."
 
 // findKey returns the live key with the given id, or nil when the list does not have it; then
 // incomplete says why that proves nothing ("" when the list was certainly complete). The API has

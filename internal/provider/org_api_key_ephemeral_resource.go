@@ -67,7 +67,7 @@ func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.Schem
 			"ephemeral values, such as a provider's configuration or a write-only attribute.\n\n" +
 			"Terraform opens ephemeral resources during plan **and** during apply: each of them mints its own " +
 			"key and revokes it when it ends. Each of those mints counts against the service's quota of " +
-			"**10 mints an hour from one client address**.",
+			"**10 mints an hour**: per organization on the hosted service, per credential on a self-hosted one.",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				Required: true,
@@ -206,7 +206,7 @@ func (r *orgAPIKeyEphemeralResource) revoke(ctx context.Context, opened openedKe
 	switch {
 	case err == nil:
 		tflog.Info(ctx, "revoked ephemeral org API key", map[string]any{"id": opened.ID})
-	case client.IsNotFound(err):
+	case client.IsKeyNotLive(err):
 		tflog.Info(ctx, "ephemeral org API key was already revoked", map[string]any{"id": opened.ID})
 	default:
 		diags.AddError("Unable to Revoke Ephemeral Org API Key",

@@ -427,10 +427,15 @@ func newRPCProvider(t *testing.T, e *testEnv) *rpcProvider {
 		t.Fatal(err)
 	}
 	p := &rpcProvider{t: t, srv: srv}
-	cfg := p.value(tftypes.Object{AttributeTypes: map[string]tftypes.Type{
-		"endpoint": tftypes.String, "org": tftypes.String, "token": tftypes.String,
-		"max_retries": tftypes.Number, "request_timeout": tftypes.String, "max_retry_wait": tftypes.String,
-	}}, nil)
+	schema, err := srv.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ok := schema.Provider.ValueType().(tftypes.Object)
+	if !ok {
+		t.Fatalf("the provider's configuration is a %T, want an object", schema.Provider.ValueType())
+	}
+	cfg := p.value(typ, nil)
 	resp, err := srv.ConfigureProvider(context.Background(), &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.4", Config: cfg})
 	p.check("ConfigureProvider", resp, err)
 	return p
@@ -555,6 +560,30 @@ func TestOrgAPIKeyEphemeralResource_closeFailure(t *testing.T) {
 	}
 	if ids := plaintextsIn(e, d.Detail); len(ids) > 0 || strings.Contains(d.Detail, e.token) {
 		t.Error("the diagnostic shows a secret")
+	}
+	if !e.emu.IsLive(k.ID) {
+		t.Fatal("the fault did not keep the key live; the test proves nothing")
+	}
+}
+
+// A revocation answered by a router's bare 404 says nothing about the key: Close reports it, with
+// the URL, rather than count the key as revoked.
+func TestOrgAPIKeyEphemeralResource_closeForeign404(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	p := newRPCProvider(t, e)
+	private := p.open("routed-away")
+	k := onlyKeyNamed(t, e, "routed-away")
+	e.emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointRevoke, Status: 404, NoBody: true})
+
+	diags := p.close(context.Background(), private)
+	if len(diags) != 1 || diags[0].Severity != tfprotov6.DiagnosticSeverityError || diags[0].Summary != "Unable to Revoke Ephemeral Org API Key" {
+		t.Fatalf("want the revoke error, got %+v", diags)
+	}
+	for _, want := range []string{"DELETE " + e.endpoint + "/org/tokens/" + k.ID, "HTTP 404 Not Found (empty body)", "looks wrong", "may still be live"} {
+		if !strings.Contains(diags[0].Detail, want) {
+			t.Errorf("detail %q does not say %q", diags[0].Detail, want)
+		}
 	}
 	if !e.emu.IsLive(k.ID) {
 		t.Fatal("the fault did not keep the key live; the test proves nothing")

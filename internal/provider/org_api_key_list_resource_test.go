@@ -252,7 +252,7 @@ type listHarness struct {
 
 func newListHarness(t *testing.T, e *testEnv) *listHarness {
 	t.Helper()
-	data, err := newProviderData(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "unit"})
+	data, err := newProviderData(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: e.token, UserAgent: "unit"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,6 +413,34 @@ func TestOrgAPIKeyListResource_incompleteListWarns(t *testing.T) {
 		}
 		t.Run("499 keys", func(t *testing.T) { run(t, 0, client.ServiceListMax-1, false) })
 	})
+}
+
+// A query of a hosted organization without its routing header fails, saying what to set.
+func TestOrgAPIKeyListResource_routingFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, emulator.Options{TenantOrgID: newUUID()})
+	e.seed(e.name("listed"))
+	for name, orgID := range map[string]string{"without org_id": "", "another org_id": newUUID()} {
+		unrouted := *e
+		unrouted.orgID = orgID
+		results := newListHarness(t, &unrouted).list(noFilters, false, 0)
+		if len(results) != 1 || !results[0].Diagnostics.HasError() {
+			t.Fatalf("%s: want one error result, got %d results", name, len(results))
+		}
+		d := results[0].Diagnostics.Errors()[0]
+		want := []string{"TENANT_ORG_HEADER_REQUIRED", "set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable"}
+		if orgID != "" {
+			want = []string{"GET " + e.endpoint + "/org/tokens: HTTP 404 Not Found (empty body)", "another organization's id"}
+		}
+		for _, w := range append(want, "Unable to List Org API Keys") {
+			if !strings.Contains(d.Summary()+": "+d.Detail(), w) {
+				t.Errorf("%s: %s: %s does not say %q", name, d.Summary(), d.Detail(), w)
+			}
+		}
+	}
+	if n := newListHarness(t, e).list(noFilters, false, 0); len(n) != 1 || n[0].Diagnostics.HasError() {
+		t.Fatalf("with org_id the query must find the key: %d results", len(n))
+	}
 }
 
 func TestOrgAPIKeyListResource_staleFilter(t *testing.T) {

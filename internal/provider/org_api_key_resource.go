@@ -169,7 +169,8 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"by this resource, never for imported ones. The API cannot rename a key: changing `name` " +
 			"mints a new key and revokes the old one. A key revoked outside Terraform is dropped from state " +
 			"with a warning, and the next apply mints a replacement.\n\n" +
-			"The service allows **10 mints an hour from one client address**. An apply that needs more fails " +
+			"The service allows **10 mints an hour**: per organization on the hosted service, per credential on a " +
+			"self-hosted deployment (per client address on builds before June 2026). An apply that needs more fails " +
 			"fast once the quota is used up, with the time it refills; the keys minted until then are in state " +
 			"and the next apply continues with the rest.\n\n" +
 			"The service lists only its newest 500 live keys. A key absent from a list that long may still be " +
@@ -476,7 +477,7 @@ func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteReque
 	switch {
 	case err == nil:
 		tflog.Info(ctx, "revoked org API key", map[string]any{"id": id})
-	case client.IsNotFound(err):
+	case client.IsKeyNotLive(err):
 		tflog.Info(ctx, "org API key was already revoked", map[string]any{"id": id})
 	default:
 		resp.Diagnostics.AddError("Unable to Revoke Org API Key",
@@ -566,7 +567,9 @@ func mintFailureDetail(name string, err error) string {
 // mintQuotaDetail explains a mint refused by the service's rate limit: what the quota is, when it
 // refills, and that nothing was lost.
 func mintQuotaDetail(name string, info *client.RateLimitInfo, now time.Time) string {
-	quota := "The service allows 10 mints an hour from one client address (the address this provider's requests come from)"
+	quota := "The service allows 10 mints an hour: per organization on the hosted service (every pipeline of the " +
+		"organization shares them), per credential on a self-hosted deployment, and per client address on builds " +
+		"before June 2026"
 	if info.Limit > 0 && info.Limit != 10 {
 		quota += fmt.Sprintf("; this answer gives the limit as %d (X-RateLimit-Limit)", info.Limit)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -18,8 +19,8 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
-// The service's two limits that shape what a provider may conclude: 10 mints an hour from one
-// client address, and a list of at most the newest 500 live keys.
+// The service's two limits that shape what a provider may conclude: 10 mints an hour per caller,
+// and a list of at most the newest 500 live keys.
 
 // countedKeysConfig is n molecule_org_api_key resources named prefix-<index>.
 func countedKeysConfig(prefix string, n int) string {
@@ -55,7 +56,8 @@ var _ plancheck.PlanCheck = expectCreates(0)
 // TestAccOrgAPIKeyResource_mintQuota applies 12 keys where the service allows 10 mints an hour:
 // 10 are minted and recorded, the apply fails at once with the time the quota refills, no key is
 // live that state does not know, and the next plan adds the 2 still missing. Against a real
-// deployment it needs the server's own address limiter (MOLECULE_ACC_DIRECT_ENDPOINT).
+// deployment it needs the server's own limiter, without a proxy in front that makes every request
+// a new caller (MOLECULE_ACC_DIRECT_ENDPOINT).
 func TestAccOrgAPIKeyResource_mintQuota(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
@@ -63,7 +65,7 @@ func TestAccOrgAPIKeyResource_mintQuota(t *testing.T) {
 	if e.emu == nil {
 		endpoint = os.Getenv(envAccDirectEndpoint)
 		if endpoint == "" {
-			t.Skipf("needs %s: the mint quota of a real deployment is per client address, and %s may spread requests over many",
+			t.Skipf("needs %s: a real deployment counts the mint quota per caller, and %s may make every request a new one",
 				envAccDirectEndpoint, envAccEndpoint)
 		}
 	}
@@ -81,7 +83,7 @@ func TestAccOrgAPIKeyResource_mintQuota(t *testing.T) {
 			{
 				Config: config,
 				ExpectError: errorPattern("Unable to Mint Org API Key", "mint quota is used up",
-					"10 mints an hour from one client address", "quota refills at", "keys already minted are in state"),
+					"10 mints an hour: per organization on the hosted service", "per credential on a self-hosted deployment", "quota refills at", "keys already minted are in state"),
 			},
 			{
 				// The failed apply kept what it minted: 10 keys, all in state, nothing else live.
@@ -132,12 +134,20 @@ func liveNamedPrefix(e *testEnv, prefix string) []string {
 
 // fillList makes n live keys newer than every key so far, so that older ones drop out of the
 // service's list. They are revoked when the test ends.
+//
+// Against a self-hosted server whose database the test reaches, they are written there, as keys
+// minted in Canvas are (no org, "session"): minting them through the API would take a minute,
+// and on builds with a per-org ceiling, keys minted by an anchored credential stop at 100.
 func (e *testEnv) fillList(n int) {
 	e.t.Helper()
 	if e.emu != nil {
 		for i := range n {
 			e.emu.Seed(emulator.SeedKey{Name: fmt.Sprintf("%sfiller-%d", testKeyPrefix, i), CreatedAt: time.Now().Add(time.Second)})
 		}
+		return
+	}
+	if db := os.Getenv(envAccDatabaseURL); db != "" {
+		e.fillListInDatabase(db, n)
 		return
 	}
 	var (
@@ -174,6 +184,27 @@ func (e *testEnv) fillList(n int) {
 	if len(errs) > 0 {
 		e.t.Fatalf("minting %d filler keys: %d failed, the first: %v", n, len(errs), errs[0])
 	}
+}
+
+// fillListInDatabase inserts n live keys into a self-hosted server's org_api_tokens, with hashes
+// of random values nobody holds, and revokes them there when the test ends.
+func (e *testEnv) fillListInDatabase(db string, n int) {
+	e.t.Helper()
+	prefix := fmt.Sprintf("%sfiller-%s-", testKeyPrefix, acctest.RandString(6))
+	psql := func(sql string) {
+		e.t.Helper()
+		// Not the test's context: the cleanup runs after it has ended.
+		if out, err := exec.CommandContext(context.Background(), "psql", db, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql).CombinedOutput(); err != nil {
+			e.t.Fatalf("psql: %v: %s", err, out)
+		}
+	}
+	e.t.Cleanup(func() {
+		psql(fmt.Sprintf("UPDATE org_api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND name LIKE '%s%%'", prefix))
+	})
+	psql(fmt.Sprintf(`INSERT INTO org_api_tokens (token_hash, prefix, name, created_by, created_at)
+		SELECT sha256(convert_to(gen_random_uuid()::text, 'UTF8')), substr(md5(random()::text), 1, 8), '%s' || i, 'session',
+		       clock_timestamp() + interval '1 second'
+		FROM generate_series(1, %d) AS i`, prefix, n))
 }
 
 // TestAccOrgAPIKeyResource_olderThanListCap pushes a managed key out of the service's list with

@@ -34,7 +34,7 @@ const unnamedKeyConfig = "resource \"molecule_org_api_key\" \"test\" {}\n"
 func keyAuthenticates(e *testEnv) tfresource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		key := s.RootModule().Resources[keyAddr].Primary.Attributes["key"]
-		c, err := client.New(client.Config{Endpoint: e.endpoint, Token: key, UserAgent: "acc"})
+		c, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: key, UserAgent: "acc"})
 		if err != nil {
 			return err
 		}

@@ -36,6 +36,7 @@ var (
 const (
 	envEndpoint       = "MOLECULE_ENDPOINT"
 	envOrg            = "MOLECULE_ORG"
+	envOrgID          = "MOLECULE_ORG_ID"
 	envOrgToken       = "MOLECULE_ORG_TOKEN" //nolint:gosec // G101: a variable name, not a credential
 	envAdminToken     = "MOLECULE_ADMIN_TOKEN"
 	envMaxRetries     = "MOLECULE_MAX_RETRIES"
@@ -87,6 +88,7 @@ type moleculeProvider struct {
 type moleculeProviderModel struct {
 	Endpoint       types.String `tfsdk:"endpoint"`
 	Org            types.String `tfsdk:"org"`
+	OrgID          types.String `tfsdk:"org_id"`
 	Token          types.String `tfsdk:"token"`
 	MaxRetries     types.Int64  `tfsdk:"max_retries"`
 	RequestTimeout types.String `tfsdk:"request_timeout"`
@@ -115,7 +117,7 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"AI agents, list and audit them, and revoke them when they are destroyed.\n\n" +
 			"Exactly one of `endpoint` or `org` must be set, in configuration or through the environment. " +
 			"`endpoint` also serves self-hosted deployments of the Molecule platform, which serve the same API " +
-			"at their own base URL.",
+			"at their own base URL. A hosted organization also needs `org_id`, its UUID.",
 		Attributes: map[string]schema.Attribute{
 			"endpoint": schema.StringAttribute{
 				Optional: true,
@@ -129,6 +131,17 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional: true,
 				MarkdownDescription: "Organization slug (a DNS label), shorthand for `endpoint = \"https://<org>.moleculesai.app\"`. " +
 					"Conflicts with `endpoint`. Falls back to the `" + envOrg + "` environment variable.",
+			},
+			"org_id": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The organization's UUID, such as `ea3cfcf1-cb9c-53b4-90fd-c53123569c4a`, sent as the " +
+					"`" + client.OrgIDHeader + "` header on every request. A hosted organization answers only requests " +
+					"that carry it: without it the service refuses every request (`400 TENANT_ORG_HEADER_REQUIRED`, or a " +
+					"bare `404` from builds before June 2026), and with another organization's id it answers a bare `404`. " +
+					"The hosted service also counts the mint quota per organization by it. Self-hosted deployments " +
+					"ignore it for routing. Lower case, as the service shows it. Unset by default; falls back to the `" +
+					envOrgID + "` environment variable.",
+				Validators: []validator.String{orgIDValidator{}},
 			},
 			"token": schema.StringAttribute{
 				Optional:  true,
@@ -177,12 +190,13 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	unknown := map[string]bool{
 		"endpoint":        cfg.Endpoint.IsUnknown(),
 		"org":             cfg.Org.IsUnknown(),
+		"org_id":          cfg.OrgID.IsUnknown(),
 		"token":           cfg.Token.IsUnknown(),
 		"max_retries":     cfg.MaxRetries.IsUnknown(),
 		"request_timeout": cfg.RequestTimeout.IsUnknown(),
 		"max_retry_wait":  cfg.MaxRetryWait.IsUnknown(),
 	}
-	for _, attr := range []string{"endpoint", "org", "token", "max_retries", "request_timeout", "max_retry_wait"} {
+	for _, attr := range []string{"endpoint", "org", "org_id", "token", "max_retries", "request_timeout", "max_retry_wait"} {
 		if unknown[attr] {
 			resp.Diagnostics.AddAttributeError(path.Root(attr), "Unknown Molecule Provider Configuration",
 				fmt.Sprintf("The provider's %q depends on a value that is not known until apply. "+
@@ -196,6 +210,7 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 
 	token := p.resolveToken(cfg, resp)
 	endpoint := p.resolveEndpoint(cfg, token, resp)
+	orgID := p.resolveOrgID(cfg, resp)
 	maxRetries := p.resolveMaxRetries(cfg, resp)
 	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, minRequestTimeout, maxRequestTimeout, resp)
 	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, minMaxRetryWait, maxMaxRetryWait, resp)
@@ -209,6 +224,7 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	data, err := newProviderData(client.Config{
 		Endpoint:       endpoint,
+		OrgID:          orgID,
 		Token:          token,
 		UserAgent:      fmt.Sprintf("terraform-provider-molecule/%s Terraform/%s", p.version, tfVersion),
 		MaxRetries:     maxRetries,
@@ -267,6 +283,23 @@ func (p *moleculeProvider) resolveEndpoint(cfg moleculeProviderModel, token stri
 		return ""
 	}
 	return u.String()
+}
+
+// resolveOrgID reads org_id, falling back to MOLECULE_ORG_ID. The attribute's validator has
+// checked a configured value at plan time already; the environment's is checked here, which
+// Terraform also runs at plan time.
+func (p *moleculeProvider) resolveOrgID(cfg moleculeProviderModel, resp *provider.ConfigureResponse) string {
+	if !cfg.OrgID.IsNull() {
+		return cfg.OrgID.ValueString()
+	}
+	id := strings.TrimSpace(p.getenv(envOrgID))
+	if id == "" {
+		return ""
+	}
+	if err := client.ValidateOrgID(id); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("org_id"), "Invalid Molecule Organization ID", envOrgID+": "+err.Error())
+	}
+	return id
 }
 
 func (p *moleculeProvider) resolveToken(cfg moleculeProviderModel, resp *provider.ConfigureResponse) string {

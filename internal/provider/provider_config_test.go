@@ -61,6 +61,11 @@ func TestAccProviderConfig_errors(t *testing.T) {
 			{"MOLECULE_REQUEST_TIMEOUT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envRequestTimeout: "1 hour"}, "",
 				`MOLECULE_REQUEST_TIMEOUT`},
 			{"unknown endpoint", e.env(), "  endpoint = terraform_data.later.output\n", `Unknown Molecule Provider Configuration`},
+			{"org_id is a slug", e.env(), "  org_id = \"acme\"\n", `(?s)Invalid Molecule Organization ID.*not a UUID`},
+			{"org_id in upper case", e.env(), "  org_id = \"EA3CFCF1-CB9C-53B4-90FD-C53123569C4A\"\n", `(?s)Invalid Molecule Organization ID.*lower case`},
+			{"MOLECULE_ORG_ID garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envOrgID: "acme"}, "",
+				`(?s)Invalid Molecule Organization ID.*MOLECULE_ORG_ID: the organization id is not a UUID`},
+			{"unknown org_id", e.env(), "  org_id = terraform_data.later.output\n", `(?s)Unknown Molecule Provider Configuration.*"org_id"`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -211,7 +216,7 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	t.Setenv(envOrg, "")
 	t.Setenv(envOrgToken, "")
 	t.Setenv(envAdminToken, emu.AdminToken())
-	for _, k := range []string{envMaxRetries, envRequestTimeout, envMaxRetryWait} {
+	for _, k := range []string{envOrgID, envMaxRetries, envRequestTimeout, envMaxRetryWait} {
 		t.Setenv(k, "")
 	}
 
@@ -219,11 +224,15 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	p := New("test")()
 	var sr provider.SchemaResponse
 	p.Schema(ctx, provider.SchemaRequest{}, &sr)
-	null := tftypes.NewValue(tftypes.String, nil)
-	raw := tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), map[string]tftypes.Value{
-		"endpoint": null, "org": null, "token": null, "request_timeout": null, "max_retry_wait": null,
-		"max_retries": tftypes.NewValue(tftypes.Number, nil),
-	})
+	typ, ok := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok {
+		t.Fatal("the provider's configuration is not an object")
+	}
+	attrs := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		attrs[name] = tftypes.NewValue(at, nil)
+	}
+	raw := tftypes.NewValue(typ, attrs)
 	var resp provider.ConfigureResponse
 	p.Configure(ctx, provider.ConfigureRequest{TerraformVersion: "1.11.4", Config: tfsdk.Config{Schema: sr.Schema, Raw: raw}}, &resp)
 	if resp.Diagnostics.HasError() {

@@ -32,8 +32,8 @@ import (
 //
 // Two more variables describe a self-hosted test deployment such as the Molecule platform server
 // that `make testacc-server` starts: MOLECULE_ACC_DIRECT_ENDPOINT reaches the server without the
-// proxy that spreads MOLECULE_ACC_ENDPOINT's requests over many client addresses, so the mint
-// quota applies as deployed; MOLECULE_ACC_DATABASE_URL is its Postgres, where revoked keys can be
+// proxy that makes each of MOLECULE_ACC_ENDPOINT's requests a new caller (a new client address,
+// and on newer builds a new X-Molecule-Org-Id), so the mint quota applies as deployed; MOLECULE_ACC_DATABASE_URL is its Postgres, where revoked keys can be
 // seen. The quota test skips, saying so, without MOLECULE_ACC_DIRECT_ENDPOINT; without
 // MOLECULE_ACC_DATABASE_URL a destroy is checked by the list and by the key's own secret alone.
 const (
@@ -62,6 +62,9 @@ type testEnv struct {
 	api      *client.Client
 	// dialect is the emulator's dialect, "" against a real organization.
 	dialect emulator.Dialect
+	// orgID is the organization's UUID that endpoint requires in X-Molecule-Org-Id, when it
+	// routes like a hosted organization (newTenantEnv); "" otherwise.
+	orgID string
 }
 
 // newTestEnv runs against the real organization when opted in, else against an emulator of the
@@ -138,8 +141,9 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 		e.emu = emulatortest.New(t, opts)
 		e.endpoint, e.token = e.emu.URL(), e.emu.AdminToken()
 		e.dialect = e.emu.Dialect()
+		e.orgID = opts.TenantOrgID
 	}
-	api, err := client.New(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "molecule-acc-test", MaxRetries: 2})
+	api, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: e.token, UserAgent: "molecule-acc-test", MaxRetries: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +174,9 @@ func (e *testEnv) guide() bool { return e.dialect == emulator.DialectGuide }
 // env is the environment the provider under test sees.
 func (e *testEnv) env() map[string]string {
 	env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}
+	if e.orgID != "" {
+		env[envOrgID] = e.orgID
+	}
 	if e.emu != nil {
 		// Retries against the emulator need not wait for real.
 		env[envMaxRetryWait] = "100ms"
@@ -287,7 +294,7 @@ func (e *testEnv) checkDestroy(s *terraform.State) error {
 		}
 		// Revocation is immediate on the service: the key's own secret no longer authenticates.
 		if key := rs.Primary.Attributes["key"]; key != "" {
-			c, err := client.New(client.Config{Endpoint: e.endpoint, Token: key, UserAgent: "molecule-acc-test"})
+			c, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: key, UserAgent: "molecule-acc-test"})
 			if err != nil {
 				return err
 			}

@@ -469,7 +469,7 @@ func (r *revocation) revokeAll(ctx context.Context) {
 			r.outcomes[outcomeRevoked] = append(r.outcomes[outcomeRevoked], c)
 			r.progress(fmt.Sprintf("Revoked %s: %s.", r.name(c.token), c.reason))
 			tflog.Info(ctx, "revoked org API key", map[string]any{"id": c.token.ID, "reason": c.reason})
-		case client.IsNotFound(err):
+		case client.IsKeyNotLive(err):
 			r.outcomes[outcomeNotLive] = append(r.outcomes[outcomeNotLive], c)
 			r.progress(fmt.Sprintf("Not live: %s (%s) is unknown to the service or already revoked; counted as revoked.",
 				r.name(c.token), c.reason))

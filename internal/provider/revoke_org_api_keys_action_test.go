@@ -585,6 +585,27 @@ func TestRevokeOrgAPIKeysAction_partialFailure(t *testing.T) {
 	})
 }
 
+// A revocation answered by a 404 that is not the service's own is a failure, never "not live".
+func TestRevokeOrgAPIKeysAction_foreign404(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	h := newRevokeHarness(t, e, "")
+	k := e.seed(e.name("foreign-404"))
+	e.emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointRevoke, Status: 404, Body: "404 page not found", ContentType: "text/plain"})
+
+	inv := h.invoke(t, map[string]any{"ids": []string{k.ID}})
+	inv.requireError(t, "Unable to Revoke Org API Keys")
+	if ev := inv.event(t, k.ID); !strings.HasPrefix(ev, "Failed to revoke key "+k.ID) ||
+		!strings.Contains(ev, "DELETE "+e.endpoint+"/org/tokens/"+k.ID+": HTTP 404 Not Found (non-JSON response (text/plain, 18 bytes))") ||
+		!strings.Contains(ev, "looks wrong") {
+		t.Errorf("the failure does not name the URL and the routing: %s", ev)
+	}
+	if last := inv.events[len(inv.events)-1]; last != "Summary: 1 key selected; 0 revoked, 0 already not live, 1 failed." {
+		t.Errorf("unexpected summary: %s", last)
+	}
+	e.requireLive(t, true, k)
+}
+
 // TestRevokeOrgAPIKeysAction_secretsInIDs pastes secrets where ids belong: the action refuses
 // without sending or showing them.
 func TestRevokeOrgAPIKeysAction_secretsInIDs(t *testing.T) {

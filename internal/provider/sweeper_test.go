@@ -49,7 +49,7 @@ func sweepOrgAPIKeys(_ string) error {
 			if !strings.HasPrefix(k.Name, testKeyPrefix) {
 				continue
 			}
-			if err := api.Revoke(ctx, k.ID); err != nil && !client.IsNotFound(err) {
+			if err := api.Revoke(ctx, k.ID); err != nil && !client.IsKeyNotLive(err) {
 				failed = append(failed, fmt.Sprintf("%s: %v", k.ID, err))
 				continue
 			}

@@ -15,7 +15,26 @@ var (
 	_ validator.String = keyNameValidator{}
 	_ validator.String = durationValidator{}
 	_ validator.String = regexValidator{}
+	_ validator.String = orgIDValidator{}
 )
+
+// orgIDValidator checks org_id at plan time: an organization's UUID, in lower case.
+type orgIDValidator struct{}
+
+func (orgIDValidator) Description(context.Context) string {
+	return "must be the organization's UUID, in lower case"
+}
+
+func (v orgIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (orgIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := client.ValidateOrgID(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Molecule Organization ID", err.Error())
+	}
+}
 
 // keyNameValidator applies the service's name rules at plan time, so a bad name fails before
 // anything is minted.

@@ -1,5 +1,6 @@
-# One key per agent, minted in waves of ten: the service mints at most 10 keys an hour from one
-# client address. Raise `waves` by one per apply, an hour apart, until every agent has its key.
+# One key per agent, minted in waves of ten: the service mints at most 10 keys an hour (per
+# organization on the hosted service). Raise `waves` by one per apply, an hour apart, until every
+# agent has its key.
 terraform {
   required_providers {
     molecule = {

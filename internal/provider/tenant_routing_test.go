@@ -1,0 +1,248 @@
+package provider
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"testing"
+
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
+)
+
+// newTenantEnv is a test environment that routes like a hosted organization with a new random
+// UUID (the server's TenantGuard, as build answers): an emulator with its own guard, or, against
+// a real server, the same guard (emulator.TenantGuard) in front of a reverse proxy to it. The
+// environment the provider sees sends the UUID (MOLECULE_ORG_ID).
+func newTenantEnv(t *testing.T, build emulator.Build) *testEnv {
+	t.Helper()
+	orgID := newUUID()
+	if !realOrg() {
+		return newEnv(t, false, emulator.Options{Build: build, TenantOrgID: orgID})
+	}
+	e := newEnv(t, true, emulator.Options{})
+	upstream, err := url.Parse(e.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := httptest.NewServer(emulator.TenantGuard(orgID, build, httputil.NewSingleHostReverseProxy(upstream)))
+	t.Cleanup(guard.Close)
+	e.endpoint, e.orgID = guard.URL, orgID
+	return e
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails; it aborts the program instead
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// keyKept checks that the key in state is still *id, and live.
+func keyKept(e *testEnv, id *string) tfresource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs, ok := s.RootModule().Resources[keyAddr]
+		if !ok || rs.Primary.ID != *id {
+			return fmt.Errorf("state no longer holds key %s", *id)
+		}
+		if !e.isLive(*id) {
+			return fmt.Errorf("key %s is no longer live", *id)
+		}
+		return nil
+	}
+}
+
+// Behind a hosted organization's routing guard: with org_id a key is minted, planned empty and
+// destroyed; without it, or with another organization's id, every command fails saying what to
+// set, and the key stays in state and live. Both builds' guards: June and newer refuse a missing
+// header with TENANT_ORG_HEADER_REQUIRED, April with a bare 404.
+func TestAccOrgAPIKeyResource_tenantRouting(t *testing.T) {
+	t.Parallel()
+	for _, build := range []emulator.Build{emulator.BuildJune2026, emulator.BuildApril2026} {
+		t.Run(string(build), func(t *testing.T) {
+			t.Parallel()
+			e := newTenantEnv(t, build)
+			name, other := e.name("tenant"), e.name("tenant-new")
+			var id string
+
+			without := e.env()
+			delete(without, envOrgID)
+			another := e.env()
+			another[envOrgID] = "00000000-0000-4000-8000-000000000000"
+			missing := errorPattern("HTTP 400 Bad Request: missing tenant routing header", "TENANT_ORG_HEADER_REQUIRED",
+				"set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable, to the organization's UUID")
+			if build == emulator.BuildApril2026 {
+				missing = errorPattern("/org/tokens: HTTP 404 Not Found (empty body), which is not the Molecule org token API's own answer",
+					"looks wrong", "set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable",
+					"before June 2026 answer a bare 404 without it")
+			}
+			wrong := errorPattern("/org/tokens: HTTP 404 Not Found (empty body)", "looks wrong",
+				"org_id is set: it may be another organization's id")
+			noNewKey := func() {
+				if keys := e.liveWithName(other); len(keys) != 0 {
+					t.Errorf("a refused run minted %v", keys)
+				}
+				if keys := e.liveWithName(name); len(keys) != 1 {
+					t.Errorf("want exactly one key named %q, got %v", name, keys)
+				}
+			}
+			withOrgIDAttribute := fmt.Sprintf("provider \"molecule\" {\n  org_id = %q\n}\n", e.orgID)
+
+			// Steps that need another environment name their providers, so all of them must; the
+			// last step's are the ones the final destroy runs with.
+			with := e.factories()
+			tfresource.Test(t, tfresource.TestCase{
+				CheckDestroy: e.checkDestroy,
+				Steps: []tfresource.TestStep{
+					{ProtoV6ProviderFactories: with, Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
+					{ProtoV6ProviderFactories: with, Config: keyConfig(name), PlanOnly: true},
+					{
+						ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+						Config:                   keyConfig(name) + fmt.Sprintf("resource \"molecule_org_api_key\" \"other\" {\n  name = %q\n}\n", other),
+						ExpectError:              missing,
+					},
+					{ProtoV6ProviderFactories: e.factoriesWithEnv(another), Config: keyConfig(name), PlanOnly: true, ExpectError: wrong},
+					{PreConfig: noNewKey, ProtoV6ProviderFactories: e.factoriesWithEnv(without), Config: keyConfig(name), Destroy: true, ExpectError: missing},
+					{ProtoV6ProviderFactories: e.factoriesWithEnv(another), Config: keyConfig(name), Destroy: true, ExpectError: wrong},
+					{
+						ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+						Config:                   keyConfig(name),
+						ResourceName:             keyAddr,
+						ImportState:              true,
+						ImportStateIdFunc:        func(*terraform.State) (string, error) { return id, nil },
+						ExpectError:              missing,
+					},
+					{
+						// org_id in configuration works as MOLECULE_ORG_ID does; the key is the one minted first.
+						PreConfig:                noNewKey,
+						ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+						Config:                   withOrgIDAttribute + keyConfig(name),
+						ConfigPlanChecks:         tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+						Check:                    keyKept(e, &id),
+					},
+				},
+			})
+		})
+	}
+}
+
+// A base URL with a path the service does not serve answers every request with a router's bare
+// 404: a destroy fails, naming the URL, and the key stays in state and live.
+func TestAccOrgAPIKeyResource_wrongBasePath(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	name := e.name("base-path")
+	var id string
+	wrong := e.env()
+	wrong[envEndpoint] = e.endpoint + "/api/v1"
+	with := e.factories()
+	tfresource.Test(t, tfresource.TestCase{
+		CheckDestroy: e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{ProtoV6ProviderFactories: with, Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
+			{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(wrong),
+				Config:                   keyConfig(name),
+				Destroy:                  true,
+				ExpectError: errorPattern("Unable to Read Org API Key", "GET "+e.endpoint+"/api/v1/org/tokens: HTTP 404 Not Found",
+					"not the Molecule org token API's own answer", "State was left unchanged",
+					"is the organization's base URL, without a path"),
+			},
+			{
+				ProtoV6ProviderFactories: with,
+				Config:                   keyConfig(name),
+				ConfigPlanChecks:         tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:                    keyKept(e, &id),
+			},
+		},
+	})
+}
+
+// A revocation answered by a 404 that is not the service's own (a router, a proxy) fails the
+// destroy with the URL; the key stays in state and live, and the next destroy revokes it.
+func TestAccFaultMatrix_revokeForeign404(t *testing.T) {
+	needsFaults(t)
+	t.Parallel()
+	for _, row := range []struct {
+		name  string
+		fault emulator.Fault
+		said  string
+	}{
+		{"bare", emulator.Fault{Status: 404, NoBody: true}, "(empty body)"},
+		{"router text", emulator.Fault{Status: 404, Body: "404 page not found", ContentType: "text/plain"}, "(non-JSON response (text/plain, 18 bytes))"},
+		{"proxy html", emulator.Fault{Status: 404, Body: "<html><h1>404</h1></html>", ContentType: "text/html"}, "(non-JSON response (text/html, 25 bytes))"},
+		{"other json", emulator.Fault{Status: 404, Body: `{"error":"route not found"}`}, "(route not found)"},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLocalEnv(t)
+			name := e.name("foreign-404")
+			var id string
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				CheckDestroy:             e.checkDestroy,
+				Steps: []tfresource.TestStep{
+					{Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
+					{
+						PreConfig: func() {
+							f := row.fault
+							f.Endpoint = emulator.EndpointRevoke
+							e.emu.AddFault(f)
+						},
+						Config:  keyConfig(name),
+						Destroy: true,
+						ExpectError: errorPattern("Unable to Revoke Org API Key", "DELETE "+e.endpoint+"/org/tokens/",
+							"HTTP 404 Not Found "+row.said, "looks wrong", "stays in state"),
+					},
+					{
+						PreConfig:        e.emu.ClearFaults,
+						Config:           keyConfig(name),
+						ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+						Check:            tfresource.ComposeAggregateTestCheckFunc(keyKept(e, &id), liveMatchState(e, name)),
+					},
+				},
+			})
+		})
+	}
+}
+
+// Both data sources fail, saying what to set, when a hosted organization's routing refuses them.
+func TestAccDataSources_tenantRouting(t *testing.T) {
+	t.Parallel()
+	e := newTenantEnv(t, emulator.BuildJune2026)
+	k := e.seed(e.name("looked-up"))
+	config := fmt.Sprintf("data \"molecule_org_api_key\" \"one\" {\n  id = %q\n}\n", k.ID) + listAllConfig
+	without := e.env()
+	delete(without, envOrgID)
+	another := e.env()
+	another[envOrgID] = newUUID()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want []string
+	}{
+		"without org_id": {without, []string{"TENANT_ORG_HEADER_REQUIRED", "set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable"}},
+		"another org_id": {another, []string{"HTTP 404 Not Found (empty body)", "org_id is set: it may be another organization's id"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(tc.env),
+				Steps: []tfresource.TestStep{{
+					Config:      config,
+					ExpectError: errorPattern(append([]string{"Unable to List Org API Keys"}, tc.want...)...),
+				}},
+			})
+		})
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []tfresource.TestStep{{
+			Config: config,
+			Check:  tfresource.TestCheckResourceAttr("data.molecule_org_api_key.one", "name", k.Name),
+		}},
+	})
+}
