@@ -185,9 +185,9 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 
 	var emu *emulator.Server
 	if kind == kindProvider {
-		// The deployed dialect, without its mint quota, request limit and 500-key list cap: those
-		// would measure the service's limits, not the provider.
-		opts := emulator.Options{MintLimit: emulator.NoLimit, RequestLimit: emulator.NoLimit, ListCap: -1}
+		// The deployed dialect, without its mint quota, request limit, 500-key list cap and
+		// ceiling of 100 keys: those would measure the service's limits, not the provider.
+		opts := emulator.Options{MintLimit: emulator.NoLimit, RequestLimit: emulator.NoLimit, ListCap: -1, MintCeiling: -1}
 		if emu, err = emulator.New(opts); err != nil {
 			return nil, err
 		}
@@ -195,7 +195,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 			return nil, err
 		}
 		defer func() { _ = emu.Close() }()
-		env = append(env, "MOLECULE_ENDPOINT="+emu.URL(), "MOLECULE_ADMIN_TOKEN="+emu.AdminToken())
+		env = append(env, "MOLECULE_ENDPOINT="+emu.URL(), "MOLECULE_ORG_TOKEN="+emu.OrgKey())
 	}
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(configFor(kind, n)), 0o600); err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ func withMaxAge(d time.Duration) func(*Config) { return func(c *Config) { c.Snap
 
 func TestSnapshotCoalescesConcurrentReads(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	for range 100 {
 		emu.Seed(emulator.SeedKey{Name: "k"})
 	}
@@ -58,14 +58,14 @@ func TestSnapshotCoalescesConcurrentReads(t *testing.T) {
 
 func TestSnapshotSeesOwnMintsAndRevocations(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() })
 	ctx := context.Background()
 
 	if s, err := c.Snapshot(ctx); err != nil || len(s.Tokens) != 0 {
 		t.Fatalf("empty org: %v, %v", s, err)
 	}
-	m, err := c.mint(ctx, "fresh")
+	m, err := c.mint(ctx, "fresh", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestSnapshotSeesOwnMintsAndRevocations(t *testing.T) {
 
 func TestSnapshotFreshnessBound(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	k, _ := emu.Seed(emulator.SeedKey{Name: "revoked-in-canvas"})
 	clock := newFakeClock()
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() }, withClock(clock), withMaxAge(time.Minute))
@@ -123,7 +123,7 @@ func TestSnapshotFreshnessBound(t *testing.T) {
 // predate the new key.
 func TestSnapshotInFlightListDoesNotHideOwnMint(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() })
 	ctx := context.Background()
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Latency: 300 * time.Millisecond})
@@ -136,7 +136,7 @@ func TestSnapshotInFlightListDoesNotHideOwnMint(t *testing.T) {
 	for emu.RequestCount(emulator.EndpointList) == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	m, err := c.mint(ctx, "during")
+	m, err := c.mint(ctx, "during", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestSnapshotInFlightListDoesNotHideOwnMint(t *testing.T) {
 
 func TestSnapshotCancelledWaiterDoesNotBreakOthers(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	emu.Seed(emulator.SeedKey{Name: "k"})
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() })
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Latency: 200 * time.Millisecond})

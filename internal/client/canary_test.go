@@ -75,15 +75,15 @@ func (sh canaryShape) run(t *testing.T) {
 	ctx := context.Background()
 	// First the client receives a key, as after any mint: every later echo of it must be masked.
 	s.set(jsonResponse(sh.mintStatus, answer(key, `,"id":"`+sh.id+`"`)))
-	if _, err := c.mint(ctx, "canary"); err != nil {
+	if _, err := c.mint(ctx, "canary", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
 	list := func(c *Client) error { _, err := c.List(ctx); return err }
-	mint := func(c *Client) error { _, err := c.mint(ctx, "canary"); return err }
+	mint := func(c *Client) error { _, err := c.mint(ctx, "canary", MintOptions{}); return err }
 	revoke := func(c *Client) error { return c.Revoke(ctx, sh.id) }
 	revokeKeyInPath := func(c *Client) error { return c.Revoke(ctx, "x"+key) }
-	reconcile := func(c *Client) error { _, _, err := c.MintReconciled(ctx, "canary"); return err }
+	reconcile := func(c *Client) error { _, _, err := c.MintReconciled(ctx, "canary", MintOptions{}); return err }
 	// A lost mint whose reconciliation list echoes secrets in the fields that end up in errors.
 	var lists atomic.Int32
 	echoingReconciliation := func(w http.ResponseWriter, r *http.Request) {
@@ -188,23 +188,23 @@ func TestSecretsNeverLeakEmulator(t *testing.T) {
 	var errs []error
 	collect := func(_ any, err error) { errs = append(errs, err) }
 
-	emu := emulatortest.New(t, emulator.Options{AdminToken: credential})
+	emu := emulatortest.New(t, april(emulator.Options{AdminToken: credential}))
 	admin := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.Logger = credential, log })
-	minted, err := admin.mint(ctx, "canary")
+	minted, err := admin.mint(ctx, "canary", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	asKey := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.Logger = minted.Key, log })
-	collect(asKey.mint(ctx, "child"))
+	collect(asKey.mint(ctx, "child", MintOptions{}))
 	emu.Revoke(minted.ID)
 	collect(asKey.List(ctx))
-	collect(asKey.mint(ctx, "after-revoke"))
+	collect(asKey.mint(ctx, "after-revoke", MintOptions{}))
 	errs = append(errs, asKey.Revoke(ctx, minted.ID))
 	errs = append(errs, admin.Revoke(ctx, minted.ID))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
-	collect(admin.mint(ctx, "ambiguous"))
+	collect(admin.mint(ctx, "ambiguous", MintOptions{}))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
-	collect(admin.mint(ctx, "dropped"))
+	collect(admin.mint(ctx, "dropped", MintOptions{}))
 
 	var all []string
 	for _, err := range errs {

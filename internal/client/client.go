@@ -72,15 +72,39 @@ type Config struct {
 	LateCommitGrace time.Duration
 	// SnapshotMaxAge bounds the age of the shared list behind Snapshot; 0 => DefaultSnapshotMaxAge.
 	SnapshotMaxAge time.Duration
-	Now            func() time.Time // clock for the snapshot's age; nil => time.Now
+	// ApprovalPoll is how often a mint waiting for approval reads the approval's state;
+	// 0 => DefaultApprovalPoll.
+	ApprovalPoll time.Duration
+	Now          func() time.Time // clock for the snapshot's age; nil => time.Now
 }
 
-// Token is the metadata of a live org API key. Every string is opaque; Name, Prefix and CreatedBy
-// are "" when the service did not say (unnamed keys, the guide's shape).
+// Token is the metadata of a live org API key. Every string is opaque; Name, Prefix, CreatedBy and
+// OrgID are "" when the service did not say (unnamed keys, unanchored keys, the guide's shape).
 type Token struct {
 	ID, Name, Prefix, CreatedBy string
-	CreatedAt                   time.Time  // zero when unknown
-	LastUsedAt                  *time.Time // nil when the key was never used
+	// OrgID is the organization the key is anchored to, which the keys it mints inherit. On
+	// June 2026 builds only an anchored key can mint; keys minted with ADMIN_TOKEN or in Canvas
+	// have none.
+	OrgID      string
+	CreatedAt  time.Time  // zero when unknown
+	LastUsedAt *time.Time // nil when the key was never used
+	// ExpiresAt is when the key stops authenticating; nil when it never expires (or the service
+	// does not know expiry). The service keeps listing an expired key until it is revoked.
+	ExpiresAt *time.Time
+}
+
+// Expired reports whether the key had expired at now.
+func (t Token) Expired(now time.Time) bool { return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) }
+
+// MintOptions are what a mint asks for besides the key's name.
+type MintOptions struct {
+	// ExpiresAt, when not zero, is sent as the key's expires_at. Builds before June 2026 ignore
+	// it (MintedToken.ExpiryIgnored).
+	ExpiresAt time.Time
+	// ApprovalWait is how long a mint that waits for a person's approval (202) is watched
+	// before giving up: 0 does not wait. While it waits, nothing is minted; once a person
+	// approves, the mint is sent once more, which uses the approval up.
+	ApprovalWait time.Duration
 }
 
 // MintedToken is a freshly minted key. Key is the plaintext; the service never returns it again.
@@ -95,7 +119,12 @@ type MintedToken struct {
 	// may have created could not all be accounted for after this key was minted (an
 	// *UnresolvedMintError naming them). This key is live and usable either way.
 	ReconcileErr error
-	gen          uint64 // the snapshot generation right after the mint
+	// ExpiryIgnored reports that the mint asked for an expiry and the service's answer has
+	// none: a build before June 2026, which ignores expires_at, so the key never expires.
+	ExpiryIgnored bool
+	// ApprovalID is the approval a person gave for this mint, "" when it needed none.
+	ApprovalID string
+	gen        uint64 // the snapshot generation right after the mint
 }
 
 // Client calls one organization's org token API. It is safe for concurrent use.
@@ -111,7 +140,9 @@ type Client struct {
 	maxRetryAfter time.Duration
 	listLimit     int64
 	grace         time.Duration // LateCommitGrace
+	approvalPoll  time.Duration
 	logger        Logger
+	approvals     approvalBoard
 	rec           reconciler
 	serviceClock  serviceClock
 	cache         snapshotCache
@@ -149,6 +180,7 @@ func New(cfg Config) (*Client, error) {
 		waitMax:       cmp.Or(cfg.RetryWaitMax, defaultMaxRetryWait),
 		maxRetryAfter: cmp.Or(cfg.MaxRetryAfter, defaultMaxRetryAfter),
 		listLimit:     maxListBody,
+		approvalPoll:  cmp.Or(cfg.ApprovalPoll, DefaultApprovalPoll),
 		logger:        cfg.Logger,
 	}
 	c.secrets.add(cfg.Token)
@@ -195,11 +227,12 @@ func defaultTransport() *http.Transport {
 }
 
 // mint creates a key named name and returns it with its plaintext. It is re-sent only when the
-// service cannot have created anything (429, or a connection that was never established). A
-// refusal (3xx, 4xx, 501) is an *APIError; any other failure after sending is a
-// *MintOutcomeUnknownError. It is unexported because only MintReconciled may call it: a lost
-// answer must be reconciled, never papered over by minting again.
-func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err error) {
+// service cannot have created anything (429 other than the organization's ceiling, or a
+// connection that was never established). A refusal (3xx, 4xx, 501) is an *APIError; a 202 is an
+// *ApprovalPendingError (nothing was created: a person must approve it first); any other failure
+// after sending is a *MintOutcomeUnknownError. It is unexported because only MintReconciled may
+// call it: a lost answer must be reconciled, never papered over by minting again.
+func (c *Client) mint(ctx context.Context, name string, opts MintOptions) (m *MintedToken, err error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -211,9 +244,14 @@ func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err err
 			m.gen = gen
 		}
 	}()
-	body, err := json.Marshal(struct {
-		Name string `json:"name"`
-	}{name})
+	req := struct {
+		Name      string `json:"name"`
+		ExpiresAt string `json:"expires_at,omitempty"`
+	}{Name: name}
+	if !opts.ExpiresAt.IsZero() {
+		req.ExpiresAt = opts.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +270,12 @@ func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err err
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusAccepted:
+		pending, err := c.approvalPending(resp, k, name)
+		if err != nil {
+			return nil, unknown(err)
+		}
+		return nil, pending
 	case refused(resp.StatusCode):
 		return nil, c.failure(resp, k)
 	default:
@@ -246,7 +290,7 @@ func (c *Client) mint(ctx context.Context, name string) (m *MintedToken, err err
 		return nil, unknown(fmt.Errorf("%s %s: cannot understand the response: it has no %q or no secret (%q or %q)",
 			k.method, k.path, "id", "auth_token", "key"))
 	}
-	m = &MintedToken{Token: w.token(), Key: plaintext}
+	m = &MintedToken{Token: w.token(), Key: plaintext, ExpiryIgnored: !opts.ExpiresAt.IsZero() && w.ExpiresAt == nil}
 	m.Name = cmp.Or(m.Name, name)
 	if m.Prefix == "" && len(plaintext) >= PrefixLength {
 		m.Prefix = plaintext[:PrefixLength]
@@ -314,7 +358,16 @@ func (c *Client) Revoke(ctx context.Context, id string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusNoContent, http.StatusOK:
+	case http.StatusAccepted:
+		// Revocations are not gated today; a deployment that gates them revokes nothing yet.
+		pending, err := c.approvalPending(resp, k, "")
+		if err != nil {
+			return err
+		}
+		return pending
+	default:
 		return c.failure(resp, k)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxSmallBody))
@@ -331,12 +384,18 @@ type wireToken struct {
 	AuthToken  string     `json:"auth_token"`
 	Key        string     `json:"key"`
 	CreatedBy  string     `json:"created_by"`
+	OrgID      string     `json:"org_id"`
 	CreatedAt  *time.Time `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
 }
 
 func (w wireToken) token() Token {
-	t := Token{ID: w.ID, Name: w.Name, Prefix: w.Prefix, CreatedBy: w.CreatedBy}
+	t := Token{ID: w.ID, Name: w.Name, Prefix: w.Prefix, CreatedBy: w.CreatedBy, OrgID: w.OrgID}
+	if w.ExpiresAt != nil {
+		e := w.ExpiresAt.UTC()
+		t.ExpiresAt = &e
+	}
 	if w.CreatedAt != nil {
 		t.CreatedAt = w.CreatedAt.UTC()
 	}
@@ -470,6 +529,8 @@ func (c *Client) failure(resp *http.Response, k *call) error {
 		OrgIDSent:  c.orgID != "",
 	}
 	e.Message, e.Code = c.serverMessage(resp, body, truncated)
+	e.ceiling = isCeiling(resp.StatusCode, body)
+	e.noAnchor = resp.StatusCode == http.StatusBadRequest && strings.HasPrefix(strings.ToLower(serviceError(body)), msgNoAnchor)
 	// Only the service's own JSON error, to a revocation of this key, says the key is not live.
 	e.keyNotLive = resp.StatusCode == http.StatusNotFound && k.method == http.MethodDelete &&
 		strings.HasPrefix(k.target, tokensPath+"/") && !truncated && serviceSaysNotLive(body)

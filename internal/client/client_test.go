@@ -167,7 +167,7 @@ func TestRequestHeaders(t *testing.T) {
 	s := newServer(t, record(jsonResponse(201, mintOK)), record(jsonResponse(200, `{"tokens":[]}`)), record(respond(204, "", "")))
 	c := newTestClient(t, s.URL)
 	ctx := context.Background()
-	if _, err := c.mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.List(ctx); err != nil {
@@ -272,7 +272,7 @@ func TestDecodeSuccessResponses(t *testing.T) {
 		t.Errorf("never-used tokens: %+v %+v", tokens[1], tokens[2])
 	}
 
-	m, err := c.mint(context.Background(), "requested-name")
+	m, err := c.mint(context.Background(), "requested-name", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestMalformedMintResponses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, tc.h)
-			_, err := newTestClient(t, s.URL).mint(context.Background(), "ci")
+			_, err := newTestClient(t, s.URL).mint(context.Background(), "ci", MintOptions{})
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
 				t.Fatalf("Mint() error = %v, want *MintOutcomeUnknownError", err)
@@ -448,7 +448,7 @@ func TestRevokeRefusesBadIDs(t *testing.T) {
 	})
 	c := newTestClient(t, s.URL, withCredential(deployedCredential))
 	ctx := context.Background()
-	if _, err := c.mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for name, id := range map[string]string{
@@ -552,7 +552,7 @@ func TestMintIsNotResentAfterItMayHaveArrived(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, h, jsonResponse(201, mintOK))
 			c := newTestClient(t, s.URL, func(c *Config) { c.RequestTimeout = 100 * time.Millisecond })
-			_, err := c.mint(context.Background(), "ci")
+			_, err := c.mint(context.Background(), "ci", MintOptions{})
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
 				t.Fatalf("Mint() error = %v, want *MintOutcomeUnknownError", err)
@@ -568,7 +568,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{301, 400, 403, 409, 501} {
 		s := newServer(t, jsonResponse(status, `{"error":"refused"}`))
-		_, err := newTestClient(t, s.URL).mint(context.Background(), "ci")
+		_, err := newTestClient(t, s.URL).mint(context.Background(), "ci", MintOptions{})
 		var unknown *MintOutcomeUnknownError
 		var apiErr *APIError
 		if errors.As(err, &unknown) || !errors.As(err, &apiErr) || apiErr.StatusCode != status || s.requests() != 1 {
@@ -576,7 +576,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 		}
 	}
 	s := newServer(t, jsonResponse(201, mintOK))
-	if _, err := newTestClient(t, s.URL).mint(context.Background(), "bad\nname"); err == nil || s.requests() != 0 {
+	if _, err := newTestClient(t, s.URL).mint(context.Background(), "bad\nname", MintOptions{}); err == nil || s.requests() != 0 {
 		t.Errorf("an invalid name must fail before sending: %v", err)
 	}
 }
@@ -584,7 +584,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 func TestMintRetriedOn429(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, jsonResponse(429, `{"error":"slow down"}`, "Retry-After", "0"), jsonResponse(201, mintOK))
-	m, err := newTestClient(t, s.URL).mint(context.Background(), "ci")
+	m, err := newTestClient(t, s.URL).mint(context.Background(), "ci", MintOptions{})
 	if err != nil || m.ID != "tok_01HZX3B7N8PQ9K4M5R6T" || s.requests() != 2 {
 		t.Errorf("Mint() = %v, %v after %d requests", m, err, s.requests())
 	}
@@ -619,7 +619,7 @@ func TestMintRetriedWhenConnectionRefused(t *testing.T) {
 	tr, dials := refusingFirstDial(t)
 	log := &recordingLogger{}
 	c := newTestClient(t, s.URL, func(c *Config) { c.Transport, c.Logger = tr, log })
-	if _, err := c.mint(context.Background(), "ci"); err != nil {
+	if _, err := c.mint(context.Background(), "ci", MintOptions{}); err != nil {
 		t.Fatalf("Mint: %v", err)
 	}
 	if dials.Load() != 2 || s.requests() != 1 || !strings.Contains(log.String(), "connection refused") {
@@ -636,7 +636,7 @@ func TestMintConnectionRefusedIsKnownFailure(t *testing.T) {
 	url := "http://" + l.Addr().String()
 	_ = l.Close()
 	log := &recordingLogger{}
-	_, err = newTestClient(t, url, func(c *Config) { c.Logger = log }).mint(context.Background(), "ci")
+	_, err = newTestClient(t, url, func(c *Config) { c.Logger = log }).mint(context.Background(), "ci", MintOptions{})
 	var unknown *MintOutcomeUnknownError
 	if err == nil || errors.As(err, &unknown) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Errorf("Mint() error = %v", err)
@@ -729,7 +729,7 @@ func TestCancelDuringRetryWait(t *testing.T) {
 			if method == "list" {
 				_, err = c.List(ctx)
 			} else {
-				_, err = c.mint(ctx, "ci")
+				_, err = c.mint(ctx, "ci", MintOptions{})
 			}
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("returned after %s", d)
@@ -754,7 +754,7 @@ func TestCancelInFlight(t *testing.T) {
 		if method == "list" {
 			_, err = c.List(ctx)
 		} else {
-			_, err = c.mint(ctx, "ci")
+			_, err = c.mint(ctx, "ci", MintOptions{})
 			// The POST reached the service before the cancellation: its outcome is unknown.
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
@@ -768,7 +768,7 @@ func TestCancelInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	before := s.requests()
-	if _, err := c.mint(ctx, "ci"); !errors.Is(err, context.Canceled) || errors.As(err, new(*MintOutcomeUnknownError)) {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); !errors.Is(err, context.Canceled) || errors.As(err, new(*MintOutcomeUnknownError)) {
 		t.Errorf("mint with a canceled context = %v", err)
 	}
 	if s.requests() != before {

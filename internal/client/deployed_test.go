@@ -232,10 +232,10 @@ func withCredential(token string) func(*Config) { return func(c *Config) { c.Tok
 func TestMintResponseShapes(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
-		status                    int
-		body                      string
-		id, name, prefix, key, by string
-		createdAt                 time.Time
+		status                         int
+		body                           string
+		id, name, prefix, key, by, org string
+		createdAt                      time.Time
 	}{
 		"deployed": {status: 200, body: deployedMint(deployedID, "claude-agent-prod", deployedKey),
 			id: deployedID, name: "claude-agent-prod", prefix: "UyJhAK6q", key: deployedKey},
@@ -245,7 +245,7 @@ func TestMintResponseShapes(t *testing.T) {
 		"deployed prefix as the service says": {status: 200, body: `{"id":"k1","prefix":"SERVICE1","auth_token":"` + deployedKey + `"}`,
 			id: "k1", name: "requested", prefix: "SERVICE1", key: deployedKey},
 		"deployed with unknown fields": {status: 200, body: `{"id":"k1","auth_token":"` + deployedKey + `","role":"admin","scopes":["x"],"org_id":"ws"}`,
-			id: "k1", name: "requested", prefix: "UyJhAK6q", key: deployedKey},
+			id: "k1", name: "requested", prefix: "UyJhAK6q", key: deployedKey, org: "ws"},
 		"guide": {status: 201, body: mintOK, id: "tok_01HZX3B7N8PQ9K4M5R6T", name: "ci", prefix: "mola_k7x",
 			key: "mola_k7x9p2q4r8s1t3u5v6w0x2y3z", by: "admin-token", createdAt: time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)},
 		"guide answered 200": {status: 200, body: mintOK, id: "tok_01HZX3B7N8PQ9K4M5R6T", name: "ci", prefix: "mola_k7x",
@@ -257,11 +257,11 @@ func TestMintResponseShapes(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, jsonResponse(tc.status, tc.body))
 			c := newTestClient(t, s.URL)
-			m, err := c.mint(context.Background(), "requested")
+			m, err := c.mint(context.Background(), "requested", MintOptions{})
 			if err != nil {
 				t.Fatalf("mint: %v", err)
 			}
-			want := Token{ID: tc.id, Name: tc.name, Prefix: tc.prefix, CreatedBy: tc.by, CreatedAt: tc.createdAt}
+			want := Token{ID: tc.id, Name: tc.name, Prefix: tc.prefix, CreatedBy: tc.by, OrgID: tc.org, CreatedAt: tc.createdAt}
 			if m.Token != want || m.Key != tc.key || m.MetadataErr != nil {
 				t.Errorf("minted %+v (key %q), want %+v (key %q)", m.Token, m.Key, want, tc.key)
 			}
@@ -439,14 +439,14 @@ func TestDeployedRoundTrip(t *testing.T) {
 	f := newFakeService(t)
 	c := newTestClient(t, f.URL, withCredential(f.admin))
 	ctx := context.Background()
-	m, err := c.mint(ctx, "a")
+	m, err := c.mint(ctx, "a", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Key) != 43 || strings.HasPrefix(m.Key, "mola_") || !m.CreatedAt.IsZero() || m.CreatedBy != "" || m.Prefix != m.Key[:8] {
 		t.Errorf("mint = %+v", m.Token)
 	}
-	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).mint(ctx, "b"); err != nil {
+	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).mint(ctx, "b", MintOptions{}); err != nil {
 		t.Fatalf("minting with a key: %v", err)
 	}
 	tokens, err := c.List(ctx)
@@ -465,7 +465,7 @@ func TestDeployedRoundTrip(t *testing.T) {
 	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).List(ctx); !IsUnauthorized(err) {
 		t.Errorf("a revoked key still authenticates: %v", err)
 	}
-	if _, err := c.mint(ctx, strings.Repeat("x", MaxNameBytes)); err != nil {
+	if _, err := c.mint(ctx, strings.Repeat("x", MaxNameBytes), MintOptions{}); err != nil {
 		t.Errorf("a 100-byte name: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ func TestMintReconciledFillsDeployedMetadata(t *testing.T) {
 	t.Parallel()
 	f := newFakeService(t)
 	c := newTestClient(t, f.URL, withCredential(f.admin))
-	m, revoked, err := c.MintReconciled(context.Background(), "claude-agent-prod")
+	m, revoked, err := c.MintReconciled(context.Background(), "claude-agent-prod", MintOptions{})
 	if err != nil || len(revoked) != 0 {
 		t.Fatalf("MintReconciled = %v, revoked %v", err, revoked)
 	}
@@ -46,11 +46,11 @@ func TestMintReconciledAttributionThroughAnOrgKey(t *testing.T) {
 	t.Parallel()
 	f := newFakeService(t)
 	ctx := context.Background()
-	parent, _, err := newTestClient(t, f.URL, withCredential(f.admin)).MintReconciled(ctx, "parent")
+	parent, _, err := newTestClient(t, f.URL, withCredential(f.admin)).MintReconciled(ctx, "parent", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	child, _, err := newTestClient(t, f.URL, withCredential(parent.Key)).MintReconciled(ctx, "child")
+	child, _, err := newTestClient(t, f.URL, withCredential(parent.Key)).MintReconciled(ctx, "child", MintOptions{})
 	if err != nil || child.MetadataErr != nil {
 		t.Fatalf("MintReconciled = %v, metadata error %v", err, child.MetadataErr)
 	}
@@ -75,7 +75,7 @@ func TestMintReconciledGuideShapeNeedsNoList(t *testing.T) {
 		mints++
 		jsonResponse(201, mintOK)(w, r)
 	})
-	m, _, err := newTestClient(t, s.URL).MintReconciled(context.Background(), "ci")
+	m, _, err := newTestClient(t, s.URL).MintReconciled(context.Background(), "ci", MintOptions{})
 	if err != nil || m.MetadataErr != nil {
 		t.Fatalf("MintReconciled = %v, metadata error %v", err, m.MetadataErr)
 	}
@@ -114,7 +114,7 @@ func TestMintReconciledMetadataErr(t *testing.T) {
 			t.Parallel()
 			f := newFakeService(t, func(f *fakeService) { f.listHook = tc.listHook })
 			c := newTestClient(t, f.URL, withCredential(f.admin))
-			m, _, err := c.MintReconciled(context.Background(), "ci")
+			m, _, err := c.MintReconciled(context.Background(), "ci", MintOptions{})
 			if err != nil {
 				t.Fatalf("a failed description must not fail the mint: %v", err)
 			}
@@ -151,7 +151,9 @@ func TestMintReconciledConcurrentMintsShareOneList(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { minted[i], _, errs[i] = c.MintReconciled(context.Background(), fmt.Sprintf("wave-%d", i)) })
+		wg.Go(func() {
+			minted[i], _, errs[i] = c.MintReconciled(context.Background(), fmt.Sprintf("wave-%d", i), MintOptions{})
+		})
 	}
 	wg.Wait()
 	for i, m := range minted {
@@ -212,7 +214,7 @@ func TestMintReconciledIgnoresListStartedBeforeMint(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		m, _, err := c.MintReconciled(ctx, "guarded")
+		m, _, err := c.MintReconciled(ctx, "guarded", MintOptions{})
 		done <- result{m, err}
 	}()
 	waitFor(t, mintArrived, "the mint")
@@ -281,7 +283,7 @@ func TestMintReconciledOwnAttribution(t *testing.T) {
 				}
 			})
 			c := newTestClient(t, f.URL, withCredential(deployedCredential))
-			m, revoked, err := c.MintReconciled(context.Background(), "agent")
+			m, revoked, err := c.MintReconciled(context.Background(), "agent", MintOptions{})
 			orphan := <-lost
 			if tc.own {
 				if err != nil {

@@ -14,6 +14,14 @@ import (
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
+// april gives an emulator the April 2026 build: these tests mint with its ADMIN_TOKEN to test
+// what does not depend on the build (shapes, reconciliation, retries, secrets), and June and
+// newer builds send such a mint to a person for approval (approvals_test.go tests that).
+func april(opts emulator.Options) emulator.Options {
+	opts.Build = emulator.BuildApril2026
+	return opts
+}
+
 func emulatorClient(t *testing.T, emu *emulator.Server, token string) *Client {
 	t.Helper()
 	return newTestClient(t, emu.URL(), func(c *Config) { c.Token = token })
@@ -28,12 +36,12 @@ func TestEmulatorRoundTrip(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{Dialect: d})
+			emu := emulatortest.New(t, april(emulator.Options{Dialect: d}))
 			c := emulatorClient(t, emu, emu.AdminToken())
 			ctx := context.Background()
 
 			before := time.Now().Add(-time.Second)
-			m, revoked, err := c.MintReconciled(ctx, "ci-deploy")
+			m, revoked, err := c.MintReconciled(ctx, "ci-deploy", MintOptions{})
 			if err != nil || len(revoked) != 0 {
 				t.Fatalf("MintReconciled: %v (revoked %v)", err, revoked)
 			}
@@ -82,16 +90,16 @@ func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{Dialect: d})
+			emu := emulatortest.New(t, april(emulator.Options{Dialect: d}))
 			admin := emulatorClient(t, emu, emu.AdminToken())
 			ctx := context.Background()
 
-			parent, _, err := admin.MintReconciled(ctx, "parent")
+			parent, _, err := admin.MintReconciled(ctx, "parent", MintOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			asKey := emulatorClient(t, emu, parent.Key)
-			child, _, err := asKey.MintReconciled(ctx, "child")
+			child, _, err := asKey.MintReconciled(ctx, "child", MintOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,17 +145,17 @@ func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 // once, with one request, and says when the quota refills.
 func TestEmulatorMintQuotaFailsFast(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{MintLimit: emulator.Limit{Requests: 2, Window: time.Hour}})
+	emu := emulatortest.New(t, april(emulator.Options{MintLimit: emulator.Limit{Requests: 2, Window: time.Hour}}))
 	c := emulatorClient(t, emu, emu.AdminToken())
 	ctx := context.Background()
 	for i := range 2 {
-		if _, _, err := c.MintReconciled(ctx, "within-quota"); err != nil {
+		if _, _, err := c.MintReconciled(ctx, "within-quota", MintOptions{}); err != nil {
 			t.Fatalf("mint %d: %v", i+1, err)
 		}
 	}
 	mints := emu.RequestCount(emulator.EndpointMint)
 	start := time.Now()
-	_, _, err := c.MintReconciled(ctx, "over-quota")
+	_, _, err := c.MintReconciled(ctx, "over-quota", MintOptions{})
 	info, ok := RateLimited(err)
 	if !ok {
 		t.Fatalf("third mint = %v, want a 429", err)
@@ -180,7 +188,7 @@ func TestEmulatorRetriesIdempotentFaults(t *testing.T) {
 	} {
 		t.Run(tc.endpoint+"-"+strconv.Itoa(tc.status), func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{})
+			emu := emulatortest.New(t, april(emulator.Options{}))
 			key, _ := emu.Seed(emulator.SeedKey{Name: "seeded"})
 			emu.AddFault(emulator.Fault{Endpoint: tc.endpoint, Mode: emulator.FaultRespond, Status: tc.status, Times: 2})
 			c := emulatorClient(t, emu, emu.AdminToken())
@@ -214,7 +222,7 @@ func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 	for _, endpoint := range []string{emulator.EndpointList, emulator.EndpointMint, emulator.EndpointRevoke} {
 		t.Run(endpoint, func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{})
+			emu := emulatortest.New(t, april(emulator.Options{}))
 			emu.AddFault(emulator.Fault{Endpoint: endpoint, Status: 501, Times: 5})
 			c := emulatorClient(t, emu, emu.AdminToken())
 			ctx := context.Background()
@@ -223,7 +231,7 @@ func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 			case emulator.EndpointList:
 				_, err = c.List(ctx)
 			case emulator.EndpointMint:
-				_, err = c.mint(ctx, "unsupported")
+				_, err = c.mint(ctx, "unsupported", MintOptions{})
 			default:
 				err = c.Revoke(ctx, "tok_01HZX3B7N8PQ9K4M5R6T")
 			}
@@ -252,9 +260,9 @@ func TestEmulatorMintAmbiguity(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{})
+			emu := emulatortest.New(t, april(emulator.Options{}))
 			emu.AddFault(f)
-			_, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "ambiguous")
+			_, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "ambiguous", MintOptions{})
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) || unknown.Name != "ambiguous" {
 				t.Fatalf("Mint = %v, want *MintOutcomeUnknownError", err)
@@ -272,9 +280,9 @@ func TestEmulatorMintAmbiguity(t *testing.T) {
 
 func TestEmulatorMintRetriedAfter429(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: 429, RetryAfter: "0"})
-	m, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "after-429")
+	m, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "after-429", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,13 +296,13 @@ func TestEmulatorMintRetriedAfter429(t *testing.T) {
 
 func TestEmulatorRateLimitExhausted(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	emu.SetRateLimit(emulator.RateLimit{Requests: 1, Per: time.Hour, RetryAfter: "0"})
 	c := emulatorClient(t, emu, emu.AdminToken())
 	if _, err := c.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.mint(context.Background(), "limited")
+	_, err := c.mint(context.Background(), "limited", MintOptions{})
 	var unknown *MintOutcomeUnknownError
 	if !IsRateLimited(err) || errors.As(err, &unknown) || emu.RequestCount(emulator.EndpointMint) != 4 || len(emu.LiveKeys()) != 0 {
 		t.Errorf("Mint = %v after %d requests", err, emu.RequestCount(emulator.EndpointMint))
@@ -307,7 +315,7 @@ func TestEmulatorRateLimitExhausted(t *testing.T) {
 func TestEmulatorWaitCap(t *testing.T) {
 	t.Parallel()
 	const limit = 50 * time.Millisecond
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 429, RetryAfter: "0"})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503})
@@ -329,7 +337,7 @@ func TestEmulatorWaitCap(t *testing.T) {
 	if _, err := c.List(ctx); err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	m, err := c.mint(ctx, "after-429s")
+	m, err := c.mint(ctx, "after-429s", MintOptions{})
 	if err != nil {
 		t.Fatalf("Mint: %v", err)
 	}

@@ -38,6 +38,107 @@ type APIError struct {
 	// keyNotLive marks the service's own answer that no live key has the id: a 404 to
 	// DELETE /org/tokens/{id} carrying its JSON error. Every other 404 says nothing about a key.
 	keyNotLive bool
+	// ceiling marks the organization's ceiling of live keys (a 429 that waiting cannot cure),
+	// noAnchor a mint refused because its credential has nothing to be approved in.
+	ceiling, noAnchor bool
+}
+
+// The service's errors for refused mints, as its JSON error says them.
+const (
+	msgMintCeiling = "org api token mint ceiling exceeded"
+	msgNoAnchor    = "no approval anchor"
+)
+
+// serviceError is the "error" of a JSON error body, "" for anything else.
+func serviceError(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return strings.TrimSpace(e.Error)
+}
+
+// isCeiling reports whether a 429's body is the organization's ceiling of live keys rather than
+// a rate limit: it has no Retry-After, and only a revocation or an expiry frees a slot.
+func isCeiling(status int, body []byte) bool {
+	return status == http.StatusTooManyRequests && strings.EqualFold(serviceError(body), msgMintCeiling)
+}
+
+// IsMintCeiling reports whether a mint was refused because the organization holds the most live,
+// unexpired keys the service allows (ORG_TOKEN_MINT_CEILING, 100 by default). It is never retried.
+func IsMintCeiling(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.ceiling
+}
+
+// IsNoApprovalAnchor reports whether a mint was refused because the credential has nothing a
+// person could approve it in: the deployment's ADMIN_TOKEN without a platform workspace, or an
+// org key that belongs to no organization.
+func IsNoApprovalAnchor(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.noAnchor
+}
+
+// ApprovalPendingError is a request the service answered 202: it waits for a person's approval
+// (in Canvas), and nothing was done yet. Repeating the same request while it is pending returns
+// the same approval; once approved, the next one is carried out and uses the approval up.
+type ApprovalPendingError struct {
+	Name       string // the key's name, for a mint; "" otherwise
+	Method     string
+	Path       string
+	ApprovalID string // "" when the answer did not say
+	Action     string // the service's name for what waits, such as org_token_mint
+	Reason     string // what a person is asked to approve, as the service puts it
+	// Waited is how long the client watched the approval before giving up; 0 when it did not.
+	Waited time.Duration
+	// Stopped says why the client stopped watching before a person decided, "" when it did not
+	// watch or its time ran out.
+	Stopped string
+}
+
+func (e *ApprovalPendingError) Error() string {
+	what := fmt.Sprintf("%s %s", e.Method, e.Path)
+	if e.Name != "" {
+		what = fmt.Sprintf("minting key %q", e.Name)
+	}
+	id := "an approval"
+	if e.ApprovalID != "" {
+		id = "approval " + e.ApprovalID
+	}
+	s := fmt.Sprintf("%s waits for a person's approval: the service opened %s", what, id)
+	if e.Reason != "" {
+		s += fmt.Sprintf(" (%q)", e.Reason)
+	}
+	s += " and did nothing yet"
+	if e.Waited > 0 {
+		s += fmt.Sprintf("; no one decided it in the %s watched", e.Waited.Round(time.Second))
+	}
+	if e.Stopped != "" {
+		s += "; " + e.Stopped
+	}
+	return s
+}
+
+// ApprovalDeniedError is a mint a person denied in Canvas. Nothing was minted; minting again
+// opens a new approval.
+type ApprovalDeniedError struct {
+	Name, ApprovalID, DecidedBy string
+	DecidedAt                   time.Time // zero when the service did not say
+}
+
+func (e *ApprovalDeniedError) Error() string {
+	s := fmt.Sprintf("minting key %q was denied: approval %s", e.Name, e.ApprovalID)
+	if e.DecidedBy != "" {
+		s += " was denied by " + e.DecidedBy
+	} else {
+		s += " was denied"
+	}
+	if !e.DecidedAt.IsZero() {
+		s += " at " + e.DecidedAt.UTC().Format(time.RFC3339)
+	}
+	return s + ", and nothing was minted"
 }
 
 // CodeTenantOrgHeaderRequired is the service's code for a request to a hosted organization
@@ -81,10 +182,11 @@ type RateLimitInfo struct {
 	ResetAt time.Time
 }
 
-// RateLimited returns the rate-limit details of a 429, if err is one.
+// RateLimited returns the rate-limit details of a 429, if err is one (the organization's
+// ceiling is not a rate limit: IsMintCeiling).
 func RateLimited(err error) (*RateLimitInfo, bool) {
 	var e *APIError
-	if errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests {
+	if errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests && !e.ceiling {
 		if e.RateLimit == nil {
 			return &RateLimitInfo{}, true
 		}
@@ -194,8 +296,11 @@ func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthori
 // IsForbidden reports whether the credential is valid but not allowed to do this (403).
 func IsForbidden(err error) bool { return hasStatus(err, http.StatusForbidden) }
 
-// IsRateLimited reports whether the service was still answering 429 when retries ran out.
-func IsRateLimited(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
+// IsRateLimited reports whether the service was still answering 429 when retries ran out (not
+// the organization's ceiling: IsMintCeiling).
+func IsRateLimited(err error) bool {
+	return hasStatus(err, http.StatusTooManyRequests) && !IsMintCeiling(err)
+}
 
 // MintOutcomeUnknownError is returned by mint when the request may have reached the service but
 // no usable answer came back (timeout or dropped connection after sending, a 5xx other than 501,

@@ -173,7 +173,7 @@ func FuzzMintResponse(f *testing.F) {
 	addSeeds(f, 200, 201, 400, 429, 501, 502)
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
 		c, st, log := fuzzClient(t, status, body, "Content-Type", contentType)
-		m, err := c.mint(context.Background(), "fuzz")
+		m, err := c.mint(context.Background(), "fuzz", MintOptions{})
 		checkNoSecrets(t, c, err, log)
 		// Whatever became of the answer, a plaintext it carried is a live secret from now on.
 		var carried struct {
@@ -200,6 +200,13 @@ func FuzzMintResponse(f *testing.F) {
 			}
 			if m.ID == "" || m.Key == "" || m.Name == "" {
 				t.Fatalf("Mint returned an incomplete key: id %q, name %q, key empty: %v", m.ID, m.Name, m.Key == "")
+			}
+			return
+		}
+		var pending *ApprovalPendingError
+		if errors.As(err, &pending) {
+			if st.status != http.StatusAccepted {
+				t.Fatalf("HTTP %d read as a pending approval: %v", st.status, err)
 			}
 			return
 		}

@@ -28,7 +28,7 @@ func TestMintRateLimitLongerThanCapFailsAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, _, err := c.MintReconciled(ctx, "ci")
+	_, _, err := c.MintReconciled(ctx, "ci", MintOptions{})
 	elapsed := time.Since(start)
 	if elapsed > time.Second {
 		t.Errorf("took %s; the limit must be reported at once", elapsed)
@@ -63,7 +63,7 @@ func TestRetryAfterWithinCapIsWaited(t *testing.T) {
 	// Equal to the cap: still within it.
 	s := newServer(t, jsonResponse(429, `{"error":"rate limit exceeded","retry_after":1}`, "Retry-After", "1"), jsonResponse(201, mintOK))
 	c := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Second })
-	m, err := c.mint(context.Background(), "ci")
+	m, err := c.mint(context.Background(), "ci", MintOptions{})
 	if err != nil || m.ID != "tok_01HZX3B7N8PQ9K4M5R6T" || s.requests() != 2 {
 		t.Errorf("mint = %v after %d requests, want success on the second", err, s.requests())
 	}

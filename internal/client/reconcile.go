@@ -217,15 +217,21 @@ func (c *Client) ensureBaseline(ctx context.Context) error {
 // The deployed service's mint response has no created_by or created_at; they are then taken
 // from a list that starts after the mint, shared with the other mints in flight in this process
 // (MintedToken.MetadataErr says when that failed).
-func (c *Client) MintReconciled(ctx context.Context, name string) (minted *MintedToken, revoked []string, err error) {
-	minted, revoked, err = c.mintReconciled(ctx, name)
+//
+// A mint that waits for a person's approval (202) is not a lost answer: nothing was created, and
+// it returns *ApprovalPendingError at once, or, with opts.ApprovalWait, watches the approval for
+// that long without minting. Approved, the mint is sent once more, which uses the approval up;
+// denied, it returns *ApprovalDeniedError without another request (which would only open another
+// approval). Either way a key costs at most two mint requests. It never decides an approval.
+func (c *Client) MintReconciled(ctx context.Context, name string, opts MintOptions) (minted *MintedToken, revoked []string, err error) {
+	minted, revoked, err = c.mintReconciled(ctx, name, opts)
 	if err == nil {
 		c.describe(ctx, minted)
 	}
 	return minted, revoked, err
 }
 
-func (c *Client) mintReconciled(ctx context.Context, name string) (*MintedToken, []string, error) {
+func (c *Client) mintReconciled(ctx context.Context, name string, opts MintOptions) (*MintedToken, []string, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, nil, err
 	}
@@ -235,10 +241,24 @@ func (c *Client) mintReconciled(ctx context.Context, name string) (*MintedToken,
 		return nil, nil, fmt.Errorf("listing keys before minting, so that a lost response can be reconciled: %w", err)
 	}
 	var lost *lostMint
+	approvedBy := ""
 	for attempt := 1; ; attempt++ {
-		m, err := c.mint(ctx, name)
+		m, err := c.mint(ctx, name, opts)
 		if err == nil {
 			c.rec.remember(m.ID)
+			m.ApprovalID = approvedBy
+		}
+		var pending *ApprovalPendingError
+		if errors.As(err, &pending) && lost == nil && attempt == 1 && opts.ApprovalWait > 0 {
+			wctx, cancel := context.WithTimeout(ctx, opts.ApprovalWait)
+			werr := c.awaitApproval(wctx, pending)
+			cancel()
+			if werr != nil {
+				return nil, nil, werr
+			}
+			// Approved: the same mint again uses the approval up.
+			approvedBy = pending.ApprovalID
+			continue
 		}
 		var unknown *MintOutcomeUnknownError
 		if !errors.As(err, &unknown) {
@@ -434,7 +454,11 @@ func (c *Client) describe(ctx context.Context, m *MintedToken) {
 	}
 	m.CreatedBy = cmp.Or(m.CreatedBy, t.CreatedBy)
 	m.Prefix = cmp.Or(m.Prefix, t.Prefix)
+	m.OrgID = cmp.Or(m.OrgID, t.OrgID)
 	m.LastUsedAt = t.LastUsedAt
+	if m.ExpiresAt == nil {
+		m.ExpiresAt = t.ExpiresAt
+	}
 }
 
 // reconcilePass lists the keys once and revokes those the lost mint may have created.

@@ -52,12 +52,12 @@ func TestMintReconciledLostResponses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{})
+			emu := emulatortest.New(t, april(emulator.Options{}))
 			c := emulatorClient(t, emu, emu.AdminToken())
 			tc.fault.Endpoint = emulator.EndpointMint
 			emu.AddFault(tc.fault)
 
-			m, revoked, err := c.MintReconciled(context.Background(), "ci-bot")
+			m, revoked, err := c.MintReconciled(context.Background(), "ci-bot", MintOptions{})
 			if err != nil {
 				t.Fatalf("MintReconciled: %v", err)
 			}
@@ -79,11 +79,11 @@ func TestMintReconciledLostResponses(t *testing.T) {
 
 func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := emulatorClient(t, emu, emu.AdminToken())
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 5})
 
-	_, revoked, err := c.MintReconciled(context.Background(), "flaky")
+	_, revoked, err := c.MintReconciled(context.Background(), "flaky", MintOptions{})
 	var abandoned *MintAbandonedError
 	if !errors.As(err, &abandoned) {
 		t.Fatalf("want MintAbandonedError, got %v", err)
@@ -98,14 +98,14 @@ func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
 
 func TestMintReconciledLeavesOlderKeysAlone(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := emulatorClient(t, emu, emu.AdminToken())
 	// A key with the same name and the same creator, minted moments before (say, by the previous
 	// apply of a count = 2 resource): it is in the baseline and must survive.
 	older, _ := emu.Seed(emulator.SeedKey{Name: "shared", CreatedBy: "admin-token"})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
 
-	m, revoked, err := c.MintReconciled(context.Background(), "shared")
+	m, revoked, err := c.MintReconciled(context.Background(), "shared", MintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,15 +128,15 @@ func TestMintReconciledLeavesForeignKeysAlone(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{Dialect: d})
+			emu := emulatortest.New(t, april(emulator.Options{Dialect: d}))
 			c := emulatorClient(t, emu, emu.AdminToken())
-			if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+			if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			foreign, _ := emu.Seed(emulator.SeedKey{Name: "agent", CreatedBy: "session:user_1"})
 			emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
 
-			m, revoked, err := c.MintReconciled(context.Background(), "agent")
+			m, revoked, err := c.MintReconciled(context.Background(), "agent", MintOptions{})
 			if err != nil {
 				t.Fatalf("MintReconciled: %v", err)
 			}
@@ -156,15 +156,15 @@ func TestMintReconciledLeavesForeignKeysAlone(t *testing.T) {
 
 func TestMintReconciledListFailure(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := emulatorClient(t, emu, emu.AdminToken())
-	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+	if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 500, Times: 1000})
 
-	_, _, err := c.MintReconciled(context.Background(), "blind")
+	_, _, err := c.MintReconciled(context.Background(), "blind", MintOptions{})
 	var unresolved *UnresolvedMintError
 	if !errors.As(err, &unresolved) || unresolved.Reason == "" {
 		t.Fatalf("want UnresolvedMintError explaining the failed list, got %v", err)
@@ -187,15 +187,15 @@ func TestMintReconciledListFailure(t *testing.T) {
 // is found and revoked then, rather than left live behind the first failure.
 func TestMintReconciledListFailsThenRecovers(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.MaxRetries, c.LateCommitGrace = emu.AdminToken(), 0, time.Second })
-	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+	if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 500})
 
-	_, revoked, err := c.MintReconciled(context.Background(), "flaky-list")
+	_, revoked, err := c.MintReconciled(context.Background(), "flaky-list", MintOptions{})
 	var abandoned *MintAbandonedError
 	if !errors.As(err, &abandoned) {
 		t.Fatalf("want MintAbandonedError once a later list found the key, got %v", err)
@@ -210,9 +210,9 @@ func TestMintReconciledListFailsThenRecovers(t *testing.T) {
 
 func TestMintReconciledCancelledInFlight(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := emulatorClient(t, emu, emu.AdminToken())
-	if _, _, err := c.MintReconciled(context.Background(), "warm-up"); err != nil {
+	if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Latency: time.Minute})
@@ -220,7 +220,7 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	_, _, err := c.MintReconciled(ctx, "interrupted")
+	_, _, err := c.MintReconciled(ctx, "interrupted", MintOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want a cancellation error, got %v", err)
 	}
@@ -239,7 +239,7 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 
 func TestMintReconciledConcurrentSameName(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := emulatorClient(t, emu, emu.AdminToken())
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 3})
 
@@ -251,7 +251,7 @@ func TestMintReconciledConcurrentSameName(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, _, err := c.MintReconciled(context.Background(), "pool")
+			m, _, err := c.MintReconciled(context.Background(), "pool", MintOptions{})
 			if err == nil {
 				ids[i] = m.ID
 			}
@@ -311,7 +311,7 @@ func waitForMints(t *testing.T, emu *emulator.Server, name string, n int) {
 // was tried again: the late key is found by the lists over the grace window and revoked.
 func TestMintReconciledLateCommit(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	log := &recordingLogger{}
 	// The default grace window: with a 1s request timeout, its floor of 2s.
 	c := newTestClient(t, emu.URL(), func(c *Config) {
@@ -319,7 +319,7 @@ func TestMintReconciledLateCommit(t *testing.T) {
 	})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond})
 
-	m, revoked, err := c.MintReconciled(context.Background(), "late")
+	m, revoked, err := c.MintReconciled(context.Background(), "late", MintOptions{})
 	if err != nil {
 		t.Fatalf("MintReconciled: %v", err)
 	}
@@ -345,14 +345,14 @@ func TestMintReconciledLateCommit(t *testing.T) {
 // lists after the second loss still find and revoke the late key.
 func TestMintReconciledLateCommitAbandoned(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := newTestClient(t, emu.URL(), func(c *Config) {
 		c.Token, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), time.Second, 2*time.Second
 	})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
-	_, revoked, err := c.MintReconciled(context.Background(), "late-twice")
+	_, revoked, err := c.MintReconciled(context.Background(), "late-twice", MintOptions{})
 	var abandoned *MintAbandonedError
 	if !errors.As(err, &abandoned) {
 		t.Fatalf("want MintAbandonedError, got %v", err)
@@ -376,7 +376,7 @@ func TestMintReconciledLateCommitAbandoned(t *testing.T) {
 // revoke only its own lost key: A's key was minted before B's lost attempt was sent.
 func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	logB := &recordingLogger{}
 	a := emulatorClient(t, emu, emu.AdminToken())
 	b := newTestClient(t, emu.URL(), func(c *Config) {
@@ -386,7 +386,7 @@ func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 
 	done := mintInBackground(b, "pipeline")
 	waitForMintRequests(t, emu, 1, done)
-	keyA, _, err := a.MintReconciled(context.Background(), "pipeline")
+	keyA, _, err := a.MintReconciled(context.Background(), "pipeline", MintOptions{})
 	if err != nil {
 		t.Fatalf("run A: %v", err)
 	}
@@ -419,7 +419,7 @@ func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 // live that nobody holds: A learns at its next refresh that its key is gone.
 func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	logB := &recordingLogger{}
 	a := emulatorClient(t, emu, emu.AdminToken())
 	b := newTestClient(t, emu.URL(), func(c *Config) {
@@ -430,7 +430,7 @@ func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
 	done := mintInBackground(b, "pipeline")
 	// B has lost its first answer, reconciled, and minted again; its grace window is open.
 	waitForMintRequests(t, emu, 2, done)
-	keyA, _, err := a.MintReconciled(context.Background(), "pipeline")
+	keyA, _, err := a.MintReconciled(context.Background(), "pipeline", MintOptions{})
 	if err != nil {
 		t.Fatalf("run A: %v", err)
 	}
@@ -464,11 +464,11 @@ func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
 // an hour behind this machine's still has its lost key found, through its Date header.
 func TestMintReconciledReadsTheWindowOnTheServiceClock(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	emu := emulatortest.New(t, april(emulator.Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }}))
 	c := emulatorClient(t, emu, emu.AdminToken())
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
-	m, revoked, err := c.MintReconciled(context.Background(), "behind")
+	m, revoked, err := c.MintReconciled(context.Background(), "behind", MintOptions{})
 	if err != nil {
 		t.Fatalf("MintReconciled: %v", err)
 	}
@@ -509,14 +509,14 @@ func TestServiceClockEstimate(t *testing.T) {
 // still returned, as only this caller holds its secret, and ReconcileErr names the key left live.
 func TestMintReconciledLateCommitUnrevokable(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	emu := emulatortest.New(t, april(emulator.Options{}))
 	c := newTestClient(t, emu.URL(), func(c *Config) {
 		c.Token, c.RequestTimeout, c.LateCommitGrace, c.MaxRetries = emu.AdminToken(), time.Second, 2*time.Second, 0
 	})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointRevoke, Status: 500, Times: 100})
 
-	m, revoked, err := c.MintReconciled(context.Background(), "late-stuck")
+	m, revoked, err := c.MintReconciled(context.Background(), "late-stuck", MintOptions{})
 	if err != nil {
 		t.Fatalf("MintReconciled: %v; the key minted second must be returned", err)
 	}
@@ -548,7 +548,7 @@ type mintResult struct {
 func mintInBackground(c *Client, name string) <-chan mintResult {
 	done := make(chan mintResult, 1)
 	go func() {
-		m, revoked, err := c.MintReconciled(context.Background(), name)
+		m, revoked, err := c.MintReconciled(context.Background(), name, MintOptions{})
 		done <- mintResult{m, revoked, err}
 	}()
 	return done

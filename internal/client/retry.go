@@ -1,10 +1,12 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -93,6 +95,12 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 		fields["status"] = resp.StatusCode
 		k.mayHaveCommitted = !refused(resp.StatusCode)
 		k.c.serviceClock.observe(resp.Header.Get("Date"), k.start, time.Now())
+		if resp.StatusCode == http.StatusTooManyRequests && isCeiling(resp.StatusCode, peekBody(resp)) {
+			// Waiting frees no slot of the organization's ceiling; another attempt would only
+			// spend mint quota.
+			k.c.debug(ctx, "Molecule API request", fields)
+			return false, nil
+		}
 	}
 	k.c.debug(ctx, "Molecule API request", fields)
 
@@ -114,6 +122,17 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	fields["wait_ms"] = k.wait.Milliseconds()
 	k.c.warn(ctx, "Retrying Molecule API request", fields)
 	return true, nil
+}
+
+// peekBody reads a response's (small) body and puts it back, for a retry decision that depends
+// on it.
+func peekBody(resp *http.Response) []byte {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxSmallBody))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	return b
 }
 
 func (k *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return k.wait }

@@ -95,7 +95,7 @@ func TestMintNotSentWhenTheTLSHandshakeFails(t *testing.T) {
 			t.Parallel()
 			addr, accepted := brokenListener(t, serve)
 			c, log := newUnsentClient(t, "https://"+addr, nil)
-			_, _, err := c.MintReconciled(context.Background(), "ci")
+			_, _, err := c.MintReconciled(context.Background(), "ci", MintOptions{})
 			assertNotReconciled(t, err, log, accepted.Load())
 		})
 	}
@@ -105,7 +105,7 @@ func TestMintNotSentWhenTheTLSHandshakeFails(t *testing.T) {
 	addr, _ := brokenListener(t, func(conn net.Conn) { _, _ = http.ReadRequest(bufio.NewReader(conn)) })
 	c := newTestClient(t, "http://"+addr, func(c *Config) { c.MaxRetries = 1 })
 	var unknown *MintOutcomeUnknownError
-	if _, err := c.mint(context.Background(), "ci"); !errors.As(err, &unknown) {
+	if _, err := c.mint(context.Background(), "ci", MintOptions{}); !errors.As(err, &unknown) {
 		t.Fatalf("want MintOutcomeUnknownError for a request the server read, got %v", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestMintNotSentWhenTheProxyRefusesConnect(t *testing.T) {
 			t.Cleanup(transport.CloseIdleConnections)
 			// The service is never reached: only the proxy is dialled.
 			c, log := newUnsentClient(t, "https://acme.moleculesai.app", func(c *Config) { c.Transport = transport })
-			_, _, err := c.MintReconciled(context.Background(), "ci")
+			_, _, err := c.MintReconciled(context.Background(), "ci", MintOptions{})
 			assertNotReconciled(t, err, log, accepted.Load())
 			if connects.Load() != 2 {
 				t.Fatalf("%d CONNECT requests, want 2", connects.Load())
@@ -168,7 +168,7 @@ func TestRetryAfterZeroWaitsTheMinimumBackoff(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, emulator.Options{})
+			emu := emulatortest.New(t, april(emulator.Options{}))
 			log := &recordingLogger{}
 			c := newTestClient(t, emu.URL(), func(c *Config) {
 				c.Token, c.Logger, c.RetryWaitMin, c.RetryWaitMax = emu.AdminToken(), log, 200*time.Millisecond, time.Second

@@ -31,7 +31,7 @@ func TestOrgIDSentOnEveryRequest(t *testing.T) {
 	})
 	c := newTestClient(t, s.URL, func(c *Config) { c.OrgID = testOrgID })
 	ctx := context.Background()
-	if _, _, err := c.MintReconciled(ctx, "ci"); err != nil {
+	if _, _, err := c.MintReconciled(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Revoke(ctx, "x"); err != nil {
@@ -123,7 +123,7 @@ func TestNotLiveOnlyOnTheKeysPath(t *testing.T) {
 	s := newServer(t, jsonResponse(404, `{"error":"token not found or already revoked"}`))
 	c := newTestClient(t, s.URL)
 	_, lerr := c.List(context.Background())
-	_, merr := c.mint(context.Background(), "ci")
+	_, merr := c.mint(context.Background(), "ci", MintOptions{})
 	for _, err := range []error{lerr, merr} {
 		if err == nil || IsKeyNotLive(err) || !IsRoutingFailure(err) || !strings.Contains(err.Error(), s.URL+"/org/tokens:") {
 			t.Errorf("error = %v, want a routing failure naming %s/org/tokens", err, s.URL)

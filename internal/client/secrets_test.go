@@ -53,7 +53,7 @@ func TestRedactionByValue(t *testing.T) {
 		t.Fatalf("Secrets() before any mint = %q", got)
 	}
 	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
-	if _, err := c.mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Secrets(); !slices.Equal(got, []string{deployedCredential, deployedKey}) {
@@ -112,7 +112,7 @@ func TestUnusableMintAnswerSecretIsRedacted(t *testing.T) {
 			log := &recordingLogger{}
 			c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
 			s.set(jsonResponse(200, body))
-			_, err := c.mint(context.Background(), "ci")
+			_, err := c.mint(context.Background(), "ci", MintOptions{})
 			var unknown *MintOutcomeUnknownError
 			if !errors.As(err, &unknown) {
 				t.Fatalf("mint = %v, want *MintOutcomeUnknownError", err)
@@ -137,7 +137,7 @@ func TestPathsAreRedacted(t *testing.T) {
 	c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
 	ctx := context.Background()
 	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
-	if _, err := c.mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Not a secret itself, so it is sent; but logs and errors must not spell the key inside it.
@@ -201,7 +201,7 @@ func TestReconcileRedactsServerValues(t *testing.T) {
 			log := &recordingLogger{}
 			c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
 			// Every mint answer is lost, so the mint fails whatever reconciliation found.
-			_, _, err := c.MintReconciled(context.Background(), "agent")
+			_, _, err := c.MintReconciled(context.Background(), "agent", MintOptions{})
 			if err == nil {
 				t.Fatal("MintReconciled succeeded, though every answer was lost")
 			}
@@ -220,11 +220,11 @@ func TestRevokeRefusesSecretsWithoutSending(t *testing.T) {
 	ctx := context.Background()
 	guideKey := "mola_k7x9p2q4r8s1t3u5v6w0x2y3z"
 	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
-	if _, err := c.mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s.set(jsonResponse(201, `{"id":"tok_1","key":"`+guideKey+`"}`))
-	if _, err := c.mint(ctx, "ci"); err != nil {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var requests atomic.Int32

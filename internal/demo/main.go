@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
@@ -70,7 +71,9 @@ func run(providerDir, configDir string) error {
 
 	env := tfcli.Environ(os.Environ(), install.CLIConfig,
 		"MOLECULE_ENDPOINT="+emu.URL(),
-		"MOLECULE_ADMIN_TOKEN="+emu.AdminToken(),
+		// An org key anchored to the organization mints at once; ADMIN_TOKEN mints wait for a
+		// person's approval, as on the service since June 2026.
+		"MOLECULE_ORG_TOKEN="+emu.OrgKey(),
 	)
 	// Everything Terraform printed, checked for secrets once they are known: the minted keys are
 	// in state only after the apply that printed its output.
@@ -82,7 +85,7 @@ func run(providerDir, configDir string) error {
 		printed.Write(res.Output)
 		// A guide-style key is caught by the client's pattern; the deployed service's keys have no
 		// format, so the output is checked against the real secrets too (see leaked).
-		if client.KeyPattern.Match(res.Output) || bytes.Contains(res.Output, []byte(emu.AdminToken())) {
+		if client.KeyPattern.Match(res.Output) || bytes.Contains(res.Output, []byte(emu.OrgKey())) {
 			return -1, fmt.Errorf("terraform %s printed a secret", args[0])
 		}
 		return res.Code, err
@@ -104,8 +107,9 @@ func run(providerDir, configDir string) error {
 	if err := mustSucceed("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		return err
 	}
-	live := emu.LiveKeys()
-	fmt.Printf("   the emulator (%s dialect) now holds %d live keys:\n", emu.Dialect(), len(live))
+	// Besides Terraform's own credential, the org key the emulator issued.
+	live := slices.DeleteFunc(emu.LiveKeys(), func(k emulator.Key) bool { return k.ID == emu.OrgKeyID() })
+	fmt.Printf("   the emulator (%s dialect) now holds %d live keys besides Terraform's credential:\n", emu.Dialect(), len(live))
 	for _, k := range live {
 		fmt.Printf("     %s  prefix=%s…  %-20s created_by=%s\n", k.ID, k.Prefix, k.Name, k.CreatedBy)
 	}
@@ -150,8 +154,8 @@ func run(providerDir, configDir string) error {
 		}
 		fmt.Printf("   %s  %-20s revoked at %s\n", k.ID, k.Name, got.RevokedAt.Format("15:04:05"))
 	}
-	if n := len(emu.LiveKeys()); n != 0 {
-		return fmt.Errorf("%d keys are still live", n)
+	if n := len(emu.LiveKeys()); n != 1 || !emu.IsLive(emu.OrgKeyID()) {
+		return fmt.Errorf("%d keys are still live, want only Terraform's credential", n)
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ const (
 // principal is who a request authenticated as.
 type principal struct {
 	kind      principalKind
-	createdBy string // attribution of keys this principal mints
+	createdBy string // attribution of keys this principal mints, and its class in approvals
+	orgID     string // an org key's organization, which the keys it mints inherit; "" => none
 }
 
 // Deployed 401 messages: the service tells a missing credential from a refused one, and says
@@ -61,13 +62,14 @@ func (s *Server) authenticate(token string) (principal, *stateSnapshot, bool) {
 	sum := sha256.Sum256([]byte(token))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rec, ok := s.byHash[sum]; ok {
+	// An expired key no longer authenticates, although the service still lists it.
+	if rec, ok := s.byHash[sum]; ok && !rec.expired(s.clock()) {
 		s.touchLocked(rec)
 		prefix := rec.prefix
 		if prefix == "" { // a key loaded from a state file that predates stored prefixes
 			prefix = token[:min(keyPrefixLen, len(token))]
 		}
-		return principal{kind: principalOrgKey, createdBy: "org-token:" + prefix}, s.commitLocked(), true
+		return principal{kind: principalOrgKey, createdBy: "org-token:" + prefix, orgID: rec.orgID}, s.commitLocked(), true
 	}
 	if user, ok := s.sessions[sum]; ok {
 		createdBy := "session"

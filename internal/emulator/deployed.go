@@ -1,11 +1,14 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The service's own limits and messages (workspace-server/internal/handlers/org_tokens.go).
@@ -15,6 +18,8 @@ const (
 	msgMintFailed        = "failed to mint token"
 	msgRevokeFailed      = "failed to revoke"
 	msgRevokeNotFound    = "token not found or already revoked"
+	msgInvalidJSON       = "invalid JSON body"
+	msgMintCeiling       = "org api token mint ceiling exceeded"
 	mintWarning          = "copy this token now; it will not be shown again"
 )
 
@@ -27,15 +32,17 @@ type deployedTokenJSON struct {
 	CreatedBy  string `json:"created_by,omitempty"`
 	CreatedAt  string `json:"created_at"`
 	LastUsedAt string `json:"last_used_at,omitempty"`
+	ExpiresAt  string `json:"expires_at,omitempty"`
 }
 
 // deployedMintResponse is the service's mint response: no created_by, no created_at.
 type deployedMintResponse struct {
-	ID        string `json:"id"`
-	Prefix    string `json:"prefix"`
-	Name      string `json:"name,omitempty"`
-	AuthToken string `json:"auth_token"`
-	Warning   string `json:"warning"`
+	ID        string     `json:"id"`
+	Prefix    string     `json:"prefix"`
+	Name      string     `json:"name,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // echoed as sent
+	AuthToken string     `json:"auth_token"`
+	Warning   string     `json:"warning"`
 }
 
 // serveDeployed answers as the service does. Routing comes before authentication there: a
@@ -43,6 +50,7 @@ type deployedMintResponse struct {
 // tenant server has no control plane to refuse.
 func (s *Server) serveDeployed(w http.ResponseWriter, r *http.Request) {
 	var handle func(http.ResponseWriter, *http.Request, principal)
+	ws, approvalID, approvals := approvalRoute(r)
 	switch id, isKey := tokenID(r.URL.Path); {
 	case r.URL.Path == tokensPath && r.Method == http.MethodGet:
 		handle = func(w http.ResponseWriter, _ *http.Request, _ principal) { s.listDeployed(w) }
@@ -50,6 +58,8 @@ func (s *Server) serveDeployed(w http.ResponseWriter, r *http.Request) {
 		handle = s.mintDeployed
 	case isKey && r.Method == http.MethodDelete:
 		handle = func(w http.ResponseWriter, _ *http.Request, _ principal) { s.revokeDeployed(w, id) }
+	case approvals != "" && s.build != BuildApril2026:
+		handle = func(w http.ResponseWriter, r *http.Request, _ principal) { s.serveApprovals(w, r, ws, approvalID) }
 	default:
 		notFoundPlain(w)
 		return
@@ -81,28 +91,55 @@ func notFoundPlain(w http.ResponseWriter) {
 	_, _ = w.Write([]byte(body))
 }
 
-// mintDeployed runs the mint limit after authentication, as the service's route does, so a
-// refused credential never spends the quota while a refused body does.
+// deployedMintRequest is the mint body as the service binds it.
+type deployedMintRequest struct {
+	Name      string     `json:"name"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// mintDeployed mints as the service does, in its order: the mint limit after authentication (a
+// refused credential never spends the quota, a refused body does), the body, the name's length,
+// the approval gate, then the expiry and the organization's ceiling (a consumed approval stays
+// consumed when they refuse).
 func (s *Server) mintDeployed(w http.ResponseWriter, r *http.Request, p principal) {
 	if !s.admit(w, r, s.mintLimit) {
 		return
 	}
-	name, tooLarge := readDeployedMintRequest(w, r)
-	switch {
-	case tooLarge:
-		s.writeAPIError(w, http.StatusRequestEntityTooLarge, "request body exceeds 64 KiB")
+	req, status, msg := s.readDeployedMintRequest(w, r)
+	if status != 0 {
+		s.writeAPIError(w, status, msg)
 		return
-	case len(name) > maxDeployedNameBytes:
+	}
+	if len(req.Name) > maxDeployedNameBytes {
 		s.writeAPIError(w, http.StatusBadRequest, msgNameTooLong)
 		return
-	case strings.ContainsRune(name, 0):
+	}
+	s.mu.Lock()
+	now := s.clock()
+	if proceed, status, body := s.gateMintLocked(p, req.Name, now); !proceed {
+		s.mu.Unlock()
+		s.writeAPI(w, status, body)
+		return
+	}
+	switch {
+	case req.ExpiresAt != nil && !now.Before(*req.ExpiresAt):
+		s.mu.Unlock()
+		// ErrPastExpiry is not mapped to a 4xx on June 2026 builds.
+		s.writeAPIError(w, http.StatusInternalServerError, msgMintFailed)
+		return
+	case s.overCeilingLocked(p.orgID, now):
+		s.mu.Unlock()
+		// No Retry-After: waiting does not help, revoking or an expiry does.
+		s.writeAPIError(w, http.StatusTooManyRequests, msgMintCeiling)
+		return
+	case strings.ContainsRune(req.Name, 0):
+		s.mu.Unlock()
 		// Postgres refuses NUL in a text column; the service reports the failed insert.
 		s.writeAPIError(w, http.StatusInternalServerError, msgMintFailed)
 		return
 	}
-	s.mu.Lock()
-	rec, plaintext := s.createLocked(name, p.createdBy, s.clock())
-	resp := deployedMintResponse{ID: rec.id, Prefix: rec.prefix, Name: rec.name, AuthToken: plaintext, Warning: mintWarning}
+	rec, plaintext := s.createLocked(req.Name, p.createdBy, p.orgID, now, req.ExpiresAt)
+	resp := deployedMintResponse{ID: rec.id, Prefix: rec.prefix, Name: rec.name, ExpiresAt: req.ExpiresAt, AuthToken: plaintext, Warning: mintWarning}
 	snap := s.commitLocked()
 	s.mu.Unlock()
 	if err := s.persist(snap); err != nil {
@@ -114,20 +151,42 @@ func (s *Server) mintDeployed(w http.ResponseWriter, r *http.Request, p principa
 	s.writeAPI(w, http.StatusOK, resp)
 }
 
-// readDeployedMintRequest reads the name as the service does: it ignores every decoding error
-// (an empty, broken or mistyped body mints an unnamed key) and anything after the first JSON
-// value. The 64 KiB cap is the emulator's own guard; the service reads any size.
-func readDeployedMintRequest(w http.ResponseWriter, r *http.Request) (name string, tooLarge bool) {
-	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	defer body.Close()
-	var req struct {
-		Name string `json:"name"`
+// overCeilingLocked reports whether the organization org holds as many live, unexpired keys as
+// the ceiling allows. Keys of no organization (minted with ADMIN_TOKEN) never count.
+func (s *Server) overCeilingLocked(org string, now time.Time) bool {
+	if s.build == BuildApril2026 || s.ceiling <= 0 || org == "" {
+		return false
 	}
-	var maxErr *http.MaxBytesError
-	if err := json.NewDecoder(body).Decode(&req); errors.As(err, &maxErr) {
-		return "", true
+	n := 0
+	for _, r := range s.live {
+		if r.orgID == org && !r.expired(now) {
+			n++
+		}
 	}
-	return req.Name, false
+	return n >= s.ceiling
+}
+
+// readDeployedMintRequest reads the body as the build does. June and newer bind it strictly:
+// anything but an empty body or a JSON object whose name is a string and whose expires_at is an
+// RFC 3339 time or null is a 400. April ignores every decoding error (an empty, broken or
+// mistyped body mints an unnamed key) and expires_at. Both read only the first JSON value. The 64
+// KiB cap is the emulator's own guard; the service reads any size.
+func (s *Server) readDeployedMintRequest(w http.ResponseWriter, r *http.Request) (req deployedMintRequest, status int, msg string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return req, http.StatusRequestEntityTooLarge, "request body exceeds 64 KiB"
+	}
+	if s.build == BuildApril2026 {
+		var lenient struct {
+			Name string `json:"name"`
+		}
+		_ = json.NewDecoder(bytes.NewReader(body)).Decode(&lenient)
+		return deployedMintRequest{Name: lenient.Name}, 0, ""
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		return deployedMintRequest{}, http.StatusBadRequest, msgInvalidJSON
+	}
+	return req, 0, ""
 }
 
 // listDeployed answers the newest ListCap live keys, newest first; keys created in the same
@@ -166,12 +225,15 @@ func (s *Server) deployedToken(r *record) deployedTokenJSON {
 		ID:        r.id,
 		Prefix:    r.prefix,
 		Name:      r.name,
-		OrgID:     s.orgID,
+		OrgID:     r.orgID,
 		CreatedBy: r.createdBy,
 		CreatedAt: formatTime(r.createdAt),
 	}
 	if !r.lastUsedAt.IsZero() {
 		t.LastUsedAt = formatTime(r.lastUsedAt)
+	}
+	if !r.expiresAt.IsZero() {
+		t.ExpiresAt = formatTime(r.expiresAt)
 	}
 	return t
 }

@@ -26,7 +26,11 @@ const (
 	EndpointMint   = "mint"   // POST /org/tokens
 	EndpointList   = "list"   // GET /org/tokens
 	EndpointRevoke = "revoke" // DELETE /org/tokens/{id}
-	EndpointOther  = "other"  // anything else
+	// EndpointApprovals reads approvals: GET /approvals/pending, GET /workspaces/{ws}/approvals.
+	EndpointApprovals = "approvals"
+	// EndpointDecide is a person's decision: POST /workspaces/{ws}/approvals/{id}/decide.
+	EndpointDecide = "decide"
+	EndpointOther  = "other" // anything else
 )
 
 // Dialect selects which of API.md's two response shapes the emulator serves.
@@ -45,6 +49,9 @@ const (
 type Options struct {
 	// AdminToken is the deployment's ADMIN_TOKEN; "" generates a random one (see AdminToken).
 	AdminToken string
+	// OrgKey is the plaintext of the org key anchored to the organization that OrgKey seeds
+	// on first use; "" generates a random one.
+	OrgKey string
 	// Now is the clock; nil means time.Now. It also times the rate-limit windows. Times are kept
 	// in UTC at the precision the API reports (microseconds deployed, seconds in the guide), so
 	// what the Go API returns equals what a client reads over HTTP.
@@ -71,8 +78,20 @@ type Options struct {
 	// ListCap is the most live keys GET /org/tokens returns, keeping the newest: 0 is the
 	// service's 500, a negative value lists everything.
 	ListCap int
-	// OrgID, when set, is reported as every key's org_id in the deployed list.
-	OrgID string
+	// PlatformWorkspaceID is the deployment's platform (org root) workspace, the server's
+	// MOLECULE_PLATFORM_WORKSPACE_ID: ADMIN_TOKEN mints wait there for a person's approval
+	// (202), and approvals of them are listed under it. "" generates one, as a hosted
+	// deployment has one. BuildApril2026 gates nothing.
+	PlatformWorkspaceID string
+	// NoPlatformWorkspace is a stock self-hosted deployment without one: every ADMIN_TOKEN
+	// mint is refused (400, no approval anchor).
+	NoPlatformWorkspace bool
+	// ApprovalGate gates anchored org keys' mints too (MOLECULE_PLATFORM_APPROVAL_GATE=1).
+	ApprovalGate bool
+	// MintCeiling is the most live, unexpired keys one organization's org keys may hold
+	// (ORG_TOKEN_MINT_CEILING): 0 is the service's 100, a negative value none. Keys minted with
+	// ADMIN_TOKEN belong to no organization and never count. BuildApril2026 has none.
+	MintCeiling int
 	// ListOrder is the randomness behind the guide dialect's list order, which the guide leaves
 	// unspecified; nil is a randomly seeded source. A test passes a seeded source, such as
 	// rand.NewPCG(1, 2) from math/rand/v2, for a repeatable order. The deployed dialect lists
@@ -83,9 +102,18 @@ type Options struct {
 // defaultListCap is the service's listMax.
 const defaultListCap = 500
 
+// defaultMintCeiling is the service's ORG_TOKEN_MINT_CEILING default.
+const defaultMintCeiling = 100
+
 // Key is a key's metadata as the emulator sees it. The plaintext is never part of it.
 type Key struct {
 	ID, Name, CreatedBy string
+	// OrgID anchors the key to an organization (the server's org workspace): keys minted by an
+	// anchored key inherit it, and only anchored keys can mint on June 2026 builds. "" for
+	// keys minted with ADMIN_TOKEN or in Canvas.
+	OrgID string
+	// ExpiresAt is when the key stops authenticating; nil when it never expires.
+	ExpiresAt *time.Time
 	// Prefix is the first 8 characters of the plaintext. The deployed API shows it; the
 	// guide's shape has no such field, but it is kept in both dialects.
 	Prefix     string
@@ -100,6 +128,8 @@ type SeedKey struct {
 	CreatedBy  string    // "" => "admin-token"
 	CreatedAt  time.Time // zero => now
 	LastUsedAt *time.Time
+	OrgID      string     // the organization it is anchored to; "" => none
+	ExpiresAt  *time.Time // nil => never expires
 }
 
 // Event is one entry of the mint/revoke timeline.
@@ -121,18 +151,28 @@ const (
 // response is written.
 type record struct {
 	id, name, createdBy, prefix string
+	orgID                       string // "" => unanchored
 	hash                        [sha256.Size]byte
 	createdAt                   time.Time
 	lastUsedAt                  time.Time // zero => never used
 	revokedAt                   time.Time // zero => live
+	expiresAt                   time.Time // zero => never expires
 }
 
+// live reports whether the key is not revoked. An expired key is still live: the service lists
+// it, and revoking it succeeds, though it no longer authenticates (see expired).
 func (r *record) live() bool { return r.revokedAt.IsZero() }
 
+// expired reports whether the key's expiry has passed at now.
+func (r *record) expired(now time.Time) bool {
+	return !r.expiresAt.IsZero() && !now.Before(r.expiresAt)
+}
+
 func (r *record) export() Key {
-	k := Key{ID: r.id, Name: r.name, CreatedBy: r.createdBy, Prefix: r.prefix, CreatedAt: r.createdAt}
+	k := Key{ID: r.id, Name: r.name, CreatedBy: r.createdBy, OrgID: r.orgID, Prefix: r.prefix, CreatedAt: r.createdAt}
 	k.LastUsedAt = timePtr(r.lastUsedAt)
 	k.RevokedAt = timePtr(r.revokedAt)
+	k.ExpiresAt = timePtr(r.expiresAt)
 	return k
 }
 
@@ -153,17 +193,23 @@ func timePtr(t time.Time) *time.Time {
 
 // Server is one emulated organization. All methods are safe for concurrent use.
 type Server struct {
-	adminToken string
-	clock      func() time.Time
-	statePath  string
-	handler    http.Handler
-	routed     http.Handler // the API behind the tenant guard, if any
-	dialect    Dialect
-	build      Build
-	precision  time.Duration // of every stored time, as the dialect reports it
-	listCap    int           // < 0 => no cap
-	orgID      string
-	listOrder  *mrand.Rand // the guide's list order; used under mu, as a Rand is not safe for concurrent use
+	adminToken  string
+	clock       func() time.Time
+	statePath   string
+	handler     http.Handler
+	routed      http.Handler // the API behind the tenant guard, if any
+	dialect     Dialect
+	build       Build
+	precision   time.Duration // of every stored time, as the dialect reports it
+	listCap     int           // < 0 => no cap
+	platformWS  string        // "" => ADMIN_TOKEN mints have no approval anchor
+	orgWS       string        // the organization's workspace, which OrgKey is anchored to
+	orgKey      string        // OrgKey's plaintext, seeded on first use
+	orgKeyID    string
+	orgKeyOnce  sync.Once
+	gateOrgKeys bool
+	ceiling     int         // <= 0 => none
+	listOrder   *mrand.Rand // the guide's list order; used under mu, as a Rand is not safe for concurrent use
 
 	// The service's own per-address limits, separate from the harness rate limit below.
 	mintLimit    *limiter
@@ -180,14 +226,16 @@ type Server struct {
 	order    []*record                     // every key, sorted by less
 	live     []*record                     // live keys, sorted by less, so listing is O(listed)
 	events   []Event
-	ids      idGenerator
-	counts   map[string]int
-	faults   []Fault
-	rate     RateLimit
-	window   time.Time // start of the current rate-limit window
-	inWindow int
-	latency  time.Duration
-	version  uint64 // bumped by every mutation; orders state-file writes
+	// approvals are the approval gate's requests, oldest first; kept in memory only.
+	approvals []*approvalRecord
+	ids       idGenerator
+	counts    map[string]int
+	faults    []Fault
+	rate      RateLimit
+	window    time.Time // start of the current rate-limit window
+	inWindow  int
+	latency   time.Duration
+	version   uint64 // bumped by every mutation; orders state-file writes
 
 	persistMu sync.Mutex
 	persisted uint64
@@ -207,7 +255,10 @@ func New(opts Options) (*Server, error) {
 		statePath:    opts.StatePath,
 		dialect:      opts.Dialect,
 		listCap:      opts.ListCap,
-		orgID:        opts.OrgID,
+		platformWS:   opts.PlatformWorkspaceID,
+		orgKey:       opts.OrgKey,
+		gateOrgKeys:  opts.ApprovalGate,
+		ceiling:      opts.MintCeiling,
 		mintLimit:    newLimiter(opts.MintLimit, defaultMintLimit),
 		requestLimit: newLimiter(opts.RequestLimit, defaultRequestLimit),
 		keys:         map[string]*record{},
@@ -233,6 +284,19 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.listCap == 0 {
 		s.listCap = defaultListCap
+	}
+	if s.ceiling == 0 {
+		s.ceiling = defaultMintCeiling
+	}
+	switch {
+	case opts.NoPlatformWorkspace:
+		s.platformWS = ""
+	case s.platformWS == "":
+		s.platformWS = newUUID()
+	}
+	s.orgWS = s.platformWS
+	if s.orgWS == "" {
+		s.orgWS = newUUID()
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -301,6 +365,14 @@ func (s *Server) Dialect() Dialect { return s.dialect }
 
 // Build returns the server build the emulator follows.
 func (s *Server) Build() Build { return s.build }
+
+// PlatformWorkspaceID returns the platform workspace ADMIN_TOKEN mints are approved in, "" when
+// the deployment has none (Options.NoPlatformWorkspace).
+func (s *Server) PlatformWorkspaceID() string { return s.platformWS }
+
+// OrganizationID returns the organization's workspace, which OrgKey and the keys it mints are
+// anchored to (org_id): the platform workspace, or another one when the deployment has none.
+func (s *Server) OrganizationID() string { return s.orgWS }
 
 // AddSession registers a Canvas session token, sent as a bearer credential. Keys it mints are
 // created by "session" (deployed: the service records no user) or "session:<userID>" (guide).
@@ -389,7 +461,7 @@ func (s *Server) Seed(k SeedKey) (Key, string) {
 	if createdBy == "" {
 		createdBy = createdByAdmin
 	}
-	r, plaintext := s.createLocked(k.Name, createdBy, createdAt)
+	r, plaintext := s.createLocked(k.Name, createdBy, k.OrgID, createdAt, k.ExpiresAt)
 	if k.LastUsedAt != nil {
 		r.lastUsedAt = s.apiTime(*k.LastUsedAt)
 	}
@@ -398,6 +470,38 @@ func (s *Server) Seed(k SeedKey) (Key, string) {
 	s.mu.Unlock()
 	s.persistQuietly(snap)
 	return key, plaintext
+}
+
+// OrgKey returns the plaintext of an org key anchored to the organization (to its platform
+// workspace, or, on a deployment without one, to another workspace of the organization), the
+// credential that mints without approval on June 2026 builds, as the hosted service issues one.
+// It is seeded on first use, named "emulator-org-key", with no created_by (the service made it,
+// not a credential), unless a live key with that plaintext exists already (a restart from a state
+// file with Options.OrgKey).
+func (s *Server) OrgKey() string {
+	s.orgKeyOnce.Do(func() {
+		if s.orgKey == "" {
+			s.orgKey = newDeployedKey()
+		}
+		s.mu.Lock()
+		var snap *stateSnapshot
+		r, ok := s.byHash[sha256.Sum256([]byte(s.orgKey))]
+		if !ok {
+			r = s.createWithPlaintextLocked("emulator-org-key", "", s.orgWS, s.clock(), nil, s.orgKey)
+			snap = s.commitLocked()
+		}
+		s.orgKeyID = r.id
+		s.mu.Unlock()
+		s.persistQuietly(snap)
+	})
+	return s.orgKey
+}
+
+// OrgKeyID returns the id of the key OrgKey returns, "" while OrgKey was never called.
+func (s *Server) OrgKeyID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orgKeyID
 }
 
 // Revoke revokes a key out of band, as a user in Canvas would. It reports false when the id is
@@ -441,10 +545,19 @@ func (s *Server) Events() []Event {
 }
 
 // createLocked stores a new live key and returns it with its plaintext, which is not kept.
-func (s *Server) createLocked(name, createdBy string, createdAt time.Time) (*record, string) {
-	newID, plaintext := s.ids.next, newPlaintextKey()
+func (s *Server) createLocked(name, createdBy, orgID string, createdAt time.Time, expiresAt *time.Time) (*record, string) {
+	plaintext := newPlaintextKey()
 	if s.dialect == DialectDeployed {
-		newID, plaintext = func(time.Time) string { return newUUID() }, newDeployedKey()
+		plaintext = newDeployedKey()
+	}
+	return s.createWithPlaintextLocked(name, createdBy, orgID, createdAt, expiresAt, plaintext), plaintext
+}
+
+// createWithPlaintextLocked stores a new live key with the given plaintext.
+func (s *Server) createWithPlaintextLocked(name, createdBy, orgID string, createdAt time.Time, expiresAt *time.Time, plaintext string) *record {
+	newID := s.ids.next
+	if s.dialect == DialectDeployed {
+		newID = func(time.Time) string { return newUUID() }
 	}
 	id := newID(createdAt)
 	for s.keys[id] != nil {
@@ -457,13 +570,18 @@ func (s *Server) createLocked(name, createdBy string, createdAt time.Time) (*rec
 		prefix:    plaintext[:keyPrefixLen],
 		hash:      sha256.Sum256([]byte(plaintext)),
 		createdAt: s.apiTime(createdAt),
+		orgID:     orgID,
+	}
+	if expiresAt != nil {
+		// Postgres rounds what it is given to the microsecond.
+		r.expiresAt = s.apiTime(expiresAt.Round(s.precision))
 	}
 	s.keys[id] = r
 	s.byHash[r.hash] = r
 	s.order = insertSorted(s.order, r)
 	s.live = insertSorted(s.live, r)
 	s.addEventLocked(eventMint, r)
-	return r, plaintext
+	return r
 }
 
 func (s *Server) revokeLocked(id string) bool {

@@ -72,7 +72,7 @@ func (s *Server) RequestCounts() map[string]int {
 }
 
 func (s *Server) countsLocked() map[string]int {
-	out := map[string]int{EndpointMint: 0, EndpointList: 0, EndpointRevoke: 0, EndpointOther: 0}
+	out := map[string]int{EndpointMint: 0, EndpointList: 0, EndpointRevoke: 0, EndpointApprovals: 0, EndpointDecide: 0, EndpointOther: 0}
 	for k, v := range s.counts {
 		out[k] = v
 	}

@@ -170,7 +170,7 @@ func TestFaultCommitLate(t *testing.T) {
 
 func TestFaultCommitLateEndsOnClose(t *testing.T) {
 	t.Parallel()
-	emu, err := New(Options{})
+	emu, err := New(aprilUnlessSet(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestSetLatency(t *testing.T) {
 
 func TestCloseEndsArtificialWaits(t *testing.T) {
 	t.Parallel()
-	emu, err := New(Options{})
+	emu, err := New(aprilUnlessSet(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +463,7 @@ func TestRequestCounts(t *testing.T) {
 		a.emu.Seed(SeedKey{Name: "oob"})
 		a.emu.LiveKeys()
 
-		want := map[string]int{EndpointMint: 3, EndpointList: 2, EndpointRevoke: 2, EndpointOther: 3}
+		want := map[string]int{EndpointMint: 3, EndpointList: 2, EndpointRevoke: 2, EndpointApprovals: 0, EndpointDecide: 0, EndpointOther: 3}
 		got := a.emu.RequestCounts()
 		if len(got) != len(want) {
 			t.Fatalf("RequestCounts %v, want %v", got, want)

@@ -81,6 +81,9 @@ func classify(r *http.Request) string {
 			return EndpointRevoke
 		}
 	}
+	if _, _, endpoint := approvalRoute(r); endpoint != "" {
+		return endpoint
+	}
 	return EndpointOther
 }
 
@@ -239,7 +242,7 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request, p principal) {
 		return
 	}
 	s.mu.Lock()
-	rec, plaintext := s.createLocked(name, p.createdBy, s.clock())
+	rec, plaintext := s.createLocked(name, p.createdBy, "", s.clock(), nil)
 	resp := mintResponse{ID: rec.id, Name: rec.name, Key: plaintext, CreatedBy: rec.createdBy, CreatedAt: formatTime(rec.createdAt)}
 	snap := s.commitLocked()
 	s.mu.Unlock()

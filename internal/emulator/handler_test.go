@@ -551,7 +551,7 @@ func TestMintResponseAndFormats(t *testing.T) {
 func TestDeployedListEntries(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	a := newTestAPI(t, Options{Now: clock.Now, OrgID: "9a1c2b0e-org"})
+	a := newTestAPI(t, Options{Now: clock.Now})
 	a.emu.AddSession("canvas", "user_1")
 	named := a.mint(a.admin(), "named")
 	clock.Advance(1500 * time.Microsecond)
@@ -560,7 +560,7 @@ func TestDeployedListEntries(t *testing.T) {
 	decode(t, unnamedReply.body, &unnamed)
 	clock.Advance(time.Second)
 	a.emu.Touch(named.ID, clock.Now().Add(250*time.Nanosecond))
-	seeded, _ := a.emu.Seed(SeedKey{CreatedBy: "", CreatedAt: clock.Now().Add(-time.Hour)})
+	seeded, _ := a.emu.Seed(SeedKey{CreatedBy: "", CreatedAt: clock.Now().Add(-time.Hour), OrgID: "9a1c2b0e-org"})
 
 	r := a.expect(http.StatusOK, http.MethodGet, "/org/tokens", a.admin(), "")
 	var out struct {
@@ -573,8 +573,8 @@ func TestDeployedListEntries(t *testing.T) {
 		fields []string
 		text   map[string]string
 	}{
-		{unnamed.ID, []string{"id", "prefix", "org_id", "created_by", "created_at"}, map[string]string{"created_by": `"session"`, "created_at": `"2026-04-21T00:00:00.0015Z"`}},
-		{named.ID, []string{"id", "prefix", "name", "org_id", "created_by", "created_at", "last_used_at"}, map[string]string{"name": `"named"`, "created_at": `"2026-04-21T00:00:00Z"`, "last_used_at": `"2026-04-21T00:00:01.0015Z"`}},
+		{unnamed.ID, []string{"id", "prefix", "created_by", "created_at"}, map[string]string{"created_by": `"session"`, "created_at": `"2026-04-21T00:00:00.0015Z"`}},
+		{named.ID, []string{"id", "prefix", "name", "created_by", "created_at", "last_used_at"}, map[string]string{"name": `"named"`, "created_at": `"2026-04-21T00:00:00Z"`, "last_used_at": `"2026-04-21T00:00:01.0015Z"`}},
 		{seeded.ID, []string{"id", "prefix", "org_id", "created_by", "created_at"}, map[string]string{"created_by": `"admin-token"`, "org_id": `"9a1c2b0e-org"`, "created_at": `"2026-04-20T23:00:01.0015Z"`}},
 	}
 	if out.Count != len(want) || len(out.Tokens) != len(want) {

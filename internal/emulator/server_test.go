@@ -12,7 +12,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "example.invalid:0", "192.0.2.1:0", "10.0.0.1:0", "localhost.example.com:0", "127.0.0.1"} {
 		t.Run(addr, func(t *testing.T) {
 			t.Parallel()
-			emu, err := New(Options{})
+			emu, err := New(aprilUnlessSet(Options{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -32,7 +32,7 @@ func TestStartOnLoopback(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", "localhost:0"} {
 		t.Run(addr, func(t *testing.T) {
 			t.Parallel()
-			emu, err := New(Options{})
+			emu, err := New(aprilUnlessSet(Options{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +65,7 @@ func TestStartOnLoopback(t *testing.T) {
 
 func TestHandlerWithoutListening(t *testing.T) {
 	t.Parallel()
-	emu, err := New(Options{AdminToken: "chosen-admin"})
+	emu, err := New(aprilUnlessSet(Options{AdminToken: "chosen-admin"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +93,11 @@ func TestHandlerWithoutListening(t *testing.T) {
 
 func TestGeneratedAdminToken(t *testing.T) {
 	t.Parallel()
-	one, err := New(Options{})
+	one, err := New(aprilUnlessSet(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := New(Options{})
+	two, err := New(aprilUnlessSet(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestGeneratedAdminToken(t *testing.T) {
 func TestDialectOption(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[Dialect]Dialect{"": DialectDeployed, DialectDeployed: DialectDeployed, DialectGuide: DialectGuide} {
-		emu, err := New(Options{Dialect: in})
+		emu, err := New(aprilUnlessSet(Options{Dialect: in}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func TestDialectOption(t *testing.T) {
 		}
 	}
 	for _, bad := range []Dialect{"Deployed", "docs", "v2"} {
-		if _, err := New(Options{Dialect: bad}); err == nil || !strings.Contains(err.Error(), string(bad)) {
+		if _, err := New(aprilUnlessSet(Options{Dialect: bad})); err == nil || !strings.Contains(err.Error(), string(bad)) {
 			t.Errorf("New(Dialect %q) = %v, want an error naming it", bad, err)
 		}
 	}
@@ -170,7 +170,7 @@ func TestControlEndpoints(t *testing.T) {
 			Requests map[string]int `json:"requests"`
 		}
 		decode(t, r.body, &stats)
-		want := map[string]int{EndpointMint: 0, EndpointList: 0, EndpointRevoke: 0, EndpointOther: 0}
+		want := map[string]int{EndpointMint: 0, EndpointList: 0, EndpointRevoke: 0, EndpointApprovals: 0, EndpointDecide: 0, EndpointOther: 0}
 		if len(stats.Requests) != len(want) {
 			t.Fatalf("stats %v", stats.Requests)
 		}

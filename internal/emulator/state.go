@@ -38,6 +38,8 @@ type stateKey struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
 	KeySHA256  string     `json:"key_sha256"`
+	OrgID      string     `json:"org_id,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 }
 
 type stateEvent struct {
@@ -77,6 +79,8 @@ func (s *Server) snapshot() *stateSnapshot {
 			LastUsedAt: timePtr(r.lastUsedAt),
 			RevokedAt:  timePtr(r.revokedAt),
 			KeySHA256:  hex.EncodeToString(r.hash[:]),
+			OrgID:      r.orgID,
+			ExpiresAt:  timePtr(r.expiresAt),
 		})
 	}
 	for _, e := range s.events {
@@ -191,7 +195,10 @@ func (k stateKey) record(apiTime func(time.Time) time.Time) (*record, error) {
 	if err != nil || len(sum) != len(record{}.hash) {
 		return nil, fmt.Errorf("key_sha256 of %s is not a hex SHA-256 digest", k.ID)
 	}
-	r := &record{id: k.ID, name: k.Name, prefix: k.Prefix, createdBy: k.CreatedBy, createdAt: apiTime(k.CreatedAt)}
+	r := &record{id: k.ID, name: k.Name, prefix: k.Prefix, createdBy: k.CreatedBy, createdAt: apiTime(k.CreatedAt), orgID: k.OrgID}
+	if k.ExpiresAt != nil {
+		r.expiresAt = apiTime(*k.ExpiresAt)
+	}
 	copy(r.hash[:], sum)
 	if k.LastUsedAt != nil {
 		r.lastUsedAt = apiTime(*k.LastUsedAt)

@@ -19,7 +19,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 		clock := newFakeClock()
 		const admin = "admin-for-state-test"
 
-		first, err := New(Options{Dialect: d, AdminToken: admin, Now: clock.Now, StatePath: path})
+		first, err := New(aprilUnlessSet(Options{Dialect: d, AdminToken: admin, Now: clock.Now, StatePath: path}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 		wantKeys, wantEvents := first.AllKeys(), first.Events()
 
 		// Every mutation is on disk already, before any Close.
-		peek, err := New(Options{Dialect: d, StatePath: path})
+		peek, err := New(aprilUnlessSet(Options{Dialect: d, StatePath: path}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatalf("state file mode %v (%v), want 0600", info.Mode().Perm(), err)
 		}
 
-		second := StartFor(t, Options{Dialect: d, AdminToken: admin, Now: clock.Now, StatePath: path})
+		second := StartFor(t, aprilUnlessSet(Options{Dialect: d, AdminToken: admin, Now: clock.Now, StatePath: path}))
 		if !reflect.DeepEqual(second.AllKeys(), wantKeys) {
 			t.Fatalf("keys after restart\n got %+v\nwant %+v", second.AllKeys(), wantKeys)
 		}
@@ -124,7 +124,7 @@ func TestStateFileProblems(t *testing.T) {
 		"unwritable": filepath.Join(dir, "missing-dir", "state.json"),
 	}
 	for name, path := range bad {
-		if _, err := New(Options{StatePath: path}); err == nil {
+		if _, err := New(aprilUnlessSet(Options{StatePath: path})); err == nil {
 			t.Errorf("%s: New accepted %s", name, path)
 		}
 	}
@@ -143,7 +143,7 @@ func TestStateFileProblems(t *testing.T) {
 		{deployed, DialectDeployed, true},
 		{deployed, DialectGuide, false},
 	} {
-		emu, err := New(Options{Dialect: tc.d, StatePath: tc.path})
+		emu, err := New(aprilUnlessSet(Options{Dialect: tc.d, StatePath: tc.path}))
 		if (err == nil) != tc.ok {
 			t.Errorf("%s served as %s: %v", filepath.Base(tc.path), tc.d, err)
 			continue
@@ -162,7 +162,7 @@ func TestStateFileProblems(t *testing.T) {
 	}
 
 	fresh := filepath.Join(dir, "fresh.json")
-	emu, err := New(Options{StatePath: fresh})
+	emu, err := New(aprilUnlessSet(Options{StatePath: fresh}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestCloseReportsPersistenceFailure(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	emu, err := New(Options{StatePath: filepath.Join(dir, "org.json")})
+	emu, err := New(aprilUnlessSet(Options{StatePath: filepath.Join(dir, "org.json")}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,9 @@ func TestLimitsArePerCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emu.Close() })
-	_, orgKey := emu.Seed(SeedKey{Name: "other credential"})
+	// Two anchored org keys, which mint without approval.
+	_, key := emu.Seed(SeedKey{Name: "one credential", OrgID: emu.PlatformWorkspaceID()})
+	_, orgKey := emu.Seed(SeedKey{Name: "other credential", OrgID: emu.PlatformWorkspaceID()})
 	mint := func(addr, token, org string) int {
 		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/org/tokens", strings.NewReader(`{"name":"x"}`))
 		req.RemoteAddr = addr
@@ -100,13 +102,13 @@ func TestLimitsArePerCaller(t *testing.T) {
 		addr, token, org string
 		want             int
 	}{
-		{"192.0.2.1:1", emu.AdminToken(), "", http.StatusOK},
-		{"192.0.2.2:1", emu.AdminToken(), "", http.StatusTooManyRequests},              // same credential, new address
-		{"192.0.2.1:1", orgKey, "", http.StatusOK},                                     // another credential
-		{"192.0.2.3:1", emu.AdminToken(), tenantOrg, http.StatusOK},                    // an organization's own bucket
-		{"192.0.2.3:1", orgKey, tenantOrg, http.StatusTooManyRequests},                 // shared by every credential of it
-		{"192.0.2.4:1", "", "", http.StatusUnauthorized},                               // no credential: the address, after auth
-		{"192.0.2.4:1", emu.AdminToken(), " " + tenantOrg, http.StatusTooManyRequests}, // trimmed, as the server does
+		{"192.0.2.1:1", key, "", http.StatusOK},
+		{"192.0.2.2:1", key, "", http.StatusTooManyRequests},              // same credential, new address
+		{"192.0.2.1:1", orgKey, "", http.StatusOK},                        // another credential
+		{"192.0.2.3:1", key, tenantOrg, http.StatusOK},                    // an organization's own bucket
+		{"192.0.2.3:1", orgKey, tenantOrg, http.StatusTooManyRequests},    // shared by every credential of it
+		{"192.0.2.4:1", "", "", http.StatusUnauthorized},                  // no credential: the address, after auth
+		{"192.0.2.4:1", key, " " + tenantOrg, http.StatusTooManyRequests}, // trimmed, as the server does
 	} {
 		if got := mint(step.addr, step.token, step.org); got != step.want {
 			t.Errorf("step %d: mint from %s: %d, want %d", i+1, step.addr, got, step.want)

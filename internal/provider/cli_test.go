@@ -111,9 +111,10 @@ func newCLIEnv(t *testing.T, opts emulator.Options) *cliEnv {
 	// elsewhere (tfcli.Environ), pointed at this test's emulator.
 	env := tfcli.Environ(os.Environ(), cliConfig,
 		"MOLECULE_ENDPOINT="+emu.URL(),
-		"MOLECULE_ADMIN_TOKEN="+emu.AdminToken(),
+		// An org key anchored to the organization mints without approval (see newEnv).
+		"MOLECULE_ORG_TOKEN="+emu.OrgKey(),
 	)
-	return &cliEnv{t: t, emu: emu, cli: cli, terraform: cli.Path, dir: work, env: env, secrets: []string{emu.AdminToken()}}
+	return &cliEnv{t: t, emu: emu, cli: cli, terraform: cli.Path, dir: work, env: env, secrets: []string{emu.OrgKey(), emu.AdminToken()}}
 }
 
 // writeConfig replaces the working directory's configuration.
@@ -328,7 +329,7 @@ func TestCLI_secretsNeverLogged(t *testing.T) {
 }
 
 func cliSecretsNeverLogged(t *testing.T, d emulator.Dialect, canary string) {
-	c := newCLIEnv(t, emulator.Options{AdminToken: canary, Dialect: d})
+	c := newCLIEnv(t, emulator.Options{OrgKey: canary, Dialect: d})
 	emu := c.emu
 
 	prefix := testKeyPrefix + "cli-" + acctest.RandString(6) + "-"
@@ -343,7 +344,7 @@ func cliSecretsNeverLogged(t *testing.T, d emulator.Dialect, canary string) {
 
 	outputs["apply"] = c.mustRun(traced("apply"), "apply", "-auto-approve", "-input=false", "-no-color")
 
-	secrets := secretsOf("admin credential", canary)
+	secrets := secretsOf("the credential", canary)
 	keys := c.managedKeys()
 	if len(keys) != 2 {
 		t.Fatalf("want 2 keys in state after apply, got %d", len(keys))
@@ -361,7 +362,7 @@ func cliSecretsNeverLogged(t *testing.T, d emulator.Dialect, canary string) {
 		}
 		secrets = append(secrets, secretsOf("plaintext key of "+r.Address, key)...)
 	}
-	if n := len(emu.LiveKeys()); n != 2 {
+	if n := len(mintedKeys(emu)); n != 2 {
 		t.Fatalf("want 2 live keys on the emulator, got %d", n)
 	}
 
@@ -391,7 +392,7 @@ func cliSecretsNeverLogged(t *testing.T, d emulator.Dialect, canary string) {
 	}
 
 	outputs["destroy"] = c.mustRun(traced("destroy"), "destroy", "-auto-approve", "-input=false", "-no-color")
-	if n := len(emu.LiveKeys()); n != 0 {
+	if n := len(mintedKeys(emu)); n != 0 {
 		t.Errorf("%d keys are still live after destroy", n)
 	}
 
@@ -450,7 +451,7 @@ func TestCLI_interruptApply(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			canary := newCanary()
-			c := newCLIEnv(t, emulator.Options{AdminToken: canary})
+			c := newCLIEnv(t, emulator.Options{OrgKey: canary})
 			emu := c.emu
 			emu.AddFault(tc.fault)
 			prefix := testKeyPrefix + "cli-" + acctest.RandString(6) + "-"
@@ -523,7 +524,7 @@ func TestCLI_interruptApply(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			secrets := secretsOf("admin credential", canary)
+			secrets := secretsOf("the credential", canary)
 			found := append(leaks("terraform apply output", out.Bytes(), secrets), leaks("apply DEBUG log", log, secrets)...)
 			if len(found) > 0 {
 				t.Errorf("the credential was written outside the state:\n  %s", strings.Join(found, "\n  "))
@@ -535,7 +536,7 @@ func TestCLI_interruptApply(t *testing.T) {
 					tracked[id] = true
 				}
 			}
-			live := emu.LiveKeys()
+			live := mintedKeys(emu)
 			for _, k := range live {
 				if !tracked[k.ID] {
 					t.Errorf("live key %s (%q) is not in state: nobody can revoke it through Terraform", k.ID, k.Name)

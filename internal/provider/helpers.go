@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -152,4 +153,149 @@ func (d *providerData) reconcileWarnings(what, name string, revoked []string, mi
 				minted.ID, what, name, d.redact(minted.ReconcileErr.Error())))
 	}
 	return diags
+}
+
+// mintFailure explains a failed mint of what ("key" or "ephemeral key") named name, and above
+// all whether a key may have been left behind: a title and a detail for a diagnostic.
+func (d *providerData) mintFailure(ctx context.Context, what, name string, err error) (summary, detail string) {
+	var (
+		unresolved *client.UnresolvedMintError
+		abandoned  *client.MintAbandonedError
+		pending    *client.ApprovalPendingError
+		denied     *client.ApprovalDeniedError
+	)
+	summary = "Unable to Mint Org API Key"
+	if what != "key" {
+		summary = "Unable to Mint Ephemeral Org API Key"
+	}
+	switch {
+	case errors.As(err, &unresolved):
+		return summary, fmt.Sprintf("%s. Nothing was recorded in state. Check these keys in Canvas (Settings → Org API Keys) or with the "+
+			"molecule_org_api_keys data source, revoke the ones nobody uses, then run terraform apply again.", err)
+	case errors.As(err, &abandoned):
+		return summary, fmt.Sprintf("%s. Nothing was recorded in state; run terraform apply again. %s", err, nextStep(err))
+	case errors.As(err, &pending):
+		return "Org API Key Mint Awaits Approval", d.approvalPendingDetail(what, name, pending)
+	case errors.As(err, &denied):
+		return "Org API Key Mint Denied", fmt.Sprintf("A person denied minting %s %q: %s. Nothing was minted and nothing is in "+
+			"state. Running terraform apply again asks for a new approval.", what, name, d.redact(denied.Error()))
+	case client.IsMintCeiling(err):
+		return summary, fmt.Sprintf("Minting %s %q was refused: the organization holds the most live keys the service allows "+
+			"(100 by default; ORG_TOKEN_MINT_CEILING on a self-hosted deployment), counting the keys its org keys minted that are "+
+			"neither revoked nor expired. Waiting does not help, so the request was not retried. Revoke keys nobody uses: find "+
+			"them with the molecule_org_api_keys data source or terraform query with the molecule_org_api_key list resource "+
+			"(its never_used and not_used_since filters), and revoke them with the molecule_revoke_org_api_keys action or in "+
+			"Canvas; or let keys expire (lifetime). The keys minted so far are in state; run terraform apply again once "+
+			"slots are free.", what, name)
+	case client.IsNoApprovalAnchor(err):
+		return summary, d.noAnchorDetail(ctx, what, name)
+	}
+	if info, ok := client.MintRateLimited(err); ok {
+		return summary, mintQuotaDetail(name, info, time.Now())
+	}
+	return summary, fmt.Sprintf("Minting %s %q failed: %s. No key was created. %s", what, name, err, nextStep(err))
+}
+
+// approvalPendingDetail explains a mint waiting for a person: which approval, who decides, and
+// how the next apply finishes the job.
+func (d *providerData) approvalPendingDetail(what, name string, p *client.ApprovalPendingError) string {
+	id := "an approval (the service did not say which)"
+	if p.ApprovalID != "" {
+		id = "approval " + p.ApprovalID
+	}
+	s := fmt.Sprintf("Minting %s %q needs a person's approval: the service opened %s", what, name, id)
+	if p.Reason != "" {
+		s += fmt.Sprintf(" (%q)", p.Reason)
+	}
+	s += " and minted nothing. A person must approve it in Canvas (Approvals). Then run terraform apply again: it sends " +
+		"the same mint, which uses the approval and mints the key."
+	switch {
+	case p.Waited > 0 && p.Stopped == "":
+		s += fmt.Sprintf(" No one decided it in the %s the provider waited (approval_timeout).", p.Waited.Round(time.Second))
+	case p.Stopped != "":
+		s += " The provider stopped waiting for it: " + d.redact(p.Stopped) + "."
+	default:
+		s += " To have the provider wait for the decision instead, set approval_timeout (or " + envApprovalWait + ")."
+	}
+	return s + " The provider never approves a mint itself. An approval covers this credential and this key name only; " +
+		"to mint without approvals, authenticate with an org key anchored to the organization (see the guide " +
+		"Replacing ADMIN_TOKEN)."
+}
+
+// noAnchorDetail explains a mint refused for want of an approval anchor in the user's terms:
+// which credential was refused and why, and which credential can mint.
+func (d *providerData) noAnchorDetail(ctx context.Context, what, name string) string {
+	who := "The provider's credential is not a key the service lists, so it is the deployment's ADMIN_TOKEN (or an org " +
+		"key older than the newest 500), and this deployment has no platform workspace (MOLECULE_PLATFORM_WORKSPACE_ID) " +
+		"in which a person could approve its mints."
+	if snap, err := d.listKeys(ctx); err == nil {
+		if k, ok := credentialKey(snap, d.token); ok {
+			who = fmt.Sprintf("The provider's credential is the org key %s (prefix %s), which belongs to no organization: it "+
+				"was minted in Canvas or with the ADMIN_TOKEN, and such keys cannot mint on this service.", describeKey(k), k.Prefix)
+		}
+	}
+	return fmt.Sprintf("The service refused to mint %s %q: it has no approval anchor for this credential. %s Keys are minted "+
+		"by an org key anchored to the organization (the hosted service gives one; the keys it mints belong to the "+
+		"organization and can mint too), or, on a self-hosted deployment that sets MOLECULE_PLATFORM_WORKSPACE_ID, with "+
+		"the ADMIN_TOKEN, each such mint then waiting for a person's approval. Nothing was minted, and the request was "+
+		"not retried.", what, name, who)
+}
+
+// credentialKey returns the listed key that is the provider's credential: the one whose prefix
+// begins it. Keys have no fixed format, so the prefix the service shows is the only tell.
+func credentialKey(snap *client.Snapshot, token string) (client.Token, bool) {
+	if len(token) < client.PrefixLength {
+		return client.Token{}, false
+	}
+	for _, t := range snap.Tokens {
+		if t.Prefix != "" && t.Prefix == token[:client.PrefixLength] {
+			return t, true
+		}
+	}
+	return client.Token{}, false
+}
+
+// expiryIgnoredWarning says that a key asked to expire never will: the service ignores expires_at.
+func expiryIgnoredWarning(what, id string) (summary, detail string) {
+	return "Org API Key Expiry Not Supported by the Service",
+		fmt.Sprintf("The %s %s was minted with an expiry (lifetime), but the service's answer has none: this build of the "+
+			"service (before June 2026) ignores expires_at, so the key does not expire. expires_at stays null; revoke the key "+
+			"when it is no longer needed.", what, id)
+}
+
+// planMintWarning warns once per plan, on the mint that goes over the hourly quota, that the apply
+// will mint only the first 10 keys. Creates and replacements both mint.
+func (d *providerData) planMintWarning() (summary, detail string, ok bool) {
+	if n := d.plannedMints.Add(1); n != mintQuota+1 {
+		return "", "", false
+	}
+	return "Plan Mints More Keys Than the Hourly Quota",
+		fmt.Sprintf("This plan mints more than %d keys (new keys and replacements), and the service allows %d mints an hour "+
+			"(per organization on the hosted service, per credential on a self-hosted one). The apply mints %d, fails for "+
+			"the rest with the time the quota refills, and the next apply continues. To avoid the failure, apply at most %d "+
+			"keys at a time (-target, or the waves of the guide Planning large key sets).", mintQuota, mintQuota, mintQuota, mintQuota), true
+}
+
+// mintQuota is the service's mint quota: 10 an hour.
+const mintQuota = 10
+
+// mintQuotaDetail explains a mint refused by the service's rate limit: what the quota is, when it
+// refills, and that nothing was lost.
+func mintQuotaDetail(name string, info *client.RateLimitInfo, now time.Time) string {
+	quota := "The service allows 10 mints an hour: per organization on the hosted service (every pipeline of the " +
+		"organization shares them), per credential on a self-hosted deployment, and per client address on builds " +
+		"before June 2026"
+	if info.Limit > 0 && info.Limit != 10 {
+		quota += fmt.Sprintf("; this answer gives the limit as %d (X-RateLimit-Limit)", info.Limit)
+	}
+	refill := "The service did not say when the quota refills; try again in a few minutes"
+	if !info.ResetAt.IsZero() {
+		refill = fmt.Sprintf("By the service's account the quota refills at %s (in %s)",
+			info.ResetAt.In(time.UTC).Format("15:04:05 MST on 2 Jan"), max(info.ResetAt.Sub(now), 0).Round(time.Second))
+	}
+	return fmt.Sprintf("Minting key %q was refused because the mint quota is used up. %s. %s. No key was created by this "+
+		"request, and the keys already minted are in state: run terraform apply again after that time, and it "+
+		"continues with the keys still missing. The provider fails at once rather than hold the apply for longer "+
+		"than max_retry_wait. "+
+		"To mint many keys, apply them in batches of at most 10 an hour.", name, quota, refill)
 }

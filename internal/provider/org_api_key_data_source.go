@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -37,6 +38,8 @@ type orgAPIKeyDataSourceModel struct {
 	CreatedBy  types.String `tfsdk:"created_by"`
 	CreatedAt  types.String `tfsdk:"created_at"`
 	LastUsedAt types.String `tfsdk:"last_used_at"`
+	ExpiresAt  types.String `tfsdk:"expires_at"`
+	Expired    types.Bool   `tfsdk:"expired"`
 }
 
 func (d *orgAPIKeyDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -86,6 +89,15 @@ func (d *orgAPIKeyDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 			"last_used_at": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "When the key last authenticated a request, RFC 3339 in UTC; null if never used.",
+			},
+			"expires_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: expiresAtDescription,
+			},
+			"expired": schema.BoolAttribute{
+				Computed: true,
+				MarkdownDescription: expiredDescription + " A lookup finds an expired key like any other: check this " +
+					"before handing the key's id to something that expects a usable key.",
 			},
 		},
 	}
@@ -169,6 +181,8 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		CreatedBy:  optionalString(t.CreatedBy),
 		CreatedAt:  timeValue(t.CreatedAt),
 		LastUsedAt: optionalTimeValue(t.LastUsedAt),
+		ExpiresAt:  optionalTimeValue(t.ExpiresAt),
+		Expired:    types.BoolValue(t.Expired(time.Now())),
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }

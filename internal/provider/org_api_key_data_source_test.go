@@ -196,10 +196,11 @@ func (h *dataSourceHarness) read(cfg any) datasource.ReadResponse {
 	return resp
 }
 
-// fillWithKeys seeds n keys named filler-<i>, newer than everything before them.
+// fillWithKeys seeds keys named filler-<i>, newer than everything before them, until n keys are
+// live (the provider's credential among them).
 func fillWithKeys(e *testEnv, n int) []emulator.Key {
 	var out []emulator.Key
-	for i := range n {
+	for i := range n - len(e.emu.LiveKeys()) {
 		k, _ := e.emu.Seed(emulator.SeedKey{Name: fmt.Sprintf("filler-%d", i), CreatedAt: time.Now().Add(time.Second)})
 		out = append(out, k)
 	}

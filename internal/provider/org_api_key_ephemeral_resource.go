@@ -29,6 +29,10 @@ const privateKeyOpened = "opened_key"
 // to revoke, short enough not to hold up Terraform's exit.
 const closeGrace = 10 * time.Second
 
+// defaultEphemeralLifetime is how long an ephemeral key lives unless configured: long enough for
+// most runs, short enough that a key whose Close never ran (a killed run) soon stops working.
+const defaultEphemeralLifetime = time.Hour
+
 // NewOrgAPIKeyEphemeralResource is the constructor registered with the provider.
 func NewOrgAPIKeyEphemeralResource() ephemeral.EphemeralResource {
 	return &orgAPIKeyEphemeralResource{}
@@ -46,6 +50,8 @@ type orgAPIKeyEphemeralResourceModel struct {
 	Key           types.String `tfsdk:"key"`
 	CreatedBy     types.String `tfsdk:"created_by"`
 	CreatedAt     types.String `tfsdk:"created_at"`
+	Lifetime      types.String `tfsdk:"lifetime"`
+	ExpiresAt     types.String `tfsdk:"expires_at"`
 }
 
 // openedKey is what Close needs to know about the key Open minted. It never holds the plaintext.
@@ -107,6 +113,19 @@ func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.Schem
 				Computed:            true,
 				MarkdownDescription: "When the key was minted, RFC 3339 in UTC; from the list of keys, like `created_by`.",
 			},
+			"lifetime": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How long the key stays valid after it is minted, as a Go duration, between `" +
+					durationText(minLifetime) + "` and `" + durationText(maxLifetime) + "`. Defaults to `" +
+					durationText(defaultEphemeralLifetime) + "`: a key whose close never ran (a killed run) stops working " +
+					"by itself soon after. Set it longer than the longest run that uses the key. Builds of the service " +
+					"before June 2026 ignore it (a warning says so, and `expires_at` is null).",
+				Validators: []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
+			},
+			"expires_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the key expires, RFC 3339 in UTC: its mint time plus `lifetime`. Null when the service ignores expiry.",
+			},
 		},
 	}
 }
@@ -124,11 +143,20 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 	}
 
 	name := cfg.Name.ValueString()
-	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
+	lifetime := defaultEphemeralLifetime
+	if !cfg.Lifetime.IsNull() {
+		// The validator has checked it.
+		lifetime, _ = time.ParseDuration(cfg.Lifetime.ValueString())
+	}
+	opts := client.MintOptions{ExpiresAt: time.Now().Add(lifetime).UTC().Truncate(time.Second), ApprovalWait: r.data.approvalWait}
+	minted, revoked, err := r.data.client.MintReconciled(ctx, name, opts)
 	resp.Diagnostics.Append(r.data.reconcileWarnings("ephemeral key", name, revoked, minted)...)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to Mint Ephemeral Org API Key", mintFailureDetail(name, err))
+		resp.Diagnostics.AddError(r.data.mintFailure(ctx, "ephemeral key", name, err))
 		return
+	}
+	if minted.ExpiryIgnored {
+		resp.Diagnostics.AddWarning(expiryIgnoredWarning("ephemeral key", minted.ID))
 	}
 	ctx = r.data.maskSecrets(ctx, minted.Key)
 	tflog.Info(ctx, "minted ephemeral org API key", map[string]any{"id": minted.ID, "name": minted.Name, "prefix": minted.Prefix})
@@ -153,6 +181,7 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 		cfg.Key = types.StringValue(minted.Key)
 		cfg.CreatedBy = optionalString(minted.CreatedBy)
 		cfg.CreatedAt = timeValue(minted.CreatedAt)
+		cfg.ExpiresAt = optionalTimeValue(minted.ExpiresAt)
 		diags.Append(resp.Result.Set(ctx, &cfg)...)
 	}
 	resp.Diagnostics.Append(diags...)

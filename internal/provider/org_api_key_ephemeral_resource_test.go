@@ -237,7 +237,7 @@ func TestAccOrgAPIKeyEphemeralResource_basic(t *testing.T) {
 			TerraformVersionChecks:   ephemeralVersions,
 			ProtoV6ProviderFactories: e.ephemeralFactories(),
 			CheckDestroy: func(*terraform.State) error {
-				if live := e.emu.LiveKeys(); len(live) != 0 {
+				if live := mintedKeys(e.emu); len(live) != 0 {
 					return fmt.Errorf("live keys after destroy: %+v", live)
 				}
 				return expectAllNamed(e, name, 3, false)
@@ -389,7 +389,7 @@ func TestAccOrgAPIKeyEphemeralResource_lostMintAnswer(t *testing.T) {
 		TerraformVersionChecks:   ephemeralVersions,
 		ProtoV6ProviderFactories: e.ephemeralFactories(),
 		CheckDestroy: func(*terraform.State) error {
-			if live := e.emu.LiveKeys(); len(live) != 0 {
+			if live := mintedKeys(e.emu); len(live) != 0 {
 				return fmt.Errorf("live keys after destroy: %+v", live)
 			}
 			return nil
@@ -478,10 +478,25 @@ func (p *rpcProvider) check(rpc string, resp any, err error) {
 // open opens an ephemeral key and returns the private data Terraform would hand to Close.
 func (p *rpcProvider) open(name string) []byte {
 	p.t.Helper()
-	cfg := p.value(tftypes.Object{AttributeTypes: map[string]tftypes.Type{
-		"name": tftypes.String, "revoke_on_close": tftypes.Bool,
-		"id": tftypes.String, "prefix": tftypes.String, "key": tftypes.String, "created_by": tftypes.String, "created_at": tftypes.String,
-	}}, map[string]tftypes.Value{"name": tftypes.NewValue(tftypes.String, name)})
+	return p.openWith(map[string]string{"name": name})
+}
+
+// openWith opens the ephemeral key with the given string attributes set.
+func (p *rpcProvider) openWith(attrs map[string]string) []byte {
+	p.t.Helper()
+	schema, err := p.srv.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	typ, ok := schema.EphemeralResourceSchemas["molecule_org_api_key"].ValueType().(tftypes.Object)
+	if !ok {
+		p.t.Fatal("the ephemeral resource's configuration is not an object")
+	}
+	set := map[string]tftypes.Value{}
+	for k, v := range attrs {
+		set[k] = tftypes.NewValue(tftypes.String, v)
+	}
+	cfg := p.value(typ, set)
 	resp, err := p.srv.OpenEphemeralResource(context.Background(), &tfprotov6.OpenEphemeralResourceRequest{TypeName: "molecule_org_api_key", Config: cfg})
 	p.check("OpenEphemeralResource", resp, err)
 	return resp.Private

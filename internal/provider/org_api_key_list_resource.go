@@ -46,6 +46,7 @@ type orgAPIKeyListResourceModel struct {
 	CreatedBy    types.String `tfsdk:"created_by"`
 	NotUsedSince types.String `tfsdk:"not_used_since"`
 	NeverUsed    types.Bool   `tfsdk:"never_used"`
+	Expired      types.Bool   `tfsdk:"expired"`
 }
 
 func (r *orgAPIKeyListResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -65,7 +66,8 @@ func (r *orgAPIKeyListResource) ListResourceConfigSchema(_ context.Context, _ li
 			"filters every live key is found. Results are sorted by `created_at`, then `id`, and cut off at the `list` " +
 			"block's `limit` (100 unless set). The whole query costs one list request.\n\n" +
 			"The service lists only its newest 500 live keys, newest first, and says nothing of the rest: with 500 or more " +
-			"live keys (or any sign of a next page) older keys cannot be found, and a warning says so.",
+			"live keys (or any sign of a next page) older keys cannot be found, and a warning says so.\n\n" +
+			expiredKeysNote + " An expired key is shown with `(expired)` after its name.",
 		Attributes: map[string]schema.Attribute{
 			"name_prefix": schema.StringAttribute{
 				Optional:            true,
@@ -91,6 +93,10 @@ func (r *orgAPIKeyListResource) ListResourceConfigSchema(_ context.Context, _ li
 				Optional: true,
 				MarkdownDescription: "When `true`, keep only keys that have never authenticated a request (no `last_used_at`). " +
 					"`false` or unset keeps keys whether used or not.",
+			},
+			"expired": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: expiredFilterDescription,
 			},
 		},
 	}
@@ -121,12 +127,13 @@ func (r *orgAPIKeyListResource) List(ctx context.Context, req list.ListRequest, 
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
-	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy)
+	now := r.now()
+	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, cfg.Expired, now)
 	if err != nil {
 		fail("Invalid Regular Expression", err.Error())
 		return
 	}
-	stale, err := newStaleFilter(cfg.NotUsedSince, cfg.NeverUsed, r.now())
+	stale, err := newStaleFilter(cfg.NotUsedSince, cfg.NeverUsed, now)
 	if err != nil {
 		fail("Invalid Org API Key Filter", "not_used_since: "+err.Error())
 		return
@@ -161,7 +168,7 @@ func (r *orgAPIKeyListResource) List(ctx context.Context, req list.ListRequest, 
 			if req.Limit > 0 && int64(i) >= req.Limit {
 				return
 			}
-			if !push(keyListResult(ctx, req, t)) {
+			if !push(keyListResult(ctx, req, t, now)) {
 				return
 			}
 		}
@@ -170,9 +177,12 @@ func (r *orgAPIKeyListResource) List(ctx context.Context, req list.ListRequest, 
 
 // keyListResult describes one key: identified by its id, shown by its name or prefix and, when
 // asked for, with the resource as an import would store it.
-func keyListResult(ctx context.Context, req list.ListRequest, t client.Token) list.ListResult {
+func keyListResult(ctx context.Context, req list.ListRequest, t client.Token, now time.Time) list.ListResult {
 	result := req.NewListResult(ctx)
 	result.DisplayName = keyDisplayName(t)
+	if t.Expired(now) {
+		result.DisplayName += " (expired)"
+	}
 	result.Diagnostics.Append(setIdentity(ctx, result.Identity, types.StringValue(t.ID))...)
 	if req.IncludeResource {
 		result.Diagnostics.Append(result.Resource.Set(ctx, importedKeyModel(t))...)
@@ -202,6 +212,7 @@ func importedKeyModel(t client.Token) orgAPIKeyResourceModel {
 		RotateAfter:      types.StringNull(),
 		RotateAt:         types.StringNull(),
 		RotationTriggers: types.MapNull(types.StringType),
+		Lifetime:         types.StringNull(),
 	}
 	m.setMetadata(t)
 	return m

@@ -160,8 +160,13 @@ func TestAccOrgAPIKeyListResource_filters(t *testing.T) {
 		unnamed := seed("", session, 170*day, ago(100*day))
 		bot := seed("bot-recent", session, 160*day, ago(2*time.Hour))
 
+		// The credential is found too where the emulator lists it: it has a name and is in use.
+		var own []client.Token
+		for _, id := range e.withCredential() {
+			own = append(own, client.Token{ID: id})
+		}
 		const all = "molecule_org_api_key.all"
-		checks := expectFound(all, fresh, stale, never, unnamed, bot)
+		checks := expectFound(all, append([]client.Token{fresh, stale, never, unnamed, bot}, own...)...)
 		checks = append(checks,
 			querycheck.ExpectResourceDisplayName(all, byID(unnamed.ID), e.expectDisplayName(unnamed)),
 			querycheck.ExpectResourceDisplayName(all, byID(stale.ID), knownvalue.StringExact("svc-stale")),
@@ -183,7 +188,7 @@ func TestAccOrgAPIKeyListResource_filters(t *testing.T) {
 		// 80 days back: the key used 60 days ago is recent enough.
 		checks = append(checks, expectFound("molecule_org_api_key.stale_since", never, unnamed)...)
 		checks = append(checks, expectFound("molecule_org_api_key.never_used", never)...)
-		checks = append(checks, expectFound("molecule_org_api_key.used_or_not", fresh, stale, never, unnamed, bot)...)
+		checks = append(checks, expectFound("molecule_org_api_key.used_or_not", append([]client.Token{fresh, stale, never, unnamed, bot}, own...)...)...)
 		checks = append(checks, expectFound("molecule_org_api_key.combined", stale, never)...)
 		checks = append(checks, expectFound("molecule_org_api_key.nothing")...)
 
@@ -338,8 +343,8 @@ func TestOrgAPIKeyListResource_resourceMatchesImport(t *testing.T) {
 		e.emu.Seed(emulator.SeedKey{Name: "", CreatedBy: "session"})
 		h := newListHarness(t, e)
 		results := h.list(noFilters, true, 0)
-		if len(results) != 2 {
-			t.Fatalf("want 2 results, got %d", len(results))
+		if want := len(e.withCredential()) + 2; len(results) != want {
+			t.Fatalf("want %d results (the credential's among them, when it is listed), got %d", want, len(results))
 		}
 		for _, r := range results {
 			if r.Diagnostics.HasError() {
@@ -366,7 +371,8 @@ func TestOrgAPIKeyListResource_resourceMatchesImport(t *testing.T) {
 func (m orgAPIKeyResourceModel) equal(o orgAPIKeyResourceModel) bool {
 	return m.ID.Equal(o.ID) && m.Name.Equal(o.Name) && m.Prefix.Equal(o.Prefix) && m.Key.Equal(o.Key) &&
 		m.CreatedBy.Equal(o.CreatedBy) && m.CreatedAt.Equal(o.CreatedAt) && m.LastUsedAt.Equal(o.LastUsedAt) &&
-		m.RotateAfter.Equal(o.RotateAfter) && m.RotateAt.Equal(o.RotateAt) && m.RotationTriggers.Equal(o.RotationTriggers)
+		m.RotateAfter.Equal(o.RotateAfter) && m.RotateAt.Equal(o.RotateAt) && m.RotationTriggers.Equal(o.RotationTriggers) &&
+		m.Lifetime.Equal(o.Lifetime) && m.ExpiresAt.Equal(o.ExpiresAt)
 }
 
 // With 500 live keys the service's list may be cut short, and the query says so once, in a
@@ -419,7 +425,7 @@ func TestOrgAPIKeyListResource_incompleteListWarns(t *testing.T) {
 func TestOrgAPIKeyListResource_routingFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false, emulator.Options{TenantOrgID: newUUID()})
-	e.seed(e.name("listed"))
+	listed := e.seed(e.name("listed"))
 	for name, orgID := range map[string]string{"without org_id": "", "another org_id": newUUID()} {
 		unrouted := *e
 		unrouted.orgID = orgID
@@ -438,7 +444,9 @@ func TestOrgAPIKeyListResource_routingFailure(t *testing.T) {
 			}
 		}
 	}
-	if n := newListHarness(t, e).list(noFilters, false, 0); len(n) != 1 || n[0].Diagnostics.HasError() {
+	named := noFilters
+	named.NamePrefix = types.StringValue(listed.Name)
+	if n := newListHarness(t, e).list(named, false, 0); len(n) != 1 || n[0].Diagnostics.HasError() {
 		t.Fatalf("with org_id the query must find the key: %d results", len(n))
 	}
 }
@@ -576,7 +584,7 @@ provider "molecule" {}
 			if n := len(c.emu.Events()); n != events {
 				t.Errorf("the service recorded %d mints or revocations during query and apply, want none", n-events)
 			}
-			if n := len(c.emu.LiveKeys()); n != 4 {
+			if n := len(mintedKeys(c.emu)); n != 4 {
 				t.Errorf("%d keys are live after the import, want the 4 seeded", n)
 			}
 

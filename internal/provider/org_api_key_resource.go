@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,17 +25,24 @@ import (
 )
 
 var (
-	_ resource.Resource                = (*orgAPIKeyResource)(nil)
-	_ resource.ResourceWithConfigure   = (*orgAPIKeyResource)(nil)
-	_ resource.ResourceWithImportState = (*orgAPIKeyResource)(nil)
-	_ resource.ResourceWithIdentity    = (*orgAPIKeyResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*orgAPIKeyResource)(nil)
+	_ resource.Resource                   = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithConfigure      = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithImportState    = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithIdentity       = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*orgAPIKeyResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*orgAPIKeyResource)(nil)
 )
 
 // Bounds of rotate_after: below a minute every run would rotate; beyond ten years is a typo.
 const (
 	minRotateAfter = time.Minute
 	maxRotateAfter = 87600 * time.Hour
+)
+
+// Bounds of lifetime: a key must outlive the apply that mints it; beyond ten years is a typo.
+const (
+	minLifetime = time.Minute
+	maxLifetime = 87600 * time.Hour
 )
 
 // NewOrgAPIKeyResource is the constructor registered with the provider.
@@ -86,6 +92,8 @@ type orgAPIKeyResourceModel struct {
 	RotateAfter      types.String `tfsdk:"rotate_after"`
 	RotateAt         types.String `tfsdk:"rotate_at"`
 	RotationTriggers types.Map    `tfsdk:"rotation_triggers"`
+	Lifetime         types.String `tfsdk:"lifetime"`
+	ExpiresAt        types.String `tfsdk:"expires_at"`
 }
 
 // orgAPIKeyIdentityModel is the resource identity: the key's id and nothing else. Terraform keeps
@@ -115,6 +123,26 @@ func (m *orgAPIKeyResourceModel) setMetadata(t client.Token) {
 	m.CreatedBy = optionalString(t.CreatedBy)
 	m.CreatedAt = timeValue(t.CreatedAt)
 	m.LastUsedAt = optionalTimeValue(t.LastUsedAt)
+	m.ExpiresAt = optionalTimeValue(t.ExpiresAt)
+}
+
+// expiry is when the key expires, by expires_at in state; ok is false when it never does (or the
+// value is unknown or unreadable).
+func (m *orgAPIKeyResourceModel) expiry() (at time.Time, ok bool) {
+	if m.ExpiresAt.IsNull() || m.ExpiresAt.IsUnknown() {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339, m.ExpiresAt.ValueString())
+	return at, err == nil
+}
+
+// lifetime is the configured lifetime; ok is false when none is set (or it is unknown).
+func (m *orgAPIKeyResourceModel) lifetime() (d time.Duration, ok bool) {
+	if m.Lifetime.IsNull() || m.Lifetime.IsUnknown() {
+		return 0, false
+	}
+	d, err := time.ParseDuration(m.Lifetime.ValueString())
+	return d, err == nil
 }
 
 // importing reports whether only the id is in state: an import that has not been read yet.
@@ -252,6 +280,25 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"The first plan that refreshes the key at or after this time replaces it (see `rotate_after`). " +
 					"Null when `rotate_after` is not set; known after apply for a key not yet minted.",
 			},
+			"lifetime": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How long the key stays valid after it is minted, as a Go duration such as `\"2160h\"` (90 days), " +
+					"between `" + durationText(minLifetime) + "` and `" + durationText(maxLifetime) + "`. The mint asks the " +
+					"service for that expiry (`expires_at`); after it the key no longer authenticates, and the first plan that " +
+					"refreshes it then replaces it, with a warning, and revokes the expired key. With `rotate_after`, which must be " +
+					"shorter, a key is replaced before it expires by any run between `rotate_at` and `expires_at`. Changing it " +
+					"replaces the key. Builds of the service before June 2026 ignore it: the key then never expires, a warning " +
+					"says so at mint, and `expires_at` is null. Unset by default: the key never expires.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
+			},
+			"expires_at": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "When the key expires, RFC 3339 in UTC, as the service reports it: its mint time plus " +
+					"`lifetime`. Null when the key never expires (no `lifetime`, a key imported without an expiry, or a " +
+					"service that ignores it).",
+				PlanModifiers: keep,
+			},
 			"rotation_triggers": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
@@ -298,10 +345,14 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 				"Only an imported key that has no name may leave it unset.")
 		return
 	}
-	minted, revoked, err := r.data.client.MintReconciled(ctx, name)
+	opts := client.MintOptions{ApprovalWait: r.data.approvalWait}
+	if d, ok := plan.lifetime(); ok {
+		opts.ExpiresAt = r.now().Add(d).UTC().Truncate(time.Second)
+	}
+	minted, revoked, err := r.data.client.MintReconciled(ctx, name, opts)
 	resp.Diagnostics.Append(r.data.reconcileWarnings("key", name, revoked, minted)...)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to Mint Org API Key", mintFailureDetail(name, err))
+		resp.Diagnostics.AddError(r.data.mintFailure(ctx, "key", name, err))
 		return
 	}
 
@@ -310,6 +361,9 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 	plan.setMetadata(minted.Token)
 	plan.Key = types.StringValue(minted.Key)
 	tflog.Info(ctx, "minted org API key", map[string]any{"id": minted.ID, "name": minted.Name, "prefix": minted.Prefix})
+	if minted.ExpiryIgnored {
+		resp.Diagnostics.AddWarning(expiryIgnoredWarning("key", minted.ID))
+	}
 	if minted.MetadataErr != nil {
 		resp.Diagnostics.AddWarning("Org API Key Metadata Not Yet Known",
 			fmt.Sprintf("Key %s was minted and is in state with its secret, but %s. created_by and created_at stay null "+
@@ -406,11 +460,12 @@ func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateReque
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
 }
 
-// ModifyPlan shows the rotate_at that rotate_after implies and, once that time has passed,
-// replaces the key. A time-driven replacement can only be decided here: nothing in the
-// configuration or in the service's data changes when a key comes of age. "Now" is the time
-// recorded when the key was last checked (see checkedAtKey), never the wall clock, so that
-// applying a saved plan, which plans again from the same prior state, decides as the plan did.
+// ModifyPlan shows the rotate_at that rotate_after implies and replaces the key once that time
+// has passed, or once the key has expired. A time-driven replacement can only be decided here:
+// nothing in the configuration or in the service's data changes when a key comes of age. "Now" is
+// the time recorded when the key was last checked (see checkedAtKey), never the wall clock, so
+// that applying a saved plan, which plans again from the same prior state, decides as the plan did.
+// It also counts the keys the plan mints, to warn when they are more than the hourly quota.
 func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -451,17 +506,66 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		resp.Diagnostics.Append(diags...)
 		checkedAt, checked = parseCheckedAt(b)
 	}
-	if at, known, _ := plan.rotationTime(); checked && known && !checkedAt.Before(at) {
-		// An unknown rotate_at is what makes Terraform honour the replacement: it replaces only
-		// when the value at a RequiresReplace path differs from state.
-		plan.RotateAt = types.StringUnknown()
-		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("rotate_at"))
+	expiresAt, expires := state.expiry()
+	rotateAt, rotates, _ := plan.rotationTime()
+	switch {
+	case checked && expires && !checkedAt.Before(expiresAt):
+		resp.Diagnostics.AddWarning("Org API Key Expired",
+			fmt.Sprintf("Key %s (%q) expired at %s: it no longer authenticates, although the service lists it until it is "+
+				"revoked. This plan replaces it with a new key and revokes the expired one. Set rotate_after shorter than "+
+				"lifetime, and run plan and apply on a schedule, to replace keys before they expire.",
+				state.ID.ValueString(), state.Name.ValueString(), expiresAt.Format(time.RFC3339)))
+		r.replaceAt(ctx, resp, &plan, "expires_at")
+	case checked && rotates && !checkedAt.Before(rotateAt):
 		resp.Diagnostics.AddWarning("Org API Key Due for Rotation",
 			fmt.Sprintf("Key %s (%q) is due for rotation: rotate_at %s has passed; this plan replaces it with a new key. "+
 				"With lifecycle { create_before_destroy = true } the new key is minted before the old one is revoked.",
-				state.ID.ValueString(), state.Name.ValueString(), at.Format(time.RFC3339)))
+				state.ID.ValueString(), state.Name.ValueString(), rotateAt.Format(time.RFC3339)))
+		r.replaceAt(ctx, resp, &plan, "rotate_at")
+	}
+	if !existing {
+		// Known at plan time when nothing will expire; otherwise the mint says when.
+		if _, ok := plan.lifetime(); !ok && !plan.Lifetime.IsUnknown() {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("expires_at"), types.StringNull())...)
+		}
+		// Terraform plans the new key of a replacement as a create of its own, so every key the
+		// plan mints is counted here once.
+		if summary, detail, ok := r.data.planMintWarning(); ok {
+			resp.Diagnostics.AddWarning(summary, detail)
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("rotate_at"), plan.RotateAt)...)
+}
+
+// replaceAt makes the plan replace the key because of the computed attribute attr: an unknown
+// value is what makes Terraform honour the replacement, as it replaces only when the value at a
+// RequiresReplace path differs from state.
+func (r *orgAPIKeyResource) replaceAt(ctx context.Context, resp *resource.ModifyPlanResponse, plan *orgAPIKeyResourceModel, attr string) {
+	if attr == "rotate_at" {
+		plan.RotateAt = types.StringUnknown()
+	} else {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attr), types.StringUnknown())...)
+	}
+	resp.RequiresReplace = append(resp.RequiresReplace, path.Root(attr))
+}
+
+// ValidateConfig refuses a rotation that would come after the key expires.
+func (r *orgAPIKeyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg orgAPIKeyResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	lifetime, limited := cfg.lifetime()
+	if !limited || cfg.RotateAfter.IsNull() || cfg.RotateAfter.IsUnknown() {
+		return
+	}
+	if rotateAfter, err := time.ParseDuration(cfg.RotateAfter.ValueString()); err == nil && rotateAfter >= lifetime {
+		resp.Diagnostics.AddAttributeError(path.Root("rotate_after"), "Rotation After the Key Expires",
+			fmt.Sprintf("rotate_after (%s) must be shorter than lifetime (%s): the key would expire before it falls due for "+
+				"rotation. Set rotate_after to the lifetime less at least the time between your scheduled runs, so that one "+
+				"of them replaces the key before it expires.", cfg.RotateAfter.ValueString(), cfg.Lifetime.ValueString()))
+	}
 }
 
 func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -544,43 +648,4 @@ func (r *orgAPIKeyResource) importNotFound(ctx context.Context, id, incomplete s
 		msg += " " + incompleteListAdvice(incomplete)
 	}
 	return msg
-}
-
-// mintFailureDetail explains a failed mint, and above all whether a key may have been left behind.
-func mintFailureDetail(name string, err error) string {
-	var unresolved *client.UnresolvedMintError
-	var abandoned *client.MintAbandonedError
-	switch {
-	case errors.As(err, &unresolved):
-		return fmt.Sprintf("%s. Nothing was recorded in state. Check these keys in Canvas (Settings → Org API Keys) or with the "+
-			"molecule_org_api_keys data source, revoke the ones nobody uses, then run terraform apply again.", err)
-	case errors.As(err, &abandoned):
-		return fmt.Sprintf("%s. Nothing was recorded in state; run terraform apply again. %s",
-			err, nextStep(err))
-	}
-	if info, ok := client.MintRateLimited(err); ok {
-		return mintQuotaDetail(name, info, time.Now())
-	}
-	return fmt.Sprintf("Minting key %q failed: %s. No key was created. %s", name, err, nextStep(err))
-}
-
-// mintQuotaDetail explains a mint refused by the service's rate limit: what the quota is, when it
-// refills, and that nothing was lost.
-func mintQuotaDetail(name string, info *client.RateLimitInfo, now time.Time) string {
-	quota := "The service allows 10 mints an hour: per organization on the hosted service (every pipeline of the " +
-		"organization shares them), per credential on a self-hosted deployment, and per client address on builds " +
-		"before June 2026"
-	if info.Limit > 0 && info.Limit != 10 {
-		quota += fmt.Sprintf("; this answer gives the limit as %d (X-RateLimit-Limit)", info.Limit)
-	}
-	refill := "The service did not say when the quota refills; try again in a few minutes"
-	if !info.ResetAt.IsZero() {
-		refill = fmt.Sprintf("By the service's account the quota refills at %s (in %s)",
-			info.ResetAt.In(time.UTC).Format("15:04:05 MST on 2 Jan"), max(info.ResetAt.Sub(now), 0).Round(time.Second))
-	}
-	return fmt.Sprintf("Minting key %q was refused because the mint quota is used up. %s. %s. No key was created by this "+
-		"request, and the keys already minted are in state: run terraform apply again after that time, and it "+
-		"continues with the keys still missing. The provider fails at once rather than hold the apply for longer "+
-		"than max_retry_wait. "+
-		"To mint many keys, apply them in batches of at most 10 an hour.", name, quota, refill)
 }

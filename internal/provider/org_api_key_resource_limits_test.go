@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
-	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
 // The service's two limits that shape what a provider may conclude: 10 mints an hour per caller,
@@ -141,12 +140,10 @@ func liveNamedPrefix(e *testEnv, prefix string) []string {
 func (e *testEnv) fillList(n int) {
 	e.t.Helper()
 	if e.emu != nil {
-		for i := range n {
-			e.emu.Seed(emulator.SeedKey{Name: fmt.Sprintf("%sfiller-%d", testKeyPrefix, i), CreatedAt: time.Now().Add(time.Second)})
-		}
+		fillWithKeys(e, n+len(e.emu.LiveKeys()))
 		return
 	}
-	if db := os.Getenv(envAccDatabaseURL); db != "" {
+	if db := e.databaseURL; db != "" {
 		e.fillListInDatabase(db, n)
 		return
 	}
@@ -165,7 +162,7 @@ func (e *testEnv) fillList(n int) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range work {
-				m, _, err := e.api.MintReconciled(context.Background(), fmt.Sprintf("%sfiller-%d", testKeyPrefix, i))
+				m, _, err := e.api.MintReconciled(context.Background(), fmt.Sprintf("%sfiller-%d", testKeyPrefix, i), client.MintOptions{})
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)

@@ -602,7 +602,7 @@ func TestAccOrgAPIKeyResource_missingName(t *testing.T) {
 			if n := e.emu.RequestCount(emulator.EndpointMint) - mints; n != 0 {
 				t.Fatalf("a key without a name reached the mint endpoint %d times", n)
 			}
-			if n := len(e.emu.LiveKeys()); n != before {
+			if n := len(e.liveKeys()); n != before {
 				t.Fatalf("%d live keys after the failed plans, %d before", n, before)
 			}
 		}
@@ -617,6 +617,16 @@ func TestAccOrgAPIKeyResource_importUnnamed(t *testing.T) {
 		k, _ := e.emu.Seed(emulator.SeedKey{Name: "", CreatedBy: "session"})
 		seeded := client.Token{ID: k.ID, Prefix: k.Prefix, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt}
 		requests := e.countRequests()
+		// Every listed key: the credential, when the emulator lists it, then the unnamed key.
+		var listed []knownvalue.Check
+		for _, id := range e.withCredential() {
+			listed = append(listed, knownvalue.ObjectPartial(map[string]knownvalue.Check{"id": knownvalue.StringExact(id)}))
+		}
+		listed = append(listed, knownvalue.ObjectPartial(map[string]knownvalue.Check{
+			"id":     knownvalue.StringExact(k.ID),
+			"name":   knownvalue.Null(),
+			"prefix": e.listedPrefix(seeded),
+		}))
 
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factories(),
@@ -625,13 +635,7 @@ func TestAccOrgAPIKeyResource_importUnnamed(t *testing.T) {
 				{
 					Config: keysConfig("") + fmt.Sprintf("data \"molecule_org_api_key\" \"test\" {\n  id = %q\n}\n", k.ID),
 					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue(keysDataAddr, tfjsonpath.New("keys"), knownvalue.ListExact([]knownvalue.Check{
-							knownvalue.ObjectPartial(map[string]knownvalue.Check{
-								"id":     knownvalue.StringExact(k.ID),
-								"name":   knownvalue.Null(),
-								"prefix": e.listedPrefix(seeded),
-							}),
-						})),
+						statecheck.ExpectKnownValue(keysDataAddr, tfjsonpath.New("keys"), knownvalue.ListExact(listed)),
 						statecheck.ExpectKnownValue(keyDataAddr, tfjsonpath.New("name"), knownvalue.Null()),
 						statecheck.ExpectKnownValue(keyDataAddr, tfjsonpath.New("created_by"), knownvalue.StringExact("session")),
 					},
@@ -775,8 +779,7 @@ func TestOrgAPIKeyResource_readIncompleteList(t *testing.T) {
 		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "managed", CreatedAt: timeAgo(time.Hour)})
 		e.emu.Revoke(k.ID)
 		var fillers []string
-		for i := range client.ServiceListMax {
-			f, _ := e.emu.Seed(emulator.SeedKey{Name: fmt.Sprintf("filler-%d", i)})
+		for _, f := range fillWithKeys(e, client.ServiceListMax) {
 			fillers = append(fillers, f.ID)
 		}
 
@@ -862,7 +865,7 @@ func TestOrgAPIKeyResource_rejectedCredentialNotEchoed(t *testing.T) {
 				diagsNeverShow(t, resp.Diagnostics, canary)
 			})
 		}
-		if n := len(e.emu.LiveKeys()); n != 0 {
+		if n := len(mintedKeys(e.emu)); n != 0 {
 			t.Fatalf("a rejected credential minted %d keys", n)
 		}
 	})

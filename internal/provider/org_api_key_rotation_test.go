@@ -617,7 +617,7 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The decision is the last check's, never the wall clock's: a plan applied later
 			// plans again, and must decide alike.
-			r := &orgAPIKeyResource{now: func() time.Time {
+			r := &orgAPIKeyResource{data: &providerData{}, now: func() time.Time {
 				t.Error("ModifyPlan read the clock")
 				return created.Add(87600 * time.Hour)
 			}}

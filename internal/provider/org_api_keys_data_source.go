@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -33,6 +34,7 @@ type orgAPIKeysDataSourceModel struct {
 	NamePrefix types.String `tfsdk:"name_prefix"`
 	NameRegex  types.String `tfsdk:"name_regex"`
 	CreatedBy  types.String `tfsdk:"created_by"`
+	Expired    types.Bool   `tfsdk:"expired"`
 	Keys       types.List   `tfsdk:"keys"`
 }
 
@@ -43,6 +45,8 @@ var keySummaryAttrTypes = map[string]attr.Type{
 	"created_by":   types.StringType,
 	"created_at":   types.StringType,
 	"last_used_at": types.StringType,
+	"expires_at":   types.StringType,
+	"expired":      types.BoolType,
 }
 
 func (d *orgAPIKeysDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -52,8 +56,9 @@ func (d *orgAPIKeysDataSource) Metadata(_ context.Context, req datasource.Metada
 func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Lists the organization's live org API keys, optionally filtered, with their metadata. " +
-			"Useful for audits (keys nobody has used lately, keys minted by a given person or key) and for finding " +
-			"ids to import. Plaintext keys are never listed.\n\nFilters combine with AND; without filters every live key is returned.\n\n" +
+			"Useful for audits (keys nobody has used lately, keys minted by a given person or key, keys that have expired) " +
+			"and for finding ids to import. Plaintext keys are never listed.\n\nFilters combine with AND; without filters every " +
+			"live key is returned.\n\n" + expiredKeysNote + "\n\n" +
 			"The service lists only its newest 500 live keys, newest first, and says nothing of the rest: with 500 or more " +
 			"live keys (or any sign of a next page) the result may be incomplete, and a warning says so.",
 		Attributes: map[string]schema.Attribute{
@@ -70,6 +75,10 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Optional:            true,
 				MarkdownDescription: createdByFilterDescription,
 			},
+			"expired": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: expiredFilterDescription,
+			},
 			"keys": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "The matching live keys, sorted by `created_at`, then `id`.",
@@ -81,6 +90,8 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 						"created_by":   schema.StringAttribute{Computed: true, MarkdownDescription: "Who minted the key; null when the service does not say."},
 						"created_at":   schema.StringAttribute{Computed: true, MarkdownDescription: "When the key was minted, RFC 3339 in UTC."},
 						"last_used_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When the key was last used, RFC 3339 in UTC; null if never used."},
+						"expires_at":   schema.StringAttribute{Computed: true, MarkdownDescription: expiresAtDescription},
+						"expired":      schema.BoolAttribute{Computed: true, MarkdownDescription: expiredDescription},
 					},
 				},
 			},
@@ -100,7 +111,8 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 
-	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy)
+	now := time.Now()
+	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, cfg.Expired, now)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Regular Expression", err.Error())
 		return
@@ -127,6 +139,8 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 			"created_by":   optionalString(t.CreatedBy),
 			"created_at":   timeValue(t.CreatedAt),
 			"last_used_at": optionalTimeValue(t.LastUsedAt),
+			"expires_at":   optionalTimeValue(t.ExpiresAt),
+			"expired":      types.BoolValue(t.Expired(now)),
 		})
 	}
 	list, diags := types.ListValue(objType, elems)
@@ -142,18 +156,31 @@ const (
 	nameRegexFilterDescription  = "Keep only keys whose name matches this [RE2](https://github.com/google/re2/wiki/Syntax) regular expression (unanchored: use `^` and `$` for a whole-name match)."
 	createdByFilterDescription  = "Keep only keys whose `created_by` equals this exactly, such as `admin-token`, " +
 		"`org-token:UyJhAK6q` (keys minted by the key with that `prefix`) or `session`."
+	expiredFilterDescription = "`true` keeps only keys that have expired, `false` only keys that have not (or never " +
+		"expire); unset keeps both. Expired keys no longer authenticate, but the service lists them until they are revoked."
 )
 
-// keyFilter selects keys by name and creator; a null filter value selects everything.
+// What every object that shows listed keys says about their expiry.
+const (
+	expiredKeysNote = "Keys that have expired are listed too, as the service lists them until they are revoked, " +
+		"although they no longer authenticate: `expired` tells them from usable keys (`expired = false` keeps only usable " +
+		"ones), and revoking them is good hygiene."
+	expiresAtDescription = "When the key expires, RFC 3339 in UTC; null when it never expires."
+	expiredDescription   = "Whether the key had expired when it was read: it is listed until revoked, but no longer authenticates."
+)
+
+// keyFilter selects keys by name, creator and expiry at now; a null filter value selects everything.
 type keyFilter struct {
 	namePrefix, createdBy types.String
 	nameRegex             *regexp.Regexp
+	expired               types.Bool
+	now                   time.Time
 }
 
 // newKeyFilter compiles the filter. The schema's validator has already checked the regular
 // expression, so an error here is only a backstop.
-func newKeyFilter(namePrefix, nameRegex, createdBy types.String) (keyFilter, error) {
-	f := keyFilter{namePrefix: namePrefix, createdBy: createdBy}
+func newKeyFilter(namePrefix, nameRegex, createdBy types.String, expired types.Bool, now time.Time) (keyFilter, error) {
+	f := keyFilter{namePrefix: namePrefix, createdBy: createdBy, expired: expired, now: now}
 	if !nameRegex.IsNull() {
 		var err error
 		if f.nameRegex, err = regexp.Compile(nameRegex.ValueString()); err != nil {
@@ -170,6 +197,8 @@ func (f keyFilter) match(t client.Token) bool {
 	case f.nameRegex != nil && !f.nameRegex.MatchString(t.Name):
 		return false
 	case !f.createdBy.IsNull() && t.CreatedBy != f.createdBy.ValueString():
+		return false
+	case !f.expired.IsNull() && t.Expired(f.now) != f.expired.ValueBool():
 		return false
 	}
 	return true

@@ -42,6 +42,7 @@ const (
 	envMaxRetries     = "MOLECULE_MAX_RETRIES"
 	envRequestTimeout = "MOLECULE_REQUEST_TIMEOUT"
 	envMaxRetryWait   = "MOLECULE_MAX_RETRY_WAIT"
+	envApprovalWait   = "MOLECULE_APPROVAL_TIMEOUT"
 )
 
 const defaultMaxRetryWait = time.Minute
@@ -53,6 +54,7 @@ const (
 	maxRequestTimeout = 10 * time.Minute
 	minMaxRetryWait   = 10 * time.Millisecond
 	maxMaxRetryWait   = 10 * time.Minute
+	maxApprovalWait   = 24 * time.Hour
 )
 
 // durationText spells d the way the documentation does, so that a default reads the same in the
@@ -93,6 +95,7 @@ type moleculeProviderModel struct {
 	MaxRetries     types.Int64  `tfsdk:"max_retries"`
 	RequestTimeout types.String `tfsdk:"request_timeout"`
 	MaxRetryWait   types.String `tfsdk:"max_retry_wait"`
+	ApprovalWait   types.String `tfsdk:"approval_timeout"`
 }
 
 // New returns the provider constructor that main and the acceptance tests serve.
@@ -176,6 +179,19 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					durationText(minMaxRetryWait), durationText(maxMaxRetryWait), durationText(defaultMaxRetryWait), envMaxRetryWait),
 				Validators: []validator.String{durationValidator{min: minMaxRetryWait, max: maxMaxRetryWait}},
 			},
+			"approval_timeout": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("How long a mint that waits for a person's approval is watched before the "+
+					"apply gives up, as a Go duration such as `\"30m\"`, up to `%s`. Since June 2026 the service makes a mint "+
+					"with the deployment's `ADMIN_TOKEN` (and, where the deployment says so, with an org key) wait until a "+
+					"person approves it in Canvas. With `0s`, the default, such a mint fails at once, naming the approval; "+
+					"the next apply after a person approved it mints the key. With a longer time the provider reads the "+
+					"approval's state meanwhile (every second for waits under 5 minutes, else every 5 seconds), without "+
+					"minting again, and once it is approved sends the mint once more; a denial fails at once. The provider "+
+					"never approves anything itself. Falls back to `%s`.",
+					durationText(maxApprovalWait), envApprovalWait),
+				Validators: []validator.String{durationValidator{min: 0, max: maxApprovalWait}},
+			},
 		},
 	}
 }
@@ -188,15 +204,16 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	}
 
 	unknown := map[string]bool{
-		"endpoint":        cfg.Endpoint.IsUnknown(),
-		"org":             cfg.Org.IsUnknown(),
-		"org_id":          cfg.OrgID.IsUnknown(),
-		"token":           cfg.Token.IsUnknown(),
-		"max_retries":     cfg.MaxRetries.IsUnknown(),
-		"request_timeout": cfg.RequestTimeout.IsUnknown(),
-		"max_retry_wait":  cfg.MaxRetryWait.IsUnknown(),
+		"endpoint":         cfg.Endpoint.IsUnknown(),
+		"org":              cfg.Org.IsUnknown(),
+		"org_id":           cfg.OrgID.IsUnknown(),
+		"token":            cfg.Token.IsUnknown(),
+		"max_retries":      cfg.MaxRetries.IsUnknown(),
+		"request_timeout":  cfg.RequestTimeout.IsUnknown(),
+		"max_retry_wait":   cfg.MaxRetryWait.IsUnknown(),
+		"approval_timeout": cfg.ApprovalWait.IsUnknown(),
 	}
-	for _, attr := range []string{"endpoint", "org", "org_id", "token", "max_retries", "request_timeout", "max_retry_wait"} {
+	for _, attr := range []string{"endpoint", "org", "org_id", "token", "max_retries", "request_timeout", "max_retry_wait", "approval_timeout"} {
 		if unknown[attr] {
 			resp.Diagnostics.AddAttributeError(path.Root(attr), "Unknown Molecule Provider Configuration",
 				fmt.Sprintf("The provider's %q depends on a value that is not known until apply. "+
@@ -214,6 +231,7 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	maxRetries := p.resolveMaxRetries(cfg, resp)
 	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, minRequestTimeout, maxRequestTimeout, resp)
 	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, minMaxRetryWait, maxMaxRetryWait, resp)
+	approvalWait := p.resolveDuration(cfg.ApprovalWait, "approval_timeout", envApprovalWait, 0, 0, maxApprovalWait, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -231,16 +249,28 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 		RequestTimeout: timeout,
 		RetryWaitMax:   min(maxWait, 30*time.Second),
 		MaxRetryAfter:  maxWait,
+		ApprovalPoll:   approvalPoll(approvalWait),
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create Molecule API Client", err.Error())
 		return
 	}
+	data.approvalWait = approvalWait
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
 	resp.ActionData = data
 	resp.ListResourceData = data
+}
+
+// approvalPoll is how often a mint waiting for approval reads its state: every second when the
+// wait is short, so that a decision is seen soon; every 5 seconds for longer waits, which keeps a
+// wait of hours well within the service's request limit.
+func approvalPoll(wait time.Duration) time.Duration {
+	if wait < 5*time.Minute {
+		return time.Second
+	}
+	return client.DefaultApprovalPoll
 }
 
 // resolveEndpoint applies the precedence rule: configuration first, then the environment.

@@ -87,7 +87,9 @@ func TestAccProviderConfig_errors(t *testing.T) {
 
 func TestAccProviderConfig_envFallbacks(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	// The April build, where ADMIN_TOKEN mints at once: this is about which credential is used.
+	e := newLocalEnvWithOptions(t, emulator.Options{Build: emulator.BuildApril2026})
+	admin := e.emu.AdminToken()
 	orgKey, orgPlain := e.emu.Seed(emulator.SeedKey{Name: "automation"})
 	name := e.name("fallback")
 
@@ -100,13 +102,13 @@ func TestAccProviderConfig_envFallbacks(t *testing.T) {
 		config    string
 		createdBy string
 	}{
-		{"admin token from MOLECULE_ADMIN_TOKEN", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}, "", "admin-token"},
+		{"admin token from MOLECULE_ADMIN_TOKEN", map[string]string{envEndpoint: e.endpoint, envAdminToken: admin}, "", "admin-token"},
 		// MOLECULE_ORG_TOKEN wins over MOLECULE_ADMIN_TOKEN (here a wrong one, which would fail).
 		{"org key from MOLECULE_ORG_TOKEN", map[string]string{envEndpoint: e.endpoint, envOrgToken: orgPlain, envAdminToken: "wrong"}, "",
 			"org-token:" + orgPlain[:8]},
 		// Configuration wins over the environment, for the endpoint and for the credential.
 		{"configuration over environment", map[string]string{envOrg: "unreachable", envAdminToken: "wrong"},
-			"  endpoint = \"" + e.endpoint + "\"\n  token = \"" + e.token + "\"\n", "admin-token"},
+			"  endpoint = \"" + e.endpoint + "\"\n  token = \"" + admin + "\"\n", "admin-token"},
 	} {
 		tfresource.Test(t, tfresource.TestCase{
 			ProtoV6ProviderFactories: e.factoriesWithEnv(tc.env),

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -23,6 +25,11 @@ var secretFieldKeys = []string{"token", "key", "authorization", "Authorization",
 type providerData struct {
 	client *client.Client
 	token  string
+	// approvalWait is how long a mint waiting for a person's approval is watched (approval_timeout).
+	approvalWait time.Duration
+	// plannedMints counts the keys this process's plans mint (creates and replacements), to
+	// warn when one plan needs more than the hourly quota.
+	plannedMints atomic.Int64
 }
 
 func newProviderData(cfg client.Config) (*providerData, error) {

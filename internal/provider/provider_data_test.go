@@ -40,7 +40,10 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 }
 
 func logsNeverContainSecrets(t *testing.T, d emulator.Dialect, canaryCredential string) {
-	emu := emulatortest.New(t, emulator.Options{AdminToken: canaryCredential, Dialect: d})
+	emu := emulatortest.New(t, emulator.Options{OrgKey: canaryCredential, Dialect: d})
+	if emu.OrgKey() != canaryCredential {
+		t.Fatal("the emulator does not know the canary as its org key")
+	}
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
 

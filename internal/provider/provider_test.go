@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,15 @@ const (
 	envAccToken          = "MOLECULE_ACC_TOKEN"
 	envAccDirectEndpoint = "MOLECULE_ACC_DIRECT_ENDPOINT"
 	envAccDatabaseURL    = "MOLECULE_ACC_DATABASE_URL"
+	// The Molecule platform server that make testacc-server starts, for the tests of what only a
+	// server of one's own allows: its deployment's ADMIN_TOKEN (when MOLECULE_ACC_TOKEN is an org
+	// key), its run script and directory (to approve or deny as a person in Canvas would, and to
+	// start servers configured otherwise), and its platform workspace (June 2026 builds and newer,
+	// which have the approval gate).
+	envAccAdminToken          = "MOLECULE_ACC_ADMIN_TOKEN"
+	envAccServerRun           = "MOLECULE_ACC_SERVER_RUN"
+	envAccServerDir           = "MOLECULE_ACC_SERVER_DIR"
+	envAccPlatformWorkspaceID = "MOLECULE_ACC_PLATFORM_WORKSPACE_ID"
 
 	// testKeyPrefix starts the name of every key a test mints, so the sweeper can find leftovers.
 	testKeyPrefix = "tf-acc-"
@@ -65,6 +75,12 @@ type testEnv struct {
 	// orgID is the organization's UUID that endpoint requires in X-Molecule-Org-Id, when it
 	// routes like a hosted organization (newTenantEnv); "" otherwise.
 	orgID string
+	// adminToken is the deployment's ADMIN_TOKEN, whose mints wait for a person's approval on
+	// June 2026 builds; "" against a real organization that did not give it.
+	adminToken string
+	// databaseURL is a self-hosted server's Postgres, where revoked keys and approvals can be
+	// seen; "" when the test cannot reach it.
+	databaseURL string
 }
 
 // newTestEnv runs against the real organization when opted in, else against an emulator of the
@@ -137,9 +153,17 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 		if e.endpoint == "" || e.token == "" {
 			t.Fatalf("%s=1 needs %s and %s", envAccReal, envAccEndpoint, envAccToken)
 		}
+		e.adminToken, e.databaseURL = os.Getenv(envAccAdminToken), os.Getenv(envAccDatabaseURL)
 	} else {
 		e.emu = emulatortest.New(t, opts)
-		e.endpoint, e.token = e.emu.URL(), e.emu.AdminToken()
+		// The credential that mints without approval on the June 2026 build the emulator follows,
+		// as on the real June server (MOLECULE_SERVER_ORG_KEY): an org key anchored to the
+		// organization; its ADMIN_TOKEN mints wait for a person. The guide's shape knows no
+		// approvals: there the ADMIN_TOKEN mints, as the guide shows.
+		e.endpoint, e.token, e.adminToken = e.emu.URL(), e.emu.AdminToken(), e.emu.AdminToken()
+		if e.emu.Dialect() == emulator.DialectDeployed {
+			e.token = e.emu.OrgKey()
+		}
 		e.dialect = e.emu.Dialect()
 		e.orgID = opts.TenantOrgID
 	}
@@ -149,6 +173,22 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 	}
 	e.api = api
 	return e
+}
+
+// withCredential appends to ids the id of the provider's credential when it is a key the
+// emulator lists (its org key), for checks of every listed key.
+func (e *testEnv) withCredential(ids ...string) []string {
+	if id := e.emu.OrgKeyID(); id != "" {
+		return append(ids, id)
+	}
+	return ids
+}
+
+// mintedKeys returns the emulator's live keys but the provider's own credential, its org key
+// (which a real organization lists too): the keys that tests and the provider made.
+func mintedKeys(emu *emulator.Server) []emulator.Key {
+	own := emu.OrgKeyID()
+	return slices.DeleteFunc(emu.LiveKeys(), func(k emulator.Key) bool { return k.ID == own })
 }
 
 // createdBy is the attribution of keys the provider mints with this environment's credential:
@@ -224,7 +264,7 @@ func (e *testEnv) isLive(id string) bool {
 		}
 		return false
 	}
-	if db := os.Getenv(envAccDatabaseURL); db != "" {
+	if db := e.databaseURL; db != "" {
 		revoked, found := dbRevoked(e.t, db, id)
 		return found && !revoked
 	}
@@ -258,10 +298,11 @@ func (e *testEnv) seed(name string) client.Token {
 func (e *testEnv) seedWithSecret(name string) (client.Token, string) {
 	e.t.Helper()
 	if e.emu != nil {
-		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: name})
-		return client.Token{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt}, plaintext
+		// Made by the credential and anchored to the organization, as on a real server.
+		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: name, CreatedBy: e.createdBy(), OrgID: e.emu.OrganizationID()})
+		return client.Token{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedBy: k.CreatedBy, OrgID: k.OrgID, CreatedAt: k.CreatedAt}, plaintext
 	}
-	m, _, err := e.api.MintReconciled(context.Background(), name)
+	m, _, err := e.api.MintReconciled(context.Background(), name, client.MintOptions{})
 	if err != nil {
 		e.t.Fatalf("seeding key %q: %v", name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/actionvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -167,7 +168,7 @@ func (a *revokeOrgAPIKeysAction) Invoke(ctx context.Context, req action.InvokeRe
 		}
 	}
 	filtered := !cfg.NamePrefix.IsNull() || !cfg.NameRegex.IsNull() || !cfg.CreatedBy.IsNull()
-	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy)
+	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, types.BoolNull(), time.Now())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name_regex"), "Invalid Regular Expression", err.Error())
 		return
@@ -621,6 +622,13 @@ func (r *revocation) name(t client.Token) string {
 	}
 	if t.Prefix != "" {
 		extra = append(extra, "prefix "+t.Prefix)
+	}
+	if t.ExpiresAt != nil {
+		verb := "expires"
+		if t.Expired(time.Now()) {
+			verb = "expired"
+		}
+		extra = append(extra, verb+" "+t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	id := r.data.sanitizeForMessage(t.ID)
 	if len(extra) == 0 {

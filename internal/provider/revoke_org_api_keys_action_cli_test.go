@@ -35,7 +35,7 @@ func newActionCLI(t *testing.T) (*cliEnv, *testEnv) {
 	for _, kv := range c.env {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case envEndpoint, envAdminToken:
+		case envEndpoint, envAdminToken, envOrgToken:
 			continue
 		case "HTTP_PROXY", "HTTPS_PROXY":
 			// The harness blocks everything beyond loopback; a real organization may be beyond it.

@@ -31,7 +31,7 @@ func (e *testEnv) mintWith(credential, name string) (client.Token, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	m, _, err := c.MintReconciled(context.Background(), name)
+	m, _, err := c.MintReconciled(context.Background(), name, client.MintOptions{})
 	if err != nil {
 		e.t.Fatalf("minting %q with another key: %v", name, err)
 	}
@@ -321,11 +321,11 @@ func TestRevokeOrgAPIKeysAction_filters(t *testing.T) {
 		byMinterCI, _ := e.mintWith(minterKey, prefix+"ci-by-minter")
 		byMinterOther, _ := e.mintWith(minterKey, prefix+"other-by-minter")
 
-		inv := h.invoke(t, map[string]any{"name_prefix": prefix + "ci-", "created_by": "admin-token"})
+		inv := h.invoke(t, map[string]any{"name_prefix": prefix + "ci-", "created_by": e.createdBy()})
 		inv.requireSuccess(t)
 		e.requireLive(t, false, ci1, ci2)
 		e.requireLive(t, true, agent, minter, byMinterCI, byMinterOther)
-		want := fmt.Sprintf("selected by filter name_prefix = %q, created_by = %q", prefix+"ci-", "admin-token")
+		want := fmt.Sprintf("selected by filter name_prefix = %q, created_by = %q", prefix+"ci-", e.createdBy())
 		for _, k := range []client.Token{ci1, ci2} {
 			if ev := inv.event(t, k.ID); !strings.Contains(ev, want) {
 				t.Errorf("the event about %s does not name the filters: %s", k.ID, ev)
@@ -456,6 +456,25 @@ func TestRevokeOrgAPIKeysAction_dryRun(t *testing.T) {
 			t.Errorf("unexpected dry-run summary: %s", last)
 		}
 	})
+}
+
+// The report says when each key expires, or that it has.
+func TestRevokeOrgAPIKeysAction_reportsExpiry(t *testing.T) {
+	t.Parallel()
+	e := newLocalEnv(t)
+	h := newRevokeHarness(t, e, "")
+	past, future := time.Now().Add(-time.Hour).UTC().Truncate(time.Second), time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	prefix := e.name("report-expiry") + "-"
+	old, _ := e.emu.Seed(emulator.SeedKey{Name: prefix + "old", ExpiresAt: &past})
+	soon, _ := e.emu.Seed(emulator.SeedKey{Name: prefix + "soon", ExpiresAt: &future})
+	inv := h.invoke(t, map[string]any{"name_prefix": prefix, "dry_run": true})
+	inv.requireSuccess(t)
+	if ev := inv.event(t, old.ID); !strings.Contains(ev, "expired "+past.Format(time.RFC3339)) {
+		t.Errorf("the report does not say the key expired: %s", ev)
+	}
+	if ev := inv.event(t, soon.ID); !strings.Contains(ev, "expires "+future.Format(time.RFC3339)) {
+		t.Errorf("the report does not say when the key expires: %s", ev)
+	}
 }
 
 func TestRevokeOrgAPIKeysAction_ownCredential(t *testing.T) {

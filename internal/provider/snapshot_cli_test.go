@@ -16,8 +16,9 @@ import (
 func TestCLI_planListsOnce(t *testing.T) {
 	t.Parallel()
 	const n = 150
-	// The service's limits are off: this counts requests, and 150 mints exceed the hour's quota.
-	c := newCLIEnv(t, emulator.Options{AdminToken: newCanary(), MintLimit: emulator.NoLimit, RequestLimit: emulator.NoLimit})
+	// The service's limits are off: this counts requests, and 150 mints exceed the hour's quota
+	// and the organization's ceiling of 100 live keys.
+	c := newCLIEnv(t, emulator.Options{OrgKey: newCanary(), MintLimit: emulator.NoLimit, RequestLimit: emulator.NoLimit, MintCeiling: -1})
 	prefix := testKeyPrefix + "snap-" + acctest.RandString(6) + "-"
 	c.writeConfig(fmt.Sprintf(`
 terraform {
@@ -63,7 +64,7 @@ data "molecule_org_api_key" "first" {
 	if counts[emulator.EndpointRevoke] != n || counts[emulator.EndpointList] != 1 {
 		t.Fatalf("destroy of %d keys made %v requests; want %d revokes and 1 list (its refresh)", n, counts, n)
 	}
-	if live := len(c.emu.LiveKeys()); live != 0 {
+	if live := len(mintedKeys(c.emu)); live != 0 {
 		t.Fatalf("%d keys live after destroy", live)
 	}
 }

@@ -36,6 +36,7 @@ import (
 
 const (
 	envAdminToken = "MOLECULE_EMULATOR_ADMIN_TOKEN"
+	envOrgKey     = "MOLECULE_EMULATOR_ORG_KEY"
 	shutdownGrace = 10 * time.Second
 )
 
@@ -47,12 +48,14 @@ func main() {
 }
 
 type config struct {
-	listen, adminToken, statePath, urlFile string
-	rateLimit                              int
-	rateWindow, latency                    time.Duration
+	listen, adminToken, orgKey, statePath, urlFile string
+	rateLimit                                      int
+	rateWindow, latency                            time.Duration
 
-	dialect, orgID          string
-	build, tenantOrgID      string
+	dialect, build          string
+	tenantOrgID, platformWS string
+	noPlatformWS, gate      bool
+	mintCeiling             int
 	mintLimit, requestLimit limitFlag
 	listCap                 int
 }
@@ -106,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "loopback `address` to listen on")
 	fs.StringVar(&c.adminToken, "admin-token", "", "admin credential (default: $"+envAdminToken+", else a random token printed once)")
+	fs.StringVar(&c.orgKey, "org-key", "", "an org key anchored to the organization, which mints without approval (default: $"+envOrgKey+", else a random key printed once)")
 	fs.StringVar(&c.statePath, "state", "", "`file` keeping the organization across restarts (default: memory only)")
 	fs.StringVar(&c.urlFile, "url-file", "", "`file` to write the base URL to once listening")
 	fs.StringVar(&c.dialect, "dialect", string(emulator.DialectDeployed), "response shape, `deployed|guide`: the service as deployed, or the published guide's")
@@ -114,7 +118,10 @@ func parseFlags(args []string, stderr io.Writer) (config, int, bool) {
 	fs.Var(&c.mintLimit, "mint-limit", "mints per caller (organization header, else credential, else client address), as `N/DURATION` (\"10/1h\", \"5/m\") or \"off\"")
 	fs.Var(&c.requestLimit, "request-limit", "API requests per caller, as `N/DURATION` or \"off\"")
 	fs.IntVar(&c.listCap, "list-cap", 0, "most keys a list returns, the newest (0: the service's 500; negative: all)")
-	fs.StringVar(&c.orgID, "org-id", "", "org_id reported on every key the deployed dialect lists (default: none)")
+	fs.StringVar(&c.platformWS, "platform-workspace-id", "", "the deployment's platform workspace, where ADMIN_TOKEN mints wait for approval (default: a generated one)")
+	fs.BoolVar(&c.noPlatformWS, "no-platform-workspace", false, "a deployment without a platform workspace: every ADMIN_TOKEN mint is refused (400)")
+	fs.BoolVar(&c.gate, "approval-gate", false, "gate anchored org keys' mints too (MOLECULE_PLATFORM_APPROVAL_GATE=1)")
+	fs.IntVar(&c.mintCeiling, "mint-ceiling", 0, "live, unexpired keys one organization may hold (0: the service's 100; negative: none)")
 	fs.IntVar(&c.rateLimit, "rate-limit", 0, "test harness: requests allowed per window over all clients, before any fault (0: unlimited)")
 	fs.DurationVar(&c.rateWindow, "rate-window", time.Second, "test harness: -rate-limit window")
 	fs.DurationVar(&c.latency, "latency", 0, "delay added to every API request")
@@ -161,20 +168,28 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 	if token == "" {
 		token = getenv(envAdminToken)
 	}
+	orgKey := cfg.orgKey
+	if orgKey == "" {
+		orgKey = getenv(envOrgKey)
+	}
 	ln, err := listenLoopback(ctx, cfg.listen)
 	if err != nil {
 		return err
 	}
 	emu, err := emulator.New(emulator.Options{
-		AdminToken:   token,
-		StatePath:    cfg.statePath,
-		Dialect:      emulator.Dialect(cfg.dialect),
-		Build:        emulator.Build(cfg.build),
-		TenantOrgID:  cfg.tenantOrgID,
-		MintLimit:    cfg.mintLimit.Limit,
-		RequestLimit: cfg.requestLimit.Limit,
-		ListCap:      cfg.listCap,
-		OrgID:        cfg.orgID,
+		AdminToken:          token,
+		OrgKey:              orgKey,
+		StatePath:           cfg.statePath,
+		Dialect:             emulator.Dialect(cfg.dialect),
+		Build:               emulator.Build(cfg.build),
+		TenantOrgID:         cfg.tenantOrgID,
+		MintLimit:           cfg.mintLimit.Limit,
+		RequestLimit:        cfg.requestLimit.Limit,
+		ListCap:             cfg.listCap,
+		PlatformWorkspaceID: cfg.platformWS,
+		NoPlatformWorkspace: cfg.noPlatformWS,
+		ApprovalGate:        cfg.gate,
+		MintCeiling:         cfg.mintCeiling,
 	})
 	if err != nil {
 		return errors.Join(err, ln.Close())
@@ -182,6 +197,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, stderr i
 	if token == "" {
 		// Printed once, on purpose: a generated token is useless unless the operator learns it.
 		_, _ = fmt.Fprintf(stderr, "molecule-emulator: generated admin token (set %s to choose one): %s\n", envAdminToken, emu.AdminToken())
+	}
+	// The credential to mint with on June 2026 builds, where ADMIN_TOKEN mints wait for a
+	// person's approval.
+	if key := emu.OrgKey(); orgKey == "" {
+		_, _ = fmt.Fprintf(stderr, "molecule-emulator: generated org key, anchored to the organization (set %s to choose one): %s\n", envOrgKey, key)
 	}
 	emu.SetRateLimit(emulator.RateLimit{Requests: cfg.rateLimit, Per: cfg.rateWindow})
 	emu.SetLatency(cfg.latency)

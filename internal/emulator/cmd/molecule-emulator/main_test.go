@@ -194,18 +194,16 @@ func TestRunServesLogsAndStops(t *testing.T) {
 		t.Run(strings.Join(append([]string{"default"}, tc.dialect...), " "), func(t *testing.T) {
 			t.Parallel()
 			statePath := filepath.Join(t.TempDir(), "state.json")
-			const admin = "admin-from-env"
+			const admin, orgKey = "admin-from-env", "org-key-from-env"
 			getenv := func(k string) string {
-				if k == envAdminToken {
-					return admin
-				}
-				return ""
+				return map[string]string{envAdminToken: admin, envOrgKey: orgKey}[k]
 			}
 			url, stderr, stop := serveInBackground(t, append([]string{"-state", statePath, "-rate-limit", "100"}, tc.dialect...), getenv)
 			if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+$`).MatchString(url) {
 				t.Fatalf("url file holds %q", url)
 			}
-			status, key := mint(t, url, admin, "from-test")
+			// The deployed service's ADMIN_TOKEN mints wait for approval; the org key mints.
+			status, key := mint(t, url, orgKey, "from-test")
 			if status != tc.mintStatus || key == "" {
 				t.Fatalf("mint: %d, want %d", status, tc.mintStatus)
 			}
@@ -222,7 +220,7 @@ func TestRunServesLogsAndStops(t *testing.T) {
 					t.Errorf("log lacks %q:\n%s", want, logs)
 				}
 			}
-			if strings.Contains(logs, key) || strings.Contains(logs, admin) || strings.Contains(logs, "from-test") {
+			if strings.Contains(logs, key) || strings.Contains(logs, admin) || strings.Contains(logs, orgKey) || strings.Contains(logs, "from-test") {
 				t.Fatalf("log leaks a credential or a body:\n%s", logs)
 			}
 			state, err := os.ReadFile(statePath)
@@ -235,12 +233,12 @@ func TestRunServesLogsAndStops(t *testing.T) {
 
 func TestRunAppliesLimitFlags(t *testing.T) {
 	t.Parallel()
-	const admin = "admin-for-limits"
+	const admin, orgKey = "admin-for-limits", "org-key-for-limits"
 	getenv := func(string) string { return "" }
 
-	url, _, _ := serveInBackground(t, []string{"-admin-token", admin, "-mint-limit", "2/h", "-list-cap", "1"}, getenv)
+	url, _, _ := serveInBackground(t, []string{"-admin-token", admin, "-org-key", orgKey, "-mint-limit", "2/h", "-list-cap", "1"}, getenv)
 	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
-		if status, _ := mint(t, url, admin, "limited"); status != want {
+		if status, _ := mint(t, url, orgKey, "limited"); status != want {
 			t.Fatalf("mint %d: %d, want %d", i+1, status, want)
 		}
 	}
@@ -254,8 +252,8 @@ func TestRunAppliesLimitFlags(t *testing.T) {
 			t.Fatalf("mint %d with -mint-limit off: %d", i+1, status)
 		}
 	}
-	if n := listLen(t, url, admin); n != 15 {
-		t.Fatalf("-list-cap -1 listed %d keys", n)
+	if n := listLen(t, url, admin); n != 16 {
+		t.Fatalf("-list-cap -1 listed %d keys, want the 15 minted and the org key", n)
 	}
 
 	url, _, _ = serveInBackground(t, []string{"-admin-token", admin, "-request-limit", "2/1m"}, getenv)
@@ -291,6 +289,33 @@ func TestRunServesAHostedTenant(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != want {
 				t.Errorf("-build %s, X-Molecule-Org-Id %q: %d, want %d", build, header, resp.StatusCode, want)
+			}
+		}
+	}
+}
+
+// The flags of the June 2026 build's mint rules: who may mint, the approval gate, the ceiling.
+func TestRunAppliesMintRuleFlags(t *testing.T) {
+	t.Parallel()
+	const admin, orgKey = "admin-for-rules", "org-key-for-rules"
+	for _, tc := range []struct {
+		args         []string
+		token        string
+		want         int
+		withoutFlags int
+	}{
+		{[]string{"-no-platform-workspace"}, admin, http.StatusBadRequest, http.StatusAccepted},
+		{[]string{"-approval-gate"}, orgKey, http.StatusAccepted, http.StatusOK},
+		{[]string{"-mint-ceiling", "1"}, orgKey, http.StatusTooManyRequests, http.StatusOK}, // the org key itself fills it
+	} {
+		for _, flags := range [][]string{tc.args, nil} {
+			url, _, _ := serveInBackground(t, append([]string{"-admin-token", admin, "-org-key", orgKey}, flags...), noEnv)
+			want := tc.want
+			if flags == nil {
+				want = tc.withoutFlags
+			}
+			if status, _ := mint(t, url, tc.token, "x"); status != want {
+				t.Errorf("%v: mint %d, want %d", flags, status, want)
 			}
 		}
 	}
@@ -354,7 +379,7 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	urlFile := filepath.Join(dir, "url")
 	var stderr lockedBuffer
 	cmd := exec.CommandContext(t.Context(), bin, "-url-file", urlFile)
-	cmd.Env = append(os.Environ(), envAdminToken+"=")
+	cmd.Env = append(os.Environ(), envAdminToken+"=", envOrgKey+"=")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -366,7 +391,14 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no generated admin token announced:\n%s", stderr.String())
 	}
-	if status, key := mint(t, url, m[1], "via-binary"); status != http.StatusOK || key == "" {
+	if n := listLen(t, url, m[1]); n != 1 {
+		t.Fatalf("the admin token lists %d keys, want the org key", n)
+	}
+	k := regexp.MustCompile(`generated org key, anchored to the organization \(set MOLECULE_EMULATOR_ORG_KEY to choose one\): (\S+)`).FindStringSubmatch(stderr.String())
+	if k == nil {
+		t.Fatalf("no generated org key announced:\n%s", stderr.String())
+	}
+	if status, key := mint(t, url, k[1], "via-binary"); status != http.StatusOK || key == "" {
 		t.Fatalf("mint: %d", status)
 	}
 
