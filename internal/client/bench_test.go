@@ -1,10 +1,12 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,5 +96,24 @@ func BenchmarkLookup10k(b *testing.B) {
 			b.Fatal("missing key")
 		}
 		i++
+	}
+}
+
+// BenchmarkListHostile is a 64 MiB list of tiny entries, as a misbehaving server or proxy might
+// send: it is refused after the first 10,000 entries (or 2 MiB), and what it costs stays bounded
+// by that, not by the body's size.
+func BenchmarkListHostile(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString(`{"tokens":[`)
+	for body.Len() < 64<<20 {
+		body.WriteString(`{"id":"x"},`)
+	}
+	body.WriteString(`{"id":"x"}]}`)
+	c := benchClient(b, body.Bytes())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.List(context.Background()); err == nil || !strings.Contains(err.Error(), "lists more than 10000 keys") {
+			b.Fatal(err)
+		}
 	}
 }

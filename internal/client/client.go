@@ -29,8 +29,13 @@ const (
 	defaultMaxRetryAfter = 60 * time.Second
 	defaultUserAgent     = "molecule-go-client"
 
-	maxSmallBody = 1 << 20  // mint and error responses
-	maxListBody  = 64 << 20 // a list of many thousands of keys still fits
+	maxSmallBody = 1 << 20 // mint and error responses
+	// maxListBody bounds a list response: the service lists at most 500 keys, about 100 KB, so
+	// anything near this is not the service's list, and is refused rather than read.
+	maxListBody = 2 << 20
+	// maxListEntries bounds the keys read from one list, for the same reason: twenty times what
+	// the service ever lists.
+	maxListEntries = 20 * ServiceListMax
 
 	tokensPath = "/org/tokens"
 
@@ -319,23 +324,119 @@ func (c *Client) list(ctx context.Context) (*Snapshot, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.failure(resp, k)
 	}
-	var w wireList
-	if err := c.decode(resp, k, c.listLimit, &w); err != nil {
-		return nil, err
-	}
-	if w.Tokens == nil {
-		return nil, fmt.Errorf("%s %s: cannot understand the response: it has no %q array", k.method, k.path, "tokens")
-	}
-	out := make([]Token, 0, len(*w.Tokens))
-	for i, t := range *w.Tokens {
-		if t.ID == "" {
-			return nil, fmt.Errorf("%s %s: cannot understand the response: entry %d of %q has no %q", k.method, k.path, i+1, "tokens", "id")
-		}
-		out = append(out, t.token())
+	body := &countingReader{r: io.LimitReader(resp.Body, c.listLimit+1)}
+	w, out, err := decodeList(body)
+	switch {
+	case body.n > c.listLimit:
+		return nil, fmt.Errorf("%s %s: the response is larger than %d MiB, far more than the service's list of at most %d keys "+
+			"takes; refusing to read it", k.method, k.path, c.listLimit>>20, ServiceListMax)
+	case err != nil:
+		return nil, fmt.Errorf("%s %s: cannot understand the response (HTTP %d, %s): %s", k.method, k.path, resp.StatusCode,
+			c.sanitize(contentType(resp)), c.sanitize(err.Error()))
 	}
 	snap := newSnapshot(out)
 	snap.Incomplete = w.incompleteReason(len(out), resp.Header)
 	return snap, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// decodeList reads a list response one key at a time, so that no copy of the whole body, nor of
+// every key as the wire shapes it, is ever held besides the keys themselves. It reads what could
+// say the list is cut short too (wireList), and ignores every other member.
+func decodeList(r io.Reader) (wireList, []Token, error) {
+	var w wireList
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return w, nil, err
+	}
+	var out []Token
+	seen := false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return w, nil, err
+		}
+		var target any
+		switch key {
+		case "tokens":
+			if out, err = decodeTokens(dec); err != nil {
+				return w, nil, err
+			}
+			seen = out != nil
+			continue
+		case "count":
+			target = &w.Count
+		case "next":
+			target = &w.Next
+		case "next_cursor":
+			target = &w.NextCursor
+		case "has_more":
+			target = &w.HasMore
+		default:
+			target = new(json.RawMessage)
+		}
+		if err := dec.Decode(target); err != nil {
+			return w, nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return w, nil, err
+	}
+	if !seen {
+		return w, nil, fmt.Errorf("it has no %q array", "tokens")
+	}
+	return w, out, nil
+}
+
+// decodeTokens reads the tokens array, nil for a JSON null.
+func decodeTokens(dec *json.Decoder) ([]Token, error) {
+	t, err := dec.Token()
+	switch {
+	case err != nil:
+		return nil, err
+	case t == nil:
+		return nil, nil
+	case t != json.Delim('['):
+		return nil, fmt.Errorf("%q is not an array", "tokens")
+	}
+	out := []Token{}
+	for dec.More() {
+		var wt wireToken
+		if err := dec.Decode(&wt); err != nil {
+			return nil, err
+		}
+		if wt.ID == "" {
+			return nil, fmt.Errorf("entry %d of %q has no %q", len(out)+1, "tokens", "id")
+		}
+		if len(out) == maxListEntries {
+			return nil, fmt.Errorf("it lists more than %d keys, far more than the %d the service lists at most; refusing to read it",
+				maxListEntries, ServiceListMax)
+		}
+		out = append(out, wt.token())
+	}
+	return out, expectDelim(dec, ']')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("expected %q, found %v", want, t)
+	}
+	return nil
 }
 
 // Revoke revokes the key with the given id. IsKeyNotLive(err) means the service said no live key
@@ -406,10 +507,9 @@ func (w wireToken) token() Token {
 	return t
 }
 
-// wireList is a list response. Besides tokens it reads what could say the list is cut short:
+// wireList is what a list response says besides its tokens that could say the list is cut short:
 // count (the length of tokens on the deployed service) and the usual pagination hints.
 type wireList struct {
-	Tokens     *[]wireToken    `json:"tokens"`
 	Count      *int            `json:"count"`
 	Next       json.RawMessage `json:"next"`
 	NextCursor json.RawMessage `json:"next_cursor"`
@@ -482,6 +582,11 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 	req.Header.Set("Accept", "application/json")
 	if c.orgID != "" {
 		req.Header.Set(OrgIDHeader, c.orgID)
+	}
+	if k.method == http.MethodGet {
+		// A list a cache in between served from before a mint or a revocation would show keys
+		// that are gone and hide new ones: every read must come from the service.
+		req.Header.Set("Cache-Control", "no-cache")
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -196,6 +196,13 @@ func TestRequestHeaders(t *testing.T) {
 		if got, ok := h[OrgIDHeader]; ok {
 			t.Errorf("%s sent %s %q without an OrgID configured", method, OrgIDHeader, got)
 		}
+		wantCache := ""
+		if method == http.MethodGet {
+			wantCache = "no-cache"
+		}
+		if got := h.Get("Cache-Control"); got != wantCache {
+			t.Errorf("%s Cache-Control = %q, want %q", method, got, wantCache)
+		}
 	}
 	if len(seen) != 3 {
 		t.Errorf("saw methods %v", seen)
@@ -236,7 +243,7 @@ func TestDefaults(t *testing.T) {
 	t.Parallel()
 	c := newTestClient(t, "http://127.0.0.1:1", func(c *Config) { *c = Config{Endpoint: c.Endpoint, Token: c.Token} })
 	if c.maxRetries != 0 || c.http.Timeout != DefaultRequestTimeout || c.waitMin != 500*time.Millisecond ||
-		c.waitMax != 30*time.Second || c.maxRetryAfter != time.Minute || c.listLimit != 64<<20 || c.userAgent == "" {
+		c.waitMax != 30*time.Second || c.maxRetryAfter != time.Minute || c.listLimit != 2<<20 || c.userAgent == "" {
 		t.Error("defaults not applied")
 	}
 	tr := defaultTransport()
@@ -299,12 +306,15 @@ func TestMalformedListResponses(t *testing.T) {
 		"missing id":        {jsonResponse(200, `{"tokens":[{"id":"tok_1"},{"name":"x"}]}`), `entry 2 of "tokens" has no "id"`},
 		"unexpected status": {respond(204, "", ""), "unexpected HTTP 204"},
 		"huge":              {endless(200, "application/json"), "larger than 2 MiB"},
+		"too many keys":     {jsonResponse(200, `{"tokens":[`+strings.Repeat(`{"id":"x"},`, maxListEntries)+`{"id":"x"}]}`), "lists more than 10000 keys"},
+		"tokens null":       {jsonResponse(200, `{"tokens":null,"count":0}`), `it has no "tokens" array`},
+		"count alone":       {jsonResponse(200, `{"count":0}`), `it has no "tokens" array`},
+		"trailing garbage":  {jsonResponse(200, `{"tokens":[]`), "cannot understand"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, tc.h)
 			c := newTestClient(t, s.URL)
-			c.listLimit = 2 << 20 // reading the real 64 MiB limit is slow under the race detector
 			_, err := c.List(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("List() error = %v, want it to mention %q", err, tc.want)

@@ -251,19 +251,27 @@ func TestMintReconciledIgnoresListStartedBeforeMint(t *testing.T) {
 	}
 }
 
+// A key of the lost mint's name created in its window is revoked only if the service attributes it
+// to this client's credential: "org-token:<its prefix>" when the credential is a listed org key,
+// "admin-token" when it is the ADMIN_TOKEN (not a listed key).
 func TestMintReconciledOwnAttribution(t *testing.T) {
 	t.Parallel()
+	const credentialKey = "CRED1234" + "4R_er9xO_F_vZ7vbnmzlOd6AgNPxlR6YEg0"
 	for name, tc := range map[string]struct {
+		orgKey    bool // the credential is a listed org key, else the ADMIN_TOKEN
 		createdBy string
 		own       bool
 	}{
-		"admin token":               {"admin-token", true},
-		"this org key":              {"org-token:" + deployedCredential[:PrefixLength], true},
-		"another org key":           {"org-token:" + deployedKey[:PrefixLength], false},
-		"a shorter prefix":          {"org-token:" + deployedCredential[:PrefixLength-1], false},
-		"a longer prefix":           {"org-token:" + deployedCredential[:PrefixLength+1], false},
-		"a deployed Canvas user":    {"session", false},
-		"a guide-shape Canvas user": {"session:user_01HZX", false},
+		"admin token, by the admin token":        {false, "admin-token", true},
+		"admin token, by an org key":             {false, "org-token:" + deployedKey[:PrefixLength], false},
+		"admin token, by its own first chars":    {false, "org-token:" + deployedCredential[:PrefixLength], false},
+		"org key, by itself":                     {true, "org-token:CRED1234", true},
+		"org key, by the admin token":            {true, "admin-token", false},
+		"org key, by another org key":            {true, "org-token:" + deployedKey[:PrefixLength], false},
+		"org key, by a shorter prefix":           {true, "org-token:CRED123", false},
+		"org key, by a longer prefix":            {true, "org-token:CRED12344", false},
+		"admin token, by a deployed Canvas user": {false, "session", false},
+		"org key, by a guide-shape Canvas user":  {true, "session:user_01HZX", false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -282,7 +290,15 @@ func TestMintReconciledOwnAttribution(t *testing.T) {
 					writeJSON(w, 502, map[string]string{"error": "bad gateway"})
 				}
 			})
-			c := newTestClient(t, f.URL, withCredential(deployedCredential))
+			credential := deployedCredential
+			if tc.orgKey {
+				credential = credentialKey
+				f.mu.Lock()
+				f.keys = append(f.keys, fakeKey{ID: randomUUID(), Prefix: credential[:PrefixLength], Name: "credential",
+					CreatedBy: "admin-token", Plaintext: credential, CreatedAt: time.Now().Add(-time.Hour).UTC()})
+				f.mu.Unlock()
+			}
+			c := newTestClient(t, f.URL, withCredential(credential))
 			m, revoked, err := c.MintReconciled(context.Background(), "agent", MintOptions{})
 			orphan := <-lost
 			if tc.own {

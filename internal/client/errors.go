@@ -211,14 +211,10 @@ func rateLimitInfo(resp *http.Response, body []byte, now time.Time) *RateLimitIn
 	if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Limit"))); err == nil && n > 0 {
 		info.Limit = n
 	}
-	var fromBody struct {
-		RetryAfter *float64 `json:"retry_after"`
-	}
-	_ = json.Unmarshal(body, &fromBody)
 	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 		info.RetryAfter = d
-	} else if fromBody.RetryAfter != nil && *fromBody.RetryAfter > 0 && *fromBody.RetryAfter < 1e9 {
-		info.RetryAfter = time.Duration(*fromBody.RetryAfter * float64(time.Second))
+	} else if d, ok := bodyRetryAfter(body); ok && d > 0 {
+		info.RetryAfter = d
 	} else if d, ok := parseRetryAfter(resp.Header.Get("X-RateLimit-Reset"), now); ok && d < 1e9*time.Second {
 		info.RetryAfter = d
 	}
@@ -347,11 +343,14 @@ func (c *Client) redact(err error) error {
 
 // sanitize makes server-controlled or echoed text safe for an error string: the credential and
 // anything shaped like a key are redacted first (so truncation cannot leave half a secret), then
-// control characters and runs of whitespace collapse, then the text is truncated.
+// control and other non-printing characters and runs of whitespace collapse, then the text is
+// truncated.
 func (c *Client) sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = c.secrets.redactAll(s)
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	// Whatever would act on a terminal (ESC, a newline that forges a line, a bidirectional
+	// override) goes the way of white space.
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
 	if r := []rune(s); len(r) > maxMessageRunes {
 		s = string(r[:maxMessageRunes]) + "…"
 	}

@@ -13,10 +13,20 @@ import (
 // to wait, up to an hour. Waiting a capped minute would only be refused again.
 func TestMintRateLimitLongerThanCapFailsAtOnce(t *testing.T) {
 	t.Parallel()
+	// A 429 whose wait is only in its body (retry_after) is read the same way.
+	for name, header := range map[string]bool{"Retry-After": true, "retry_after alone": false} {
+		t.Run(name, func(t *testing.T) { mintRateLimitLongerThanCap(t, header) })
+	}
+}
+
+func mintRateLimitLongerThanCap(t *testing.T, header bool) {
+	t.Parallel()
 	f := newFakeService(t, func(f *fakeService) {
 		f.mintHook = func(_ *fakeService, w http.ResponseWriter, _, _ string) {
 			h := w.Header()
-			h.Set("Retry-After", "3000")
+			if header {
+				h.Set("Retry-After", "3000")
+			}
 			h.Set("X-RateLimit-Limit", "10")
 			h.Set("X-RateLimit-Remaining", "0")
 			h.Set("X-RateLimit-Reset", "3000")

@@ -465,7 +465,7 @@ func (c *Client) describe(ctx context.Context, m *MintedToken) {
 func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
 	pctx, cancel := cleanupContext(ctx, lost)
 	defer cancel()
-	tokens, err := c.List(pctx)
+	snap, err := c.list(pctx)
 	lost.lastList = time.Now()
 	if err != nil {
 		lost.failed++
@@ -474,13 +474,14 @@ func (c *Client) reconcilePass(ctx context.Context, lost *lostMint) error {
 	lost.lists++
 	lost.since, lost.sinceHow = c.serviceClock.earliest(lost.sent)
 	var candidates []Token
-	for _, t := range tokens {
+	own := c.ownAttributions(snap)
+	for _, t := range snap.Tokens {
 		if t.Name != lost.name || c.rec.known(t.ID) || slices.Contains(lost.revoked, t.ID) || t.CreatedAt.Before(lost.since) {
 			continue
 		}
 		// The service names the credential that minted a key: one minted by another credential
 		// (a person in Canvas, another org key) cannot have come from this client's request.
-		if t.CreatedBy != "" && !c.ownAttribution(t.CreatedBy) {
+		if t.CreatedBy != "" && !slices.Contains(own, t.CreatedBy) {
 			c.debug(ctx, "Left alone a key of the same name minted by another credential", map[string]any{
 				"id": c.sanitize(t.ID), "created_by": c.sanitize(t.CreatedBy)})
 			continue
@@ -561,13 +562,23 @@ func (s *serviceClock) earliest(sent time.Time) (time.Time, string) {
 		s.lo.Round(time.Millisecond), s.hi.Round(time.Millisecond), dateMargin)
 }
 
-// ownAttribution reports whether createdBy may name this client's credential: "admin-token"
-// when it is the deployment's ADMIN_TOKEN, "org-token:<prefix>" when it is an org key. Which of
-// the two it is cannot be told from the credential itself (keys have no fixed format), so both
-// are accepted.
-func (c *Client) ownAttribution(createdBy string) bool {
-	if createdBy == "admin-token" {
-		return true
+// ownAttributions are the created_by values that may name this client's credential, as the list
+// snap shows the keys: "org-token:<prefix>" when the credential is a listed org key (its prefix is
+// the start of the credential), else "admin-token", the deployment's ADMIN_TOKEN. Only when the
+// list may be incomplete, so that an org key older than the listed ones cannot be ruled out, are
+// both possible. A key that another credential minted cannot have come from this client's mint.
+func (c *Client) ownAttributions(snap *Snapshot) []string {
+	orgKey := ""
+	if len(c.token) >= PrefixLength {
+		orgKey = "org-token:" + c.token[:PrefixLength]
+		for _, t := range snap.Tokens {
+			if t.Prefix == c.token[:PrefixLength] {
+				return []string{orgKey}
+			}
+		}
 	}
-	return len(c.token) >= PrefixLength && createdBy == "org-token:"+c.token[:PrefixLength]
+	if snap.Incomplete != "" && orgKey != "" {
+		return []string{"admin-token", orgKey}
+	}
+	return []string{"admin-token"}
 }

@@ -460,6 +460,49 @@ func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
 	}
 }
 
+// Runs with different credentials: run B mints the same name inside the window of A's lost
+// attempt, with the other kind of credential. A knows its own kind from the list (an org key's
+// prefix is listed, the ADMIN_TOKEN is not), so B's key cannot be its lost one: A revokes only its
+// own, and B's key stays live.
+func TestMintReconciledLeavesAnotherCredentialsKeyAlone(t *testing.T) {
+	t.Parallel()
+	for name, aIsOrgKey := range map[string]bool{"org key run, ADMIN_TOKEN run": true, "ADMIN_TOKEN run, org key run": false} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			emu := emulatortest.New(t, april(emulator.Options{}))
+			_, orgKey := emu.Seed(emulator.SeedKey{Name: "pipeline credential"})
+			tokenA, tokenB := orgKey, emu.AdminToken()
+			if !aIsOrgKey {
+				tokenA, tokenB = tokenB, tokenA
+			}
+			a := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.LateCommitGrace = tokenA, 3*time.Second })
+			b := emulatorClient(t, emu, tokenB)
+			emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+
+			done := mintInBackground(a, "pipeline")
+			// A has lost its first answer and minted again; its grace window is open.
+			waitForMintRequests(t, emu, 2, done)
+			keyB, _, err := b.MintReconciled(context.Background(), "pipeline", MintOptions{})
+			if err != nil {
+				t.Fatalf("run B: %v", err)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatalf("run A: %v", r.err)
+			}
+			if !emu.IsLive(keyB.ID) || slices.Contains(r.revoked, keyB.ID) {
+				t.Fatalf("run A revoked run B's key %s (%s), minted by another credential (A revoked %v)", keyB.ID, keyB.CreatedBy, r.revoked)
+			}
+			if len(r.revoked) != 1 {
+				t.Fatalf("A revoked %v, want its own lost key", r.revoked)
+			}
+			if live := liveNamed(emu, "pipeline"); len(live) != 2 || !slices.Contains(live, keyB.ID) || !slices.Contains(live, r.m.ID) {
+				t.Fatalf("live keys %v, want A's and B's", live)
+			}
+		})
+	}
+}
+
 // The window is read on the service's clock, which stamps created_at: a service whose clock is
 // an hour behind this machine's still has its lost key found, through its Date header.
 func TestMintReconciledReadsTheWindowOnTheServiceClock(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,27 +56,29 @@ func (k *call) before(_ retryablehttp.Logger, r *http.Request, i int) {
 // attemptTrace is the transport's own account (net/http/httptrace) of how far one attempt got.
 // Its hooks may run on the transport's goroutines.
 type attemptTrace struct {
-	askedForConn, wroteHeaders atomic.Bool
+	askedForConn, gotConn atomic.Bool
 }
 
 func (p *attemptTrace) hooks() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		GetConn:      func(string) { p.askedForConn.Store(true) },
-		WroteHeaders: func() { p.wroteHeaders.Store(true) },
+		GetConn: func(string) { p.askedForConn.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { p.gotConn.Store(true) },
 	}
 }
 
 // unsent reports whether the current attempt, which failed with err, certainly delivered no
 // request: the connection was never made (a refused dial, a failed TLS handshake, a proxy that
-// refused CONNECT), or it was but the request's headers were never completely written, so the
-// service cannot have read a request to act on. The trace decides only when the transport
-// reported through it (it asked for a connection); otherwise only a dial error proves it.
+// refused CONNECT). Once the transport has a connection, the request may be on its way: whether
+// its headers were written is not evidence either way, as the hook that says so can run after a
+// timeout or a cancellation has already ended the attempt (HTTP/2 writes the HEADERS frame on
+// another goroutine). The trace decides only when the transport reported through it (it asked
+// for a connection); otherwise only a dial error proves it.
 func (k *call) unsent(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	return k.trace != nil && k.trace.askedForConn.Load() && !k.trace.wroteHeaders.Load()
+	return k.trace != nil && k.trace.askedForConn.Load() && !k.trace.gotConn.Load()
 }
 
 // checkRetry logs the attempt and decides whether to retry it. It never returns an error: the
@@ -193,12 +196,27 @@ func (c *Client) nextWait(attempt int, resp *http.Response) time.Duration {
 	return c.waitMin + rand.N(ceiling-c.waitMin+1) //nolint:gosec // G404: jitter only spreads retries; it need not be unpredictable
 }
 
-// retryAfter is the wait a 429 or 503 asks for in its Retry-After header.
+// retryAfter is the wait a 429 or 503 asks for: in its Retry-After header, or, for a 429 without
+// one, in its body's retry_after, which the service sends too.
 func (c *Client) retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok || resp.StatusCode != http.StatusTooManyRequests {
+		return d, ok
+	}
+	return bodyRetryAfter(peekBody(resp))
+}
+
+// bodyRetryAfter reads the seconds a JSON body's retry_after asks to wait.
+func bodyRetryAfter(body []byte) (time.Duration, bool) {
+	var b struct {
+		RetryAfter *float64 `json:"retry_after"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.RetryAfter == nil || *b.RetryAfter < 0 || *b.RetryAfter >= 1e9 {
+		return 0, false
+	}
+	return time.Duration(*b.RetryAfter * float64(time.Second)), true
 }
 
 // parseRetryAfter reads Retry-After as delay seconds or an HTTP date. Anything else, including

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -185,5 +188,43 @@ func TestRetryAfterZeroWaitsTheMinimumBackoff(t *testing.T) {
 				t.Fatalf("want one retry after 200ms:\n%s", log)
 			}
 		})
+	}
+}
+
+// deliveredThenLost delivers the first mint and then reports a timeout, as a transport does when
+// the time runs out after it handed the request over but before its WroteHeaders hook ran (HTTP/2
+// writes the HEADERS frame on another goroutine).
+type deliveredThenLost struct {
+	next http.RoundTripper
+	lost atomic.Bool
+}
+
+func (d *deliveredThenLost) RoundTrip(r *http.Request) (*http.Response, error) {
+	if trace := httptrace.ContextClientTrace(r.Context()); trace != nil {
+		trace.GetConn(r.URL.Host)
+		trace.GotConn(httptrace.GotConnInfo{})
+	}
+	resp, err := d.next.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPost && d.lost.CompareAndSwap(false, true) {
+		resp.Body.Close()
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	}
+	return resp, err
+}
+
+// A mint whose connection was made may have been delivered, whatever the write hooks said: it is
+// reconciled, never re-sent as if it had not left.
+func TestMintDeliveredBeforeTheWriteHookIsReconciled(t *testing.T) {
+	t.Parallel()
+	f := newFakeService(t)
+	c := newTestClient(t, f.URL, withCredential(f.admin), func(c *Config) {
+		c.Transport = &deliveredThenLost{next: http.DefaultTransport}
+	})
+	m, revoked, err := c.MintReconciled(context.Background(), "delivered", MintOptions{})
+	if err != nil {
+		t.Fatalf("MintReconciled: %v", err)
+	}
+	if len(revoked) != 1 || !slices.Equal(f.liveNamed("delivered"), []string{m.ID}) {
+		t.Fatalf("revoked %v, live %v: the delivered key must be found and revoked, and only %s left", revoked, f.liveNamed("delivered"), m.ID)
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -119,9 +122,78 @@ func secretLookalike(snap *client.Snapshot, input string) (client.Token, bool) {
 // describeKey names a key for a diagnostic: its id, and its name when it has one.
 func describeKey(t client.Token) string {
 	if t.Name == "" {
-		return t.ID
+		return printable(t.ID)
 	}
-	return fmt.Sprintf("%s (%q)", t.ID, t.Name)
+	return fmt.Sprintf("%s (%q)", printable(t.ID), t.Name)
+}
+
+// printable makes text from the service (a name, an id) safe to show on a terminal: whatever
+// would act on it (ESC, a newline that forges an output line, a bidirectional override, any other
+// non-printing character) is escaped as Go writes it ("\x1b", "\n", "\u202e"), and invalid UTF-8
+// byte by byte ("\xff"). Everything else, letters of any script included, is left as it is.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r == utf8.RuneError || !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// echoInput shows a value someone typed where an id (or a name, or a prefix) belongs, which no key
+// of snap has. Every live key's prefix is in a complete list, so a pasted plaintext is recognised
+// there (secretLookalike, before this is called) and anything else is shown; a list that may be
+// incomplete may lack the key whose secret it is, so then it is shown only as echo shows it.
+func (d *providerData) echoInput(s string, snap *client.Snapshot) string {
+	switch {
+	case d.client.IsSecret(s):
+		return "(not shown: it is a secret, the provider's credential or a key's plaintext)"
+	case strings.Contains(d.redact(s), client.RedactedMark):
+		// A secret the client knows, or one shaped like a guide-style key, inside it.
+		return quoted(d.redact(s))
+	case snap != nil && snap.Incomplete == "":
+		return quoted(s)
+	}
+	return echo(s)
+}
+
+// quoted is s, made printable and cut short if need be, between double quotes.
+func quoted(s string) string {
+	s = printable(s)
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:100]) + "…"
+	}
+	return `"` + s + `"`
+}
+
+// echo shows a value someone typed that the provider cannot rule out as a secret pasted by
+// mistake: an id that a list that may be incomplete does not show (echoInput), or a setting that
+// is not what it should be (the credential pasted into the wrong variable). A value that cannot be
+// a secret, being short or holding characters no key or credential has, is shown in full;
+// otherwise only its first 8 characters, which are a key's public prefix, and its length.
+func echo(s string) string {
+	if len(s) <= client.PrefixLength || strings.IndexFunc(s, func(r rune) bool { return !credentialRune(r) }) >= 0 {
+		return quoted(s)
+	}
+	return fmt.Sprintf("%s… (%d characters; the rest is not shown, in case it is a secret)", quoted(s[:client.PrefixLength]), len(s))
+}
+
+// credentialRune reports whether r may appear in a key or a credential: base64 in either alphabet,
+// and the separators of the guide's keys and of typical tokens.
+func credentialRune(r rune) bool {
+	return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.~+/=:", r))
 }
 
 // incompleteListAdvice explains what an incomplete list means for a key it lacks.
@@ -138,6 +210,7 @@ func incompleteListAdvice(reason string) string {
 func (d *providerData) reconcileWarnings(what, name string, revoked []string, minted *client.MintedToken) diag.Diagnostics {
 	var diags diag.Diagnostics
 	for _, id := range revoked {
+		id = printable(id)
 		diags.AddWarning("Revoked Key From a Lost Mint Response",
 			fmt.Sprintf("A request to mint %s %q got no usable answer, and key %s with that name was created, by this "+
 				"provider's credential or by a creator the service did not name, while that request was in flight or soon after. It is the lost request's key, "+

@@ -66,7 +66,8 @@ func (d *orgAPIKeyDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 				Computed: true,
 				MarkdownDescription: "Name of the key to look up; exactly one live key must have it. Exactly one of `id`, `name` " +
 					"or `prefix` must be set. Null for a key without a name (for example one made in Canvas).",
-				Validators: []validator.String{exactlyOne, keyNameValidator{}},
+				// Any name the service holds can be looked up: Canvas accepts names Terraform would not mint.
+				Validators: []validator.String{exactlyOne, stringvalidator.LengthAtLeast(1)},
 			},
 			"prefix": schema.StringAttribute{
 				Optional: true,
@@ -138,7 +139,7 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 	}
 	switch {
 	case len(matches) == 0:
-		shown := fmt.Sprintf("%q", d.data.sanitizeForMessage(want))
+		shown := d.data.echoInput(want, snap)
 		if t, ok := secretLookalike(snap, want); ok {
 			shown = fmt.Sprintf("(not shown: it starts with the prefix of key %s, so it is probably that key's secret)", describeKey(t))
 		}
@@ -160,7 +161,7 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		sortTokens(matches)
 		ids := make([]string, len(matches))
 		for i, t := range matches {
-			ids[i] = t.ID
+			ids[i] = printable(t.ID)
 		}
 		resp.Diagnostics.AddAttributeError(path.Root(attr), "Org API Key Lookup Is Ambiguous",
 			fmt.Sprintf("%d live org API keys have %s %q: %s. Look the key up by id instead.",
@@ -171,7 +172,7 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		resp.Diagnostics.AddWarning("Org API Key Lookup May Be Ambiguous",
 			fmt.Sprintf("Key %s is the only live key with %s %q in the service's list, but that list may be incomplete (%s): "+
 				"an older key the list does not show may have the same %s. Look the key up by id to be sure.",
-				matches[0].ID, attr, want, snap.Incomplete, attr))
+				printable(matches[0].ID), attr, want, snap.Incomplete, attr))
 	}
 	t := matches[0]
 	state := orgAPIKeyDataSourceModel{

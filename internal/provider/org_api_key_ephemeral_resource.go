@@ -242,7 +242,7 @@ func (r *orgAPIKeyEphemeralResource) revoke(ctx context.Context, opened openedKe
 			fmt.Sprintf("Revoking ephemeral key %s (%q) failed: %s. The key may still be live, and no Terraform state "+
 				"tracks it. Revoke it in Canvas (Settings → Org API Keys), or import it into a molecule_org_api_key "+
 				"resource (import by id %s) and destroy that. %s",
-				opened.ID, opened.Name, err, opened.ID, nextStep(err)))
+				printable(opened.ID), opened.Name, err, printable(opened.ID), nextStep(err)))
 	}
 }
 

@@ -192,14 +192,15 @@ func keyListResult(ctx context.Context, req list.ListRequest, t client.Token, no
 
 // keyDisplayName names a key as Canvas does: by its name, or by its prefix when it has none. The
 // published guide's list has no prefix, so an unnamed key there is shown by its id.
+// Names are what people typed in Canvas, and any of it is escaped that would act on a terminal.
 func keyDisplayName(t client.Token) string {
 	switch {
 	case t.Name != "":
-		return t.Name
+		return printable(t.Name)
 	case t.Prefix != "":
-		return t.Prefix + "…"
+		return printable(t.Prefix) + "…"
 	}
-	return t.ID
+	return printable(t.ID)
 }
 
 // importedKeyModel is exactly what Read stores after importing t, so that configuration generated
@@ -250,8 +251,8 @@ func parseNotUsedSince(raw string, now time.Time) (time.Time, error) {
 		return at, nil
 	}
 	if _, err := time.ParseDuration(raw); err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a duration, such as \"720h\" (30 days), nor an RFC 3339 time, "+
-			"such as \"2026-01-01T00:00:00Z\"", raw)
+		return time.Time{}, fmt.Errorf("%s is neither a duration, such as \"720h\" (30 days), nor an RFC 3339 time, "+
+			"such as \"2026-01-01T00:00:00Z\"", echo(raw))
 	}
 	d, err := parseDuration(raw, minNotUsedSince, maxNotUsedSince)
 	if err != nil {

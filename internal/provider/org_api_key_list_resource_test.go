@@ -498,6 +498,19 @@ func TestOrgAPIKeyListResource_staleFilter(t *testing.T) {
 	}
 }
 
+// cliProviderOnly is a root module with the provider and nothing else, for queries to fill.
+const cliProviderOnly = `
+terraform {
+  required_providers {
+    molecule = {
+      source = "molecule-ai/molecule"
+    }
+  }
+}
+
+provider "molecule" {}
+`
+
 // TestCLI_terraformQueryAdoptsKeys adopts keys made outside Terraform the way the guide tells a
 // user to, with the real CLI: terraform query writes configuration for them, terraform apply
 // imports them without minting or revoking anything, and the plan after it is empty.
@@ -517,17 +530,7 @@ func TestCLI_terraformQueryAdoptsKeys(t *testing.T) {
 			c.emu.Seed(emulator.SeedKey{Name: "svc-busy", LastUsedAt: &recent})
 			adopted := map[string]bool{named.ID: true, unnamed.ID: true, stale.ID: true}
 
-			c.writeConfig(`
-terraform {
-  required_providers {
-    molecule = {
-      source = "molecule-ai/molecule"
-    }
-  }
-}
-
-provider "molecule" {}
-`)
+			c.writeConfig(cliProviderOnly)
 			query := `list "molecule_org_api_key" "adopt" {
   provider         = molecule
   include_resource = true

@@ -219,12 +219,13 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			},
 			"name": schema.StringAttribute{
 				Optional: true,
+				Computed: true,
 				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `ci-bot` or `claude-agent-prod`. " +
-					"**Required to mint a key**; leave it unset only for an imported key that has no name (made in " +
-					"Canvas without one). Not unique: the service accepts several live keys with one name. At most " +
-					"100 bytes of UTF-8, not blank, no control characters. Changing it replaces the key.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{keyNameValidator{}},
+					"**Required to mint a key**: at most 100 bytes of UTF-8, not blank, no control characters, checked at " +
+					"plan time. Not unique: the service accepts several live keys with one name. Changing it replaces the " +
+					"key. A key that already exists, such as one imported, keeps the name the service holds, whatever it " +
+					"is (Canvas accepts any), and leaving `name` unset keeps it as it is.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
 			},
 			"prefix": schema.StringAttribute{
 				Computed: true,
@@ -418,12 +419,12 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 			resp.Diagnostics.AddWarning("Org API Key Not Found in an Incomplete List",
 				fmt.Sprintf("Key %s (%q) was not in the service's list of live keys. %s It stays in state unchanged, and "+
 					"nothing is minted in its place. If it was revoked, replace it with terraform apply -replace=<address> "+
-					"or forget it with terraform state rm <address>.", id, state.Name.ValueString(), incompleteListAdvice(incomplete)))
+					"or forget it with terraform state rm <address>.", printable(id), state.Name.ValueString(), incompleteListAdvice(incomplete)))
 			return
 		}
 		resp.Diagnostics.AddWarning("Org API Key Revoked Outside Terraform",
 			fmt.Sprintf("Key %s (%q) is no longer live: it was revoked outside Terraform. It has been removed from state; "+
-				"the next apply mints a replacement with a new secret.", id, state.Name.ValueString()))
+				"the next apply mints a replacement with a new secret.", printable(id), state.Name.ValueString()))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -477,12 +478,6 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	// A new key's rotate_at waits for the mint's created_at: setRotateAt leaves it unknown.
 	existing := !req.State.Raw.IsNull()
-	if !existing && plan.Name.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("name"), "Missing Org API Key Name",
-			"A name is required to mint a key: set \"name\" to what uses the key, such as \"ci-bot\". "+
-				"Only an imported key that has no name may leave it unset.")
-		return
-	}
 	var state orgAPIKeyResourceModel
 	if existing {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -490,6 +485,9 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 			return
 		}
 		plan.CreatedAt = state.CreatedAt
+	}
+	if !r.validNameToMint(ctx, req.Config, existing, state.Name, &resp.Diagnostics) {
+		return
 	}
 	if err := plan.setRotateAt(); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("rotate_after"), "Unable to Plan Org API Key Rotation",
@@ -535,6 +533,31 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("rotate_at"), plan.RotateAt)...)
+}
+
+// validNameToMint checks the name the configuration gives a key about to be minted: a new one, or
+// the replacement a new name makes (checked at plan, before a replacement revokes the old key).
+// The service's rules apply to what Terraform mints, never to what the service already holds: an
+// existing key keeps whatever name it has, and dropping name from its configuration keeps it too.
+func (r *orgAPIKeyResource) validNameToMint(ctx context.Context, config tfsdk.Config, existing bool, current types.String, diags *diag.Diagnostics) bool {
+	var name types.String
+	diags.Append(config.GetAttribute(ctx, path.Root("name"), &name)...)
+	switch {
+	case diags.HasError() || name.IsUnknown():
+		return !diags.HasError()
+	case existing && (name.IsNull() || name.Equal(current)):
+		return true
+	case name.IsNull():
+		diags.AddAttributeError(path.Root("name"), "Missing Org API Key Name",
+			"A name is required to mint a key: set \"name\" to what uses the key, such as \"ci-bot\". "+
+				"Only a key that already exists, such as an imported one, may leave it unset.")
+		return false
+	}
+	if err := client.ValidateName(name.ValueString()); err != nil {
+		diags.AddAttributeError(path.Root("name"), "Invalid Org API Key Name", err.Error())
+		return false
+	}
+	return true
 }
 
 // replaceAt makes the plan replace the key because of the computed attribute attr: an unknown
@@ -586,7 +609,7 @@ func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteReque
 	default:
 		resp.Diagnostics.AddError("Unable to Revoke Org API Key",
 			fmt.Sprintf("Revoking key %s (%q) failed: %s. The key may still be live and stays in state; "+
-				"run terraform destroy again, or revoke it in Canvas. %s", id, state.Name.ValueString(), err, nextStep(err)))
+				"run terraform destroy again, or revoke it in Canvas. %s", printable(id), state.Name.ValueString(), err, nextStep(err)))
 	}
 }
 
@@ -636,14 +659,18 @@ func (r *orgAPIKeyResource) ImportState(ctx context.Context, req resource.Import
 func (r *orgAPIKeyResource) importNotFound(ctx context.Context, id, incomplete string) string {
 	const find = "Find the ids of live keys with the molecule_org_api_keys data source (by name, prefix or created_by) " +
 		"or in Canvas (Settings → Org API Keys); revoked keys cannot be imported."
-	if snap, err := r.data.listKeys(ctx); err == nil {
+	snap, err := r.data.listKeys(ctx)
+	if err == nil {
 		if t, ok := secretLookalike(snap, id); ok {
 			return fmt.Sprintf("The import id is not a key id: it starts with the prefix of key %s, so it is probably that "+
 				"key's secret. It is not shown here; keep it out of configuration and shell history. To import that key, "+
-				"use its id: %s.", describeKey(t), t.ID)
+				"use its id: %s.", describeKey(t), printable(t.ID))
 		}
 	}
-	msg := fmt.Sprintf("No live key with id %q. %s", r.data.sanitizeForMessage(id), find)
+	if err != nil {
+		snap = nil
+	}
+	msg := fmt.Sprintf("No live key has the id %s. %s", r.data.echoInput(id, snap), find)
 	if incomplete != "" {
 		msg += " " + incompleteListAdvice(incomplete)
 	}

@@ -270,7 +270,7 @@ func TestAccOrgAPIKeyResource_importByIdentityErrors(t *testing.T) {
 			return tfresource.TestStep{Config: identityImportConfig(id, name), ExpectError: anyPattern(want...)}
 		}
 		steps := []tfresource.TestStep{
-			step(e.unknownID(), []string{"Cannot Import Org API Key", `No live key with id "` + e.unknownID() + `"`,
+			step(e.unknownID(), []string{"Cannot Import Org API Key", `No live key has the id "` + e.unknownID() + `"`,
 				"Find the ids of live keys with the molecule_org_api_keys data source"}),
 			step(" "+pasted.ID, []string{"Invalid Import ID", "starts or ends with white space"}),
 			step(plaintext, pastedKeyErrors(e, pasted)...),

@@ -359,7 +359,7 @@ func TestAccOrgAPIKeyResource_importErrors(t *testing.T) {
 			}
 		}
 		steps := []tfresource.TestStep{
-			step(e.unknownID(), errorPattern("Cannot Import Org API Key", `No live key with id "`+e.unknownID()+`"`,
+			step(e.unknownID(), errorPattern("Cannot Import Org API Key", `No live key has the id "`+e.unknownID()+`"`,
 				"Find the ids of live keys with the molecule_org_api_keys data source")),
 			step(plaintext, anyPattern(pastedKeyErrors(e, pasted)...)),
 			step(" "+pasted.ID, errorPattern("Invalid Import ID", "starts or ends with white space")),
@@ -390,7 +390,7 @@ func pastedKeyErrors(e *testEnv, k client.Token) [][]string {
 	if e.guide() {
 		return [][]string{
 			{"Invalid Import ID", "is a secret", "not shown"},
-			{"Cannot Import Org API Key", `No live key with id "mola_[redacted]"`},
+			{"Cannot Import Org API Key", `No live key has the id "mola_[redacted]"`},
 		}
 	}
 	return [][]string{{"Cannot Import Org API Key", "probably that key's secret", "It is not shown here", "use its id: " + k.ID + "."}}
@@ -476,7 +476,7 @@ func TestOrgAPIKeyResource_importErrorsHideSecrets(t *testing.T) {
 		}{
 			{"credential", e.token, e.token, errorPattern("Invalid Import ID", "is a secret", "not shown")},
 			{"pasted plaintext", plaintext, plaintext, anyPattern(pastedKeyErrors(e, pasted)...)},
-			{"unknown id", e.unknownID(), "", errorPattern("Cannot Import Org API Key", `No live key with id "`+e.unknownID()+`"`)},
+			{"unknown id", e.unknownID(), "", errorPattern("Cannot Import Org API Key", `No live key has the id "`+e.unknownID()+`"`)},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				diags := importAndRead(t, r, tc.id)

@@ -228,10 +228,10 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	token := p.resolveToken(cfg, resp)
 	endpoint := p.resolveEndpoint(cfg, token, resp)
 	orgID := p.resolveOrgID(cfg, resp)
-	maxRetries := p.resolveMaxRetries(cfg, resp)
-	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, minRequestTimeout, maxRequestTimeout, resp)
-	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, minMaxRetryWait, maxMaxRetryWait, resp)
-	approvalWait := p.resolveDuration(cfg.ApprovalWait, "approval_timeout", envApprovalWait, 0, 0, maxApprovalWait, resp)
+	maxRetries := p.resolveMaxRetries(cfg, token, resp)
+	timeout := p.resolveDuration(cfg.RequestTimeout, "request_timeout", envRequestTimeout, client.DefaultRequestTimeout, minRequestTimeout, maxRequestTimeout, token, resp)
+	maxWait := p.resolveDuration(cfg.MaxRetryWait, "max_retry_wait", envMaxRetryWait, defaultMaxRetryWait, minMaxRetryWait, maxMaxRetryWait, token, resp)
+	approvalWait := p.resolveDuration(cfg.ApprovalWait, "approval_timeout", envApprovalWait, 0, 0, maxApprovalWait, token, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -350,7 +350,7 @@ func (p *moleculeProvider) resolveToken(cfg moleculeProviderModel, resp *provide
 	return token
 }
 
-func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, resp *provider.ConfigureResponse) int {
+func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, token string, resp *provider.ConfigureResponse) int {
 	if !cfg.MaxRetries.IsNull() {
 		return int(cfg.MaxRetries.ValueInt64())
 	}
@@ -361,14 +361,14 @@ func (p *moleculeProvider) resolveMaxRetries(cfg moleculeProviderModel, resp *pr
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 0 || n > maxMaxRetries {
 		resp.Diagnostics.AddAttributeError(path.Root("max_retries"), "Invalid Molecule Provider Configuration",
-			fmt.Sprintf("%s must be a whole number from 0 to %d, got %q.", envMaxRetries, maxMaxRetries, raw))
+			client.RedactSecrets(fmt.Sprintf("%s must be a whole number from 0 to %d, got %s.", envMaxRetries, maxMaxRetries, echo(raw)), token))
 	}
 	return n
 }
 
 // resolveDuration reads a duration attribute, falling back to its environment variable and then
 // to its default.
-func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, minimum, maximum time.Duration, resp *provider.ConfigureResponse) time.Duration {
+func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def, minimum, maximum time.Duration, token string, resp *provider.ConfigureResponse) time.Duration {
 	raw, source := v.ValueString(), attr
 	if v.IsNull() {
 		raw, source = strings.TrimSpace(p.getenv(env)), env
@@ -379,7 +379,7 @@ func (p *moleculeProvider) resolveDuration(v types.String, attr, env string, def
 	d, err := parseDuration(raw, minimum, maximum)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root(attr), "Invalid Molecule Provider Configuration",
-			fmt.Sprintf("%s: %s", source, err))
+			client.RedactSecrets(fmt.Sprintf("%s: %s", source, err), token))
 	}
 	return d
 }

@@ -223,20 +223,7 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	p := New("test")()
-	var sr provider.SchemaResponse
-	p.Schema(ctx, provider.SchemaRequest{}, &sr)
-	typ, ok := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
-	if !ok {
-		t.Fatal("the provider's configuration is not an object")
-	}
-	attrs := map[string]tftypes.Value{}
-	for name, at := range typ.AttributeTypes {
-		attrs[name] = tftypes.NewValue(at, nil)
-	}
-	raw := tftypes.NewValue(typ, attrs)
-	var resp provider.ConfigureResponse
-	p.Configure(ctx, provider.ConfigureRequest{TerraformVersion: "1.11.4", Config: tfsdk.Config{Schema: sr.Schema, Raw: raw}}, &resp)
+	resp := configureDirectly(t, New("test")(), nil)
 	if resp.Diagnostics.HasError() {
 		t.Fatalf("configure from the process environment: %v", resp.Diagnostics)
 	}
@@ -320,4 +307,93 @@ func TestProviderSchema_defaultsMatchREADME(t *testing.T) {
 			t.Errorf("%s defaults to `%s` in the README and `%s` in the schema (and docs/index.md)", attr, row[1], m[1])
 		}
 	}
+}
+
+// A setting that holds the credential by mistake (pasted into the wrong variable or attribute)
+// is refused without showing it: at most its first characters and its length, and never the rest.
+func TestProviderConfig_settingsNeverEchoTheCredential(t *testing.T) {
+	t.Parallel()
+	// Shaped like no guide-style key, so that only what Configure knows can hide it.
+	const token = "canary-Credential-7Qm2vX9pL4sR8tY1wE6uI3oA5dF0gH"
+	const tail = "7Qm2vX9pL4sR8tY1wE6uI3oA5dF0gH"
+	base := map[string]string{envEndpoint: "http://127.0.0.1:1", envAdminToken: token}
+	with := func(k, v string) map[string]string {
+		env := map[string]string{k: v}
+		for bk, bv := range base {
+			env[bk] = bv
+		}
+		return env
+	}
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		attrs map[string]string
+		want  string
+	}{
+		{"MOLECULE_REQUEST_TIMEOUT", with(envRequestTimeout, token), nil, envRequestTimeout},
+		{"MOLECULE_MAX_RETRY_WAIT", with(envMaxRetryWait, token), nil, envMaxRetryWait},
+		{"MOLECULE_MAX_RETRIES", with(envMaxRetries, token), nil, envMaxRetries},
+		{"MOLECULE_APPROVAL_TIMEOUT", with(envApprovalWait, token), nil, envApprovalWait},
+		{"MOLECULE_ORG_ID", with(envOrgID, token), nil, envOrgID},
+		{"MOLECULE_ENDPOINT", map[string]string{envEndpoint: token, envAdminToken: token}, nil, "Invalid Molecule Endpoint"},
+		{"request_timeout", base, map[string]string{"request_timeout": token}, "request_timeout"},
+		{"max_retry_wait", base, map[string]string{"max_retry_wait": token}, "max_retry_wait"},
+		{"approval_timeout", base, map[string]string{"approval_timeout": token}, "approval_timeout"},
+		// The same credential in the token attribute, so that it is the configuration's.
+		{"request_timeout with token in configuration", map[string]string{envEndpoint: "http://127.0.0.1:1"},
+			map[string]string{"token": token, "request_timeout": token}, "request_timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := tc.env
+			resp := configureDirectly(t, newWithEnv("test", func(k string) string { return env[k] })(), tc.attrs)
+			if !resp.Diagnostics.HasError() {
+				t.Fatalf("the credential as %s was accepted", tc.name)
+			}
+			var all strings.Builder
+			for _, d := range resp.Diagnostics {
+				all.WriteString(d.Summary() + ": " + d.Detail() + "\n")
+			}
+			if !strings.Contains(all.String(), tc.want) {
+				t.Errorf("the error does not name %s:\n%s", tc.want, all.String())
+			}
+			if strings.Contains(all.String(), tail) {
+				t.Errorf("the error shows the credential:\n%s", all.String())
+			}
+		})
+	}
+	// The schema's validators run before Configure, on the same text.
+	for _, v := range []func(string) error{
+		func(s string) error { _, err := parseDuration(s, 0, time.Hour); return err },
+		func(s string) error { _, err := parseNotUsedSince(s, time.Now()); return err },
+	} {
+		if err := v(token); err == nil || strings.Contains(err.Error(), tail) {
+			t.Errorf("a duration check shows the credential: %v", err)
+		}
+	}
+}
+
+// configureDirectly runs p's Configure with attrs (string attributes) as its configuration, the
+// rest null.
+func configureDirectly(t *testing.T, p provider.Provider, attrs map[string]string) provider.ConfigureResponse {
+	t.Helper()
+	ctx := context.Background()
+	var sr provider.SchemaResponse
+	p.Schema(ctx, provider.SchemaRequest{}, &sr)
+	typ, ok := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok {
+		t.Fatal("the provider's configuration is not an object")
+	}
+	values := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		if v, ok := attrs[name]; ok {
+			values[name] = tftypes.NewValue(at, v)
+			continue
+		}
+		values[name] = tftypes.NewValue(at, nil)
+	}
+	var resp provider.ConfigureResponse
+	p.Configure(ctx, provider.ConfigureRequest{TerraformVersion: "1.11.4",
+		Config: tfsdk.Config{Schema: sr.Schema, Raw: tftypes.NewValue(typ, values)}}, &resp)
+	return resp
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -187,6 +188,7 @@ func (a *revokeOrgAPIKeysAction) Invoke(ctx context.Context, req action.InvokeRe
 			fmt.Sprintf("Nothing was revoked: the keys to revoke are chosen from the list of live keys. %s. %s", err, nextStep(err)))
 		return
 	}
+	run.incomplete = snap.Incomplete != ""
 	if snap.Incomplete != "" {
 		resp.Diagnostics.AddWarning(incompleteListSummary,
 			incompleteListDetail(snap.Incomplete, "what the filters and cascade can select")+
@@ -273,6 +275,8 @@ type revocation struct {
 	unfollow   []*revokeCandidate
 	unfollowed map[string]bool
 	ambiguous  map[string]bool // prefixes that more than one live key has
+	// incomplete says the list may lack keys, so an id it does not show may be a pasted secret.
+	incomplete bool
 }
 
 func (r *revocation) add(t client.Token, listed bool, reason string) bool {
@@ -476,6 +480,11 @@ func (r *revocation) revokeAll(ctx context.Context) {
 				r.name(c.token), c.reason))
 		default:
 			msg := err.Error()
+			if unlisted(c.token) && r.incomplete {
+				// The service's answer names the path, with an id that may be a pasted secret.
+				shown := echo(c.token.ID)
+				msg = strings.ReplaceAll(strings.ReplaceAll(msg, url.PathEscape(c.token.ID), shown), c.token.ID, shown)
+			}
 			if next := nextStep(err); next != "" {
 				msg += ". " + next
 			}
@@ -616,6 +625,9 @@ func (r *revocation) progress(msg string) {
 // name describes a key for a progress message or diagnostic: its id, and its name and prefix
 // when known. A key's name is whatever someone typed, so it is redacted and shortened.
 func (r *revocation) name(t client.Token) string {
+	if unlisted(t) && r.incomplete {
+		return "key " + r.data.echoInput(t.ID, nil)
+	}
 	var extra []string
 	if t.Name != "" {
 		extra = append(extra, fmt.Sprintf("%q", r.data.sanitizeForMessage(t.Name)))
@@ -635,6 +647,11 @@ func (r *revocation) name(t client.Token) string {
 		return "key " + id
 	}
 	return fmt.Sprintf("key %s (%s)", id, strings.Join(extra, ", "))
+}
+
+// unlisted reports whether t is an id the list did not show, as given, with nothing else known.
+func unlisted(t client.Token) bool {
+	return t.CreatedAt.IsZero() && t.Name == "" && t.Prefix == "" && t.CreatedBy == ""
 }
 
 func plural(n int, word string) string {

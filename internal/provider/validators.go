@@ -76,10 +76,10 @@ func (v durationValidator) ValidateString(_ context.Context, req validator.Strin
 func parseDuration(raw string, minimum, maximum time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration; use a number with a unit, such as \"30s\", \"5m\" or \"720h\"", raw)
+		return 0, fmt.Errorf("%s is not a duration; use a number with a unit, such as \"30s\", \"5m\" or \"720h\"", echo(raw))
 	}
 	if d < minimum || d > maximum {
-		return 0, fmt.Errorf("%q is out of range; use a duration between %s and %s", raw, durationText(minimum), durationText(maximum))
+		return 0, fmt.Errorf("%s is out of range; use a duration between %s and %s", echo(raw), durationText(minimum), durationText(maximum))
 	}
 	return d, nil
 }
