@@ -79,17 +79,17 @@ func TestQuietUnlessTerraformLogs(t *testing.T) {
 	}
 }
 
-// README says which variables are silenced and when, in the words of its logging paragraph: it
-// names exactly the variables that decide (TF_LOG, TF_LOG_PROVIDER) and those that are set to off.
-func TestREADMENamesTheQuietedLogVariables(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+// CONTRIBUTING says which variables are silenced and when, in the words of its logging paragraph:
+// it names exactly the variables that decide (TF_LOG, TF_LOG_PROVIDER) and those that are set to off.
+func TestContributingNamesTheQuietedLogVariables(t *testing.T) {
+	contributing, err := os.ReadFile("CONTRIBUTING.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	const start = "When Terraform is not collecting provider logs"
-	_, paragraph, ok := strings.Cut(string(readme), start)
+	_, paragraph, ok := strings.Cut(string(contributing), start)
 	if !ok {
-		t.Fatalf("README.md has no paragraph starting %q", start)
+		t.Fatalf("CONTRIBUTING.md has no paragraph starting %q", start)
 	}
 	paragraph, _, _ = strings.Cut(paragraph, "\n\n")
 	var named []string
@@ -102,7 +102,7 @@ func TestREADMENamesTheQuietedLogVariables(t *testing.T) {
 	slices.Sort(named)
 	slices.Sort(want)
 	if !slices.Equal(named, want) {
-		t.Errorf("README's logging paragraph names %q; the code decides on TF_LOG and TF_LOG_PROVIDER and sets %q to off",
+		t.Errorf("CONTRIBUTING's logging paragraph names %q; the code decides on TF_LOG and TF_LOG_PROVIDER and sets %q to off",
 			named, quietedLogVars)
 	}
 }

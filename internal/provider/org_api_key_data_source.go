@@ -52,8 +52,7 @@ func (d *orgAPIKeyDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 		MarkdownDescription: "Looks up one live org API key by `id`, `name` or `prefix` and exposes its metadata. " +
 			"The plaintext key is never available here: the service shows it only when it is minted.\n\n" +
 			"Names are not unique; looking up a name (or prefix) that several live keys share is an error that lists " +
-			"their ids. The service lists only its newest 500 live keys, so an older key cannot be found, and with " +
-			"500 or more live keys a warning says that a name may also belong to an older key the list does not show.",
+			"their ids.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Optional:            true,

@@ -70,10 +70,8 @@ func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.Schem
 		MarkdownDescription: "A short-lived org-scoped API key that never touches plan or state files. Terraform " +
 			"mints the key when it opens the ephemeral resource and, by default, revokes it when it closes it, " +
 			"at the end of the same plan or apply. Use it to hand a credential to something that accepts " +
-			"ephemeral values, such as a provider's configuration or a write-only attribute.\n\n" +
-			"Terraform opens ephemeral resources during plan **and** during apply: each of them mints its own " +
-			"key and revokes it when it ends. Each of those mints counts against the service's quota of " +
-			"**10 mints an hour**: per organization on the hosted service, per credential on a self-hosted one.",
+			"ephemeral values, such as a provider's configuration or a write-only attribute. Plan **and** apply " +
+			"each mint their own key, and each mint counts against the service's quota of 10 mints an hour.",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				Required: true,
@@ -99,8 +97,7 @@ func (r *orgAPIKeyEphemeralResource) Schema(_ context.Context, _ ephemeral.Schem
 			"key": schema.StringAttribute{
 				Computed:  true,
 				Sensitive: true,
-				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`: an opaque string (43 characters " +
-					"of base64url on the deployed service). Valid until " +
+				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`. Valid until " +
 					"the ephemeral resource is closed (unless `revoke_on_close` is `false`). Never stored in plan or state.",
 			},
 			"created_by": schema.StringAttribute{

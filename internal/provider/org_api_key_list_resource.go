@@ -58,16 +58,7 @@ func (r *orgAPIKeyListResource) ListResourceConfigSchema(_ context.Context, _ li
 		MarkdownDescription: "Finds the organization's live org API keys for `terraform query` (Terraform 1.14 and later), " +
 			"so that keys made outside Terraform, in Canvas or by a script, can be brought under management: " +
 			"`terraform query -generate-config-out=<file>` writes a `molecule_org_api_key` resource and an `import` " +
-			"block for each key found, and the next `terraform apply` imports them without minting or revoking anything.\n\n" +
-			"Each result is identified by the key's `id` and shown by its name, or by its prefix (`UyJhAK6q…`) when it has " +
-			"none. With `include_resource = true` a result also carries the key's metadata as the resource would store it " +
-			"after an import: never a plaintext, which the service shows only when it mints a key.\n\n" +
-			"Filters combine with AND, and mean what they mean in the `molecule_org_api_keys` data source; without " +
-			"filters every live key is found. Results are sorted by `created_at`, then `id`, and cut off at the `list` " +
-			"block's `limit` (100 unless set). The whole query costs one list request.\n\n" +
-			"The service lists only its newest 500 live keys, newest first, and says nothing of the rest: with 500 or more " +
-			"live keys (or any sign of a next page) older keys cannot be found, and a warning says so.\n\n" +
-			expiredKeysNote + " An expired key is shown with `(expired)` after its name.",
+			"block for each key found, and the next `terraform apply` imports them without minting or revoking anything.",
 		Attributes: map[string]schema.Attribute{
 			"name_prefix": schema.StringAttribute{
 				Optional:            true,

@@ -195,36 +195,21 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"in state as the sensitive `key` attribute; destroying it revokes the key at once.\n\n" +
 			"The service shows the plaintext only in the mint response, so `key` is known only for keys minted " +
 			"by this resource, never for imported ones. The API cannot rename a key: changing `name` " +
-			"mints a new key and revokes the old one. A key revoked outside Terraform is dropped from state " +
-			"with a warning, and the next apply mints a replacement.\n\n" +
-			"The service allows **10 mints an hour**: per organization on the hosted service, per credential on a " +
-			"self-hosted deployment (per client address on builds before June 2026). An apply that needs more fails " +
-			"fast once the quota is used up, with the time it refills; the keys minted until then are in state " +
-			"and the next apply continues with the rest.\n\n" +
-			"The service lists only its newest 500 live keys. A key absent from a list that long may still be " +
-			"live, so it is kept in state with a warning rather than dropped and minted again.\n\n" +
-			"When a mint's answer is lost, the keys it may have created are found and revoked, including one the " +
-			"service commits late, and the mint is tried once more. Runs that share a credential and mint the same " +
-			"name at the same moment cannot be told apart: one may revoke the other's new key, which that run " +
-			"replaces at its next apply. Give each pipeline its own key names or its own credential.\n\n" +
-			"`rotate_after` replaces the key on the first plan that refreshes it after it has reached that age, and " +
-			"changing `rotation_triggers` replaces it at once. With `lifecycle { create_before_destroy = true }` the new key " +
-			"is minted before the old one is revoked.",
+			"mints a new key and revokes the old one. `rotate_after`, `rotation_triggers` and `lifetime` replace " +
+			"the key on a schedule, on demand or when it expires.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "Key identifier assigned by the service: an opaque string (a UUID such as " +
-					"`a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e` on the deployed service). Used to import and to revoke.",
+				MarkdownDescription: "Key identifier assigned by the service: an opaque string (a UUID on the deployed " +
+					"service). Used to import and to revoke.",
 				PlanModifiers: keep,
 			},
 			"name": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `ci-bot` or `claude-agent-prod`. " +
-					"**Required to mint a key**: at most 100 bytes of UTF-8, not blank, no control characters, checked at " +
-					"plan time. Not unique: the service accepts several live keys with one name. Changing it replaces the " +
-					"key. A key that already exists, such as one imported, keeps the name the service holds, whatever it " +
-					"is (Canvas accepts any), and leaving `name` unset keeps it as it is.",
+				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `ci-bot`. **Required to mint a " +
+					"key**: at most 100 bytes of UTF-8, not blank, no control characters, checked at plan time. Not unique. " +
+					"Changing it replaces the key; leaving it unset keeps an imported key's name as the service holds it.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
 			},
 			"prefix": schema.StringAttribute{
@@ -236,17 +221,15 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"key": schema.StringAttribute{
 				Computed:  true,
 				Sensitive: true,
-				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`: an opaque string (43 " +
-					"characters of base64url on the deployed service). " +
-					"Set once, from the mint response, and kept in state from then on: the service never shows it again. " +
-					"Null for an imported key. Treat the state file as a secret.",
+				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`. Set once, from the mint " +
+					"response, and kept in state from then on: the service never shows it again. Null for an imported key.",
 				PlanModifiers: keep,
 			},
 			"created_by": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` (another org key, by its " +
-					"`prefix`) or `session` (a Canvas user; `session:<user_id>` in the published guide). The deployed " +
-					"service reports it only in its list of keys; null if that list could not be read right after the mint.",
+				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` (an org key, by its " +
+					"`prefix`) or `session` (a person in Canvas). Read from the list of keys after the mint; null if that " +
+					"list could not be read.",
 				PlanModifiers: keep,
 			},
 			"created_at": schema.StringAttribute{
@@ -265,31 +248,21 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional: true,
 				MarkdownDescription: "Age at which the key is due for rotation, as a Go duration such as `\"720h\"` (30 days), " +
 					"between `" + durationText(minRotateAfter) + "` and `" + durationText(maxRotateAfter) + "` (10 years). The first plan whose refresh of the key comes at or after " +
-					"`rotate_at` replaces the key. The time of that refresh decides, not the time of the apply: a plan " +
-					"saved with `-out` and applied later does what it showed, and the next plan rotates the key. A plan " +
-					"with `-refresh=false` decides as of the key's last refresh, or its mint, as recorded in state; " +
-					"state written by an earlier version of the provider records neither, so such a plan leaves the " +
-					"key alone until a plan refreshes it. Rotation needs a Terraform run, so run plan and apply, " +
-					"refreshing as they do by default, on a schedule. Changing this value only moves `rotate_at` and " +
-					"updates in place, unless the new `rotate_at` has already passed at the plan's refresh. " +
-					"Unset by default: the key never falls due.",
+					"`rotate_at` replaces the key. Changing this value only moves `rotate_at` and updates in place, unless " +
+					"the new `rotate_at` has already passed. Unset by default: the key never falls due.",
 				Validators: []validator.String{durationValidator{min: minRotateAfter, max: maxRotateAfter}},
 			},
 			"rotate_at": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "When the key falls due for rotation, RFC 3339 in UTC: `created_at` plus `rotate_after`. " +
-					"The first plan that refreshes the key at or after this time replaces it (see `rotate_after`). " +
 					"Null when `rotate_after` is not set; known after apply for a key not yet minted.",
 			},
 			"lifetime": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "How long the key stays valid after it is minted, as a Go duration such as `\"2160h\"` (90 days), " +
-					"between `" + durationText(minLifetime) + "` and `" + durationText(maxLifetime) + "`. The mint asks the " +
-					"service for that expiry (`expires_at`); after it the key no longer authenticates, and the first plan that " +
-					"refreshes it then replaces it, with a warning, and revokes the expired key. With `rotate_after`, which must be " +
-					"shorter, a key is replaced before it expires by any run between `rotate_at` and `expires_at`. Changing it " +
-					"replaces the key. Builds of the service before June 2026 ignore it: the key then never expires, a warning " +
-					"says so at mint, and `expires_at` is null. Unset by default: the key never expires.",
+					"between `" + durationText(minLifetime) + "` and `" + durationText(maxLifetime) + "`. The service expires " +
+					"the key then (`expires_at`), and the first plan that refreshes it afterwards replaces it. `rotate_after` " +
+					"must be shorter. Changing it replaces the key. Unset by default: the key never expires.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
 			},
@@ -305,7 +278,6 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional:    true,
 				MarkdownDescription: "Arbitrary strings that replace the key when any of them changes, or when an entry " +
 					"is added or removed: for rotation driven by other resources or by a version number you bump. " +
-					"Setting it on a key that has none, such as one just imported, replaces the key too. " +
 					"Not sent to the service.",
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},

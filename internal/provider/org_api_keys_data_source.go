@@ -58,9 +58,7 @@ func (d *orgAPIKeysDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 		MarkdownDescription: "Lists the organization's live org API keys, optionally filtered, with their metadata. " +
 			"Useful for audits (keys nobody has used lately, keys minted by a given person or key, keys that have expired) " +
 			"and for finding ids to import. Plaintext keys are never listed.\n\nFilters combine with AND; without filters every " +
-			"live key is returned.\n\n" + expiredKeysNote + "\n\n" +
-			"The service lists only its newest 500 live keys, newest first, and says nothing of the rest: with 500 or more " +
-			"live keys (or any sign of a next page) the result may be incomplete, and a warning says so.",
+			"live key is returned. Expired keys are listed too, until they are revoked: `expired = false` keeps only usable ones.",
 		Attributes: map[string]schema.Attribute{
 			"name_prefix": schema.StringAttribute{
 				Optional:            true,
@@ -162,9 +160,6 @@ const (
 
 // What every object that shows listed keys says about their expiry.
 const (
-	expiredKeysNote = "Keys that have expired are listed too, as the service lists them until they are revoked, " +
-		"although they no longer authenticate: `expired` tells them from usable keys (`expired = false` keeps only usable " +
-		"ones), and revoking them is good hygiene."
 	expiresAtDescription = "When the key expires, RFC 3339 in UTC; null when it never expires."
 	expiredDescription   = "Whether the key had expired when it was read: it is listed until revoked, but no longer authenticates."
 )

@@ -125,9 +125,7 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"endpoint": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Base URL of the organization, such as `https://acme.moleculesai.app`, or of a " +
-					"self-hosted Molecule deployment, such as `https://molecule.internal.example.com`. " +
-					"Plain `http://` is accepted only for a loopback host (`127.0.0.0/8`, `::1`, `localhost`), " +
-					"so the bearer credential never crosses a network in clear text. " +
+					"self-hosted Molecule deployment. Plain `http://` is accepted only for a loopback host. " +
 					"Conflicts with `org`. Falls back to the `" + envEndpoint + "` environment variable.",
 			},
 			"org": schema.StringAttribute{
@@ -137,12 +135,9 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"org_id": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "The organization's UUID, such as `ea3cfcf1-cb9c-53b4-90fd-c53123569c4a`, sent as the " +
+				MarkdownDescription: "The organization's UUID, in lower case, sent as the " +
 					"`" + client.OrgIDHeader + "` header on every request. A hosted organization answers only requests " +
-					"that carry it: without it the service refuses every request (`400 TENANT_ORG_HEADER_REQUIRED`, or a " +
-					"bare `404` from builds before June 2026), and with another organization's id it answers a bare `404`. " +
-					"The hosted service also counts the mint quota per organization by it. Self-hosted deployments " +
-					"ignore it for routing. Lower case, as the service shows it. Unset by default; falls back to the `" +
+					"that carry it; self-hosted deployments ignore it for routing. Unset by default; falls back to the `" +
 					envOrgID + "` environment variable.",
 				Validators: []validator.String{orgIDValidator{}},
 			},
@@ -172,9 +167,7 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"max_retry_wait": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("The longest single wait before a retry, as a Go duration, from `%s` to `%s`. "+
-					"When the service asks to wait longer (a `Retry-After` on a `429` or `503`, such as the up to an hour of the "+
-					"mint quota), the request fails at once, saying when the service expects to accept it again, instead of "+
-					"stalling the apply with retries that would be refused again; backoff waits never exceed it either. "+
+					"When the service asks to wait longer, such as the mint quota's hour, the request fails at once. "+
 					"Defaults to `%s`; falls back to `%s`.",
 					durationText(minMaxRetryWait), durationText(maxMaxRetryWait), durationText(defaultMaxRetryWait), envMaxRetryWait),
 				Validators: []validator.String{durationValidator{min: minMaxRetryWait, max: maxMaxRetryWait}},
@@ -182,13 +175,8 @@ func (p *moleculeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			"approval_timeout": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("How long a mint that waits for a person's approval is watched before the "+
-					"apply gives up, as a Go duration such as `\"30m\"`, up to `%s`. Since June 2026 the service makes a mint "+
-					"with the deployment's `ADMIN_TOKEN` (and, where the deployment says so, with an org key) wait until a "+
-					"person approves it in Canvas. With `0s`, the default, such a mint fails at once, naming the approval; "+
-					"the next apply after a person approved it mints the key. With a longer time the provider reads the "+
-					"approval's state meanwhile (every second for waits under 5 minutes, else every 5 seconds), without "+
-					"minting again, and once it is approved sends the mint once more; a denial fails at once. The provider "+
-					"never approves anything itself. Falls back to `%s`.",
+					"apply gives up, as a Go duration such as `\"30m\"`, up to `%s`. Defaults to `0s`: such a mint fails at "+
+					"once, naming the approval. Falls back to `%s`.",
 					durationText(maxApprovalWait), envApprovalWait),
 				Validators: []validator.String{durationValidator{min: 0, max: maxApprovalWait}},
 			},

@@ -59,21 +59,15 @@ func (a *revokeOrgAPIKeysAction) Metadata(_ context.Context, req action.Metadata
 func (a *revokeOrgAPIKeysAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Revokes org API keys at once, for incident response: the keys given by `ids`, the live keys " +
-			"that match the filters, and with `cascade` every key they minted, transitively. Requires Terraform 1.14 or later. " +
-			"Each key is reported as it is handled, with the reason it was selected, and a summary ends the run; a key that " +
-			"cannot be revoked does not stop the others, but fails the action at the end. Already revoked keys count as " +
-			"revoked. The action changes no Terraform state.\n\n" +
-			"At least one of `ids`, `name_prefix`, `name_regex` or `created_by` must be set, and a selection that matches no " +
-			"key is an error, in a dry run too. The service lists only its newest 500 live keys: with more, older keys cannot " +
-			"be found by a filter or by `cascade`, and a warning says so; ids in `ids` are sent to the service even so.",
+			"that match the filters, and with `cascade` every key they minted, transitively. Each key is reported as it is " +
+			"handled, with the reason it was selected. The action changes no Terraform state.",
 		Attributes: map[string]schema.Attribute{
 			"ids": schema.SetAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: "Ids of the keys to revoke, as the `molecule_org_api_keys` data source or Canvas shows them. " +
-					"An id missing from the service's list is still sent to the service, which may know it (the list shows " +
-					"only the newest 500 keys); one that it does not know is reported as not live. Never put a key's " +
-					"plaintext here: one that starts with a listed key's `prefix` is refused without being shown.",
+					"An id missing from the service's list is still sent; one the service does not know is reported as not " +
+					"live. Never put a key's plaintext here.",
 				Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
 			},
 			"name_prefix": schema.StringAttribute{
@@ -96,9 +90,7 @@ func (a *revokeOrgAPIKeysAction) Schema(_ context.Context, _ action.SchemaReques
 			"cascade": schema.BoolAttribute{
 				Optional: true,
 				MarkdownDescription: "Also revoke every live key minted by a selected key, transitively: the keys whose " +
-					"`created_by` is `org-token:<prefix>` of a selected key, the keys those minted, and so on. After revoking, " +
-					"the action lists again and revokes keys minted meanwhile. A key whose `prefix` is unknown (the published " +
-					"guide's shape, or an id the list does not show) cannot be followed, and a warning names it. Defaults to `false`.",
+					"`created_by` is `org-token:<prefix>` of a selected key, the keys those minted, and so on. Defaults to `false`.",
 			},
 			"dry_run": schema.BoolAttribute{
 				Optional: true,
@@ -109,10 +101,7 @@ func (a *revokeOrgAPIKeysAction) Schema(_ context.Context, _ action.SchemaReques
 				Optional: true,
 				MarkdownDescription: "Allow the selection to include the key the provider authenticates with. Without it, " +
 					"the action refuses, revoking nothing, when a selected live key's `prefix` equals the first 8 characters " +
-					"of the provider's credential (an org API key's prefix is the start of its plaintext). With it, that key " +
-					"is revoked last, after every other key, and the provider needs another credential afterwards. When the " +
-					"service does not report prefixes, the provider cannot tell which key is its own: such keys are revoked " +
-					"after the others, with a warning. Defaults to `false`.",
+					"of the provider's credential. With it, that key is revoked last, after every other key. Defaults to `false`.",
 			},
 		},
 	}

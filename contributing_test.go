@@ -9,15 +9,15 @@ import (
 	"testing"
 )
 
-// The layout block of README's Development section names every package of the module, and every
+// The layout block of CONTRIBUTING's Layout section names every package of the module, and every
 // module nested in it, one a line, and nothing that no longer exists: a package added or moved
-// without the README fails here.
-func TestREADMELayoutListsEveryPackage(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+// without CONTRIBUTING.md fails here.
+func TestContributingLayoutListsEveryPackage(t *testing.T) {
+	contributing, err := os.ReadFile("CONTRIBUTING.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := layoutEntries(t, string(readme))
+	listed := layoutEntries(t, string(contributing))
 
 	out, err := exec.CommandContext(t.Context(), "go", "list", "-f", "{{.ImportPath}} {{.Dir}}", "./...").Output()
 	if err != nil {
@@ -56,30 +56,29 @@ func TestREADMELayoutListsEveryPackage(t *testing.T) {
 
 	for entry, what := range want {
 		if !listed[entry] {
-			t.Errorf("README's layout block does not list %s (%s): add a line for it", entry, what)
+			t.Errorf("CONTRIBUTING's layout block does not list %s (%s): add a line for it", entry, what)
 		}
 	}
 	for entry := range listed {
 		if _, ok := want[entry]; !ok && (entry == "main.go" || strings.HasPrefix(entry, "internal/")) {
-			t.Errorf("README's layout block lists %s, which is no package of the module", entry)
+			t.Errorf("CONTRIBUTING's layout block lists %s, which is no package of the module", entry)
 		}
 	}
 }
 
-// layoutEntries returns the first word of each line of the first code block after
-// "## Development".
-func layoutEntries(t *testing.T, readme string) map[string]bool {
+// layoutEntries returns the first word of each line of the first code block after "## Layout".
+func layoutEntries(t *testing.T, contributing string) map[string]bool {
 	t.Helper()
-	_, section, ok := strings.Cut(readme, "\n## Development\n")
+	_, section, ok := strings.Cut(contributing, "\n## Layout\n")
 	if !ok {
-		t.Fatal(`README.md has no "## Development" section`)
+		t.Fatal(`CONTRIBUTING.md has no "## Layout" section`)
 	}
 	_, block, ok := strings.Cut(section, "```\n")
 	if ok {
 		block, _, ok = strings.Cut(block, "```")
 	}
 	if !ok {
-		t.Fatal("README's Development section has no layout block")
+		t.Fatal("CONTRIBUTING's Layout section has no layout block")
 	}
 	entries := map[string]bool{}
 	for line := range strings.Lines(block) {
