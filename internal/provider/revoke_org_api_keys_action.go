@@ -169,7 +169,7 @@ func (a *revokeOrgAPIKeysAction) Invoke(ctx context.Context, req action.InvokeRe
 		}
 	}
 	filtered := !cfg.NamePrefix.IsNull() || !cfg.NameRegex.IsNull() || !cfg.CreatedBy.IsNull()
-	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, types.BoolNull(), time.Now())
+	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, types.BoolNull(), a.data.now())
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name_regex"), "Invalid Regular Expression", err.Error())
 		return
@@ -637,7 +637,7 @@ func (r *revocation) name(t client.Token) string {
 	}
 	if t.ExpiresAt != nil {
 		verb := "expires"
-		if t.Expired(time.Now()) {
+		if t.Expired(r.data.now()) {
 			verb = "expired"
 		}
 		extra = append(extra, verb+" "+t.ExpiresAt.UTC().Format(time.RFC3339))
