@@ -63,21 +63,9 @@ func requestsSince(e *testEnv, endpoint string, base *int, want int) tfresource.
 
 func retryAfterDate(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
 
-// mintAnswerWithoutKey is a successful mint response that lacks the plaintext, in e's dialect.
-func mintAnswerWithoutKey(e *testEnv) emulator.Fault {
-	if e.guide() {
-		return emulator.Fault{Status: 201, Body: `{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"x","created_by":"admin-token","created_at":"2026-04-21T00:00:00Z"}`}
-	}
-	return emulator.Fault{Status: 200, Body: `{"id":"a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e","prefix":"UyJhAK6q","name":"x","warning":"copy this token now; it will not be shown again"}`}
-}
-
-// mintStatus is the status of a successful mint in e's dialect.
-func mintStatus(e *testEnv) int {
-	if e.guide() {
-		return 201
-	}
-	return 200
-}
+// answerWithoutKey is a successful mint response that lacks the plaintext.
+var answerWithoutKey = emulator.Fault{Status: 200,
+	Body: `{"id":"a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e","prefix":"UyJhAK6q","name":"x","warning":"copy this token now; it will not be shown again"}`}
 
 func TestAccFaultMatrix_mint(t *testing.T) {
 	needsFaults(t)
@@ -112,12 +100,12 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 		{name: "500 before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 500}} }},
 		{name: "502 before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 502}} }},
 		{name: "504 before commit", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 504}} }},
-		{name: "success without the key", wantMints: 2, faults: func(e *testEnv) []emulator.Fault { return []emulator.Fault{mintAnswerWithoutKey(e)} }},
-		{name: "success with truncated JSON", wantMints: 2, faults: func(e *testEnv) []emulator.Fault {
-			return []emulator.Fault{{Status: mintStatus(e), Body: `{"id":"a80eeef4-3d9e`}}
+		{name: "success without the key", wantMints: 2, faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{answerWithoutKey} }},
+		{name: "success with truncated JSON", wantMints: 2, faults: func(*testEnv) []emulator.Fault {
+			return []emulator.Fault{{Status: 200, Body: `{"id":"a80eeef4-3d9e`}}
 		}},
-		{name: "success with an HTML proxy page", wantMints: 2, faults: func(e *testEnv) []emulator.Fault {
-			return []emulator.Fault{{Status: mintStatus(e), Body: "<html><body>Bad gateway</body></html>", ContentType: "text/html"}}
+		{name: "success with an HTML proxy page", wantMints: 2, faults: func(*testEnv) []emulator.Fault {
+			return []emulator.Fault{{Status: 200, Body: "<html><body>Bad gateway</body></html>", ContentType: "text/html"}}
 		}},
 		{name: "committed then 502", wantMints: 2, wantOrphans: 1, faults: func(*testEnv) []emulator.Fault {
 			return []emulator.Fault{{Mode: emulator.FaultCommitThenStatus, Status: 502}}
@@ -145,77 +133,76 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-				name := e.name("mint")
-				env := e.env()
-				if row.maxRetryWait != "" {
-					env[envMaxRetryWait] = row.maxRetryWait
+			e := newTestEnv(t, emulatorOnly)
+			name := e.name("mint")
+			env := e.env()
+			if row.maxRetryWait != "" {
+				env[envMaxRetryWait] = row.maxRetryWait
+			}
+			if row.requestTimeout != "" {
+				env[envRequestTimeout] = row.requestTimeout
+			}
+			var mints int
+			inject := func() {
+				mints = e.emu.RequestCount(emulator.EndpointMint)
+				for _, f := range row.faults(e) {
+					f.Endpoint = emulator.EndpointMint
+					e.emu.AddFault(f)
 				}
-				if row.requestTimeout != "" {
-					env[envRequestTimeout] = row.requestTimeout
+			}
+			orphans := func() error {
+				if got := len(e.emu.AllKeys()) - len(e.emu.LiveKeys()); got != row.wantOrphans {
+					return fmt.Errorf("want %d revoked orphan keys, got %d", row.wantOrphans, got)
 				}
-				var mints int
-				inject := func() {
-					mints = e.emu.RequestCount(emulator.EndpointMint)
-					for _, f := range row.faults(e) {
-						f.Endpoint = emulator.EndpointMint
-						e.emu.AddFault(f)
-					}
-				}
-				orphans := func() error {
-					if got := len(e.emu.AllKeys()) - len(e.emu.LiveKeys()); got != row.wantOrphans {
-						return fmt.Errorf("want %d revoked orphan keys, got %d", row.wantOrphans, got)
-					}
-					return nil
-				}
+				return nil
+			}
 
-				steps := []tfresource.TestStep{{
-					PreConfig: inject,
-					Config:    keyConfig(name),
-					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
-						e.expectKeyPrefix(keyAddr),
+			steps := []tfresource.TestStep{{
+				PreConfig: inject,
+				Config:    keyConfig(name),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
+					e.expectKeyPrefix(keyAddr),
+				},
+				Check: tfresource.ComposeAggregateTestCheckFunc(
+					func(*terraform.State) error { return waitForCommits(e, name, row.commits) },
+					liveMatchState(e, name),
+					requestsSince(e, emulator.EndpointMint, &mints, row.wantMints),
+					func(*terraform.State) error { return orphans() },
+					keyAuthenticates(e),
+				),
+			}}
+			if row.wantErr != nil {
+				steps = []tfresource.TestStep{
+					{
+						PreConfig:   inject,
+						Config:      keyConfig(name),
+						ExpectError: row.wantErr,
 					},
-					Check: tfresource.ComposeAggregateTestCheckFunc(
-						func(*terraform.State) error { return waitForCommits(e, name, row.commits) },
-						liveMatchState(e, name),
-						requestsSince(e, emulator.EndpointMint, &mints, row.wantMints),
-						func(*terraform.State) error { return orphans() },
-						keyAuthenticates(e),
-					),
-				}}
-				if row.wantErr != nil {
-					steps = []tfresource.TestStep{
-						{
-							PreConfig:   inject,
-							Config:      keyConfig(name),
-							ExpectError: row.wantErr,
+					{
+						// Nothing is in state after the failure; nothing may be live either, and the
+						// next apply converges to exactly one key.
+						PreConfig: func() {
+							if got := e.emu.RequestCount(emulator.EndpointMint) - mints; got != row.wantMints {
+								t.Errorf("mint requests during the failed apply: got %d, want %d", got, row.wantMints)
+							}
+							if live := liveNamed(e, name); len(live) != 0 {
+								t.Errorf("after the failed apply, live keys %v are in no state", live)
+							}
+							if err := orphans(); err != nil {
+								t.Error(err)
+							}
+							e.emu.ClearFaults()
 						},
-						{
-							// Nothing is in state after the failure; nothing may be live either, and the
-							// next apply converges to exactly one key.
-							PreConfig: func() {
-								if got := e.emu.RequestCount(emulator.EndpointMint) - mints; got != row.wantMints {
-									t.Errorf("mint requests during the failed apply: got %d, want %d", got, row.wantMints)
-								}
-								if live := liveNamed(e, name); len(live) != 0 {
-									t.Errorf("after the failed apply, live keys %v are in no state", live)
-								}
-								if err := orphans(); err != nil {
-									t.Error(err)
-								}
-								e.emu.ClearFaults()
-							},
-							Config: keyConfig(name),
-							Check:  tfresource.ComposeAggregateTestCheckFunc(liveMatchState(e, name), keyAuthenticates(e)),
-						},
-					}
+						Config: keyConfig(name),
+						Check:  tfresource.ComposeAggregateTestCheckFunc(liveMatchState(e, name), keyAuthenticates(e)),
+					},
 				}
-				tfresource.Test(t, tfresource.TestCase{
-					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-					CheckDestroy:             e.checkDestroy,
-					Steps:                    steps,
-				})
+			}
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				CheckDestroy:             e.checkDestroy,
+				Steps:                    steps,
 			})
 		})
 	}
@@ -280,54 +267,53 @@ func TestAccFaultMatrix_refresh(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-				name := e.name("refresh")
-				env := e.env()
-				if row.maxRetryWait != "" {
-					env[envMaxRetryWait] = row.maxRetryWait
-				}
-				var id, key string
-				var lists int
-				step2 := tfresource.TestStep{
-					PreConfig: func() {
-						lists = e.emu.RequestCount(emulator.EndpointList)
-						for _, f := range row.faults {
-							f.Endpoint = emulator.EndpointList
-							e.emu.AddFault(f)
-						}
-					},
-					Config:   keyConfig(name),
-					PlanOnly: true,
-				}
-				if row.wantErr != nil {
-					step2.ExpectError = row.wantErr
-				}
-				tfresource.Test(t, tfresource.TestCase{
-					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-					CheckDestroy:             e.checkDestroy,
-					Steps: []tfresource.TestStep{
-						{Config: keyConfig(name), Check: tfresource.ComposeTestCheckFunc(captureAttr(keyAddr, "id", &id), captureAttr(keyAddr, "key", &key))},
-						step2,
-						{
-							// Counted before anything else runs, then the state must be as it was.
-							PreConfig: func() {
-								if got := e.emu.RequestCount(emulator.EndpointList) - lists; got != row.wantLists {
-									t.Errorf("list requests during the faulty refresh: got %d, want %d", got, row.wantLists)
-								}
-								e.emu.ClearFaults()
-							},
-							Config:            keyConfig(name),
-							ConfigPlanChecks:  tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-							ConfigStateChecks: []statecheck.StateCheck{e.expectKeyPrefix(keyAddr)},
-							Check: tfresource.ComposeAggregateTestCheckFunc(
-								tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
-								tfresource.TestCheckResourceAttrPtr(keyAddr, "key", &key),
-								liveMatchState(e, name),
-								keyAuthenticates(e),
-							),
+			e := newTestEnv(t, emulatorOnly)
+			name := e.name("refresh")
+			env := e.env()
+			if row.maxRetryWait != "" {
+				env[envMaxRetryWait] = row.maxRetryWait
+			}
+			var id, key string
+			var lists int
+			step2 := tfresource.TestStep{
+				PreConfig: func() {
+					lists = e.emu.RequestCount(emulator.EndpointList)
+					for _, f := range row.faults {
+						f.Endpoint = emulator.EndpointList
+						e.emu.AddFault(f)
+					}
+				},
+				Config:   keyConfig(name),
+				PlanOnly: true,
+			}
+			if row.wantErr != nil {
+				step2.ExpectError = row.wantErr
+			}
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				CheckDestroy:             e.checkDestroy,
+				Steps: []tfresource.TestStep{
+					{Config: keyConfig(name), Check: tfresource.ComposeTestCheckFunc(captureAttr(keyAddr, "id", &id), captureAttr(keyAddr, "key", &key))},
+					step2,
+					{
+						// Counted before anything else runs, then the state must be as it was.
+						PreConfig: func() {
+							if got := e.emu.RequestCount(emulator.EndpointList) - lists; got != row.wantLists {
+								t.Errorf("list requests during the faulty refresh: got %d, want %d", got, row.wantLists)
+							}
+							e.emu.ClearFaults()
 						},
+						Config:            keyConfig(name),
+						ConfigPlanChecks:  tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+						ConfigStateChecks: []statecheck.StateCheck{e.expectKeyPrefix(keyAddr)},
+						Check: tfresource.ComposeAggregateTestCheckFunc(
+							tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+							tfresource.TestCheckResourceAttrPtr(keyAddr, "key", &key),
+							liveMatchState(e, name),
+							keyAuthenticates(e),
+						),
 					},
-				})
+				},
 			})
 		})
 	}
@@ -354,38 +340,37 @@ func TestAccFaultMatrix_revoke(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-				name := e.name("revoke")
-				env := e.env()
-				if row.maxRetryWait != "" {
-					env[envMaxRetryWait] = row.maxRetryWait
-				}
-				var revokes int
-				tfresource.Test(t, tfresource.TestCase{
-					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-					CheckDestroy: func(s *terraform.State) error {
-						if got := e.emu.RequestCount(emulator.EndpointRevoke) - revokes; got != row.wantRevokes {
-							return fmt.Errorf("revoke requests: got %d, want %d", got, row.wantRevokes)
-						}
-						if live := liveNamed(e, name); len(live) != 0 {
-							return fmt.Errorf("keys %v still live after destroy", live)
-						}
-						return e.checkDestroy(s)
-					},
-					Steps: []tfresource.TestStep{{
-						Config: keyConfig(name),
-						Check: tfresource.ComposeAggregateTestCheckFunc(
-							liveMatchState(e, name),
-							func(*terraform.State) error {
-								revokes = e.emu.RequestCount(emulator.EndpointRevoke)
-								f := row.fault
-								f.Endpoint = emulator.EndpointRevoke
-								e.emu.AddFault(f)
-								return nil
-							},
-						),
-					}},
-				})
+			e := newTestEnv(t, emulatorOnly)
+			name := e.name("revoke")
+			env := e.env()
+			if row.maxRetryWait != "" {
+				env[envMaxRetryWait] = row.maxRetryWait
+			}
+			var revokes int
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				CheckDestroy: func(s *terraform.State) error {
+					if got := e.emu.RequestCount(emulator.EndpointRevoke) - revokes; got != row.wantRevokes {
+						return fmt.Errorf("revoke requests: got %d, want %d", got, row.wantRevokes)
+					}
+					if live := liveNamed(e, name); len(live) != 0 {
+						return fmt.Errorf("keys %v still live after destroy", live)
+					}
+					return e.checkDestroy(s)
+				},
+				Steps: []tfresource.TestStep{{
+					Config: keyConfig(name),
+					Check: tfresource.ComposeAggregateTestCheckFunc(
+						liveMatchState(e, name),
+						func(*terraform.State) error {
+							revokes = e.emu.RequestCount(emulator.EndpointRevoke)
+							f := row.fault
+							f.Endpoint = emulator.EndpointRevoke
+							e.emu.AddFault(f)
+							return nil
+						},
+					),
+				}},
 			})
 		})
 	}
@@ -397,92 +382,90 @@ func TestAccFaultMatrix_revoke(t *testing.T) {
 func TestAccFaultMatrix_rateLimitedBulk(t *testing.T) {
 	needsFaults(t)
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{MintLimit: emulator.NoLimit}, func(t *testing.T, e *testEnv) {
-		e.emu.SetRateLimit(emulator.RateLimit{Requests: 20, Per: time.Second, RetryAfter: "1"})
-		env := e.env()
-		env[envMaxRetryWait] = "2s"
-		env[envMaxRetries] = "10"
-		const n = 50
-		prefix := e.name("bulk") + "-"
-		config := fmt.Sprintf(`
+	e := newTestEnv(t, onEmulator(emulator.Options{MintLimit: emulator.NoLimit}))
+	e.emu.SetRateLimit(emulator.RateLimit{Requests: 20, Per: time.Second, RetryAfter: "1"})
+	env := e.env()
+	env[envMaxRetryWait] = "2s"
+	env[envMaxRetries] = "10"
+	const n = 50
+	prefix := e.name("bulk") + "-"
+	config := fmt.Sprintf(`
 resource "molecule_org_api_key" "bulk" {
   count = %d
   name  = "%s${count.index}"
 }
 `, n, prefix)
 
-		tfresource.Test(t, tfresource.TestCase{
-			ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-			CheckDestroy: func(*terraform.State) error {
-				if live := len(mintedKeys(e.emu)); live != 0 {
-					return fmt.Errorf("%d keys still live after destroy", live)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+		CheckDestroy: func(*terraform.State) error {
+			if live := len(mintedKeys(e.emu)); live != 0 {
+				return fmt.Errorf("%d keys still live after destroy", live)
+			}
+			return nil
+		},
+		Steps: []tfresource.TestStep{{
+			Config: config,
+			Check: func(s *terraform.State) error {
+				mintedByName := map[string]int{}
+				for _, ev := range e.emu.Events() {
+					if ev.Type == "mint" && ev.ID != e.emu.OrgKeyID() {
+						mintedByName[ev.Name]++
+					}
+				}
+				for i := range n {
+					if c := mintedByName[fmt.Sprintf("%s%d", prefix, i)]; c != 1 {
+						return fmt.Errorf("key %s%d was minted %d times", prefix, i, c)
+					}
+				}
+				if len(mintedByName) != n || len(mintedKeys(e.emu)) != n || len(stateIDs(s)) != n {
+					return fmt.Errorf("want %d keys minted, live and in state; got %d, %d, %d",
+						n, len(mintedByName), len(mintedKeys(e.emu)), len(stateIDs(s)))
+				}
+				if e.emu.RequestCount(emulator.EndpointMint) <= n {
+					return fmt.Errorf("the rate limit never answered 429 (%d mint requests); the test proves nothing", e.emu.RequestCount(emulator.EndpointMint))
+				}
+				var live []string
+				for _, k := range mintedKeys(e.emu) {
+					live = append(live, k.ID)
+					if !e.idRegexp().MatchString(k.ID) {
+						return fmt.Errorf("key id %q does not have the %s dialect's shape", k.ID, e.dialect)
+					}
+				}
+				slices.Sort(live)
+				if !slices.Equal(live, stateIDs(s)) {
+					return fmt.Errorf("live keys and state differ")
 				}
 				return nil
 			},
-			Steps: []tfresource.TestStep{{
-				Config: config,
-				Check: func(s *terraform.State) error {
-					mintedByName := map[string]int{}
-					for _, ev := range e.emu.Events() {
-						if ev.Type == "mint" && ev.ID != e.emu.OrgKeyID() {
-							mintedByName[ev.Name]++
-						}
-					}
-					for i := range n {
-						if c := mintedByName[fmt.Sprintf("%s%d", prefix, i)]; c != 1 {
-							return fmt.Errorf("key %s%d was minted %d times", prefix, i, c)
-						}
-					}
-					if len(mintedByName) != n || len(mintedKeys(e.emu)) != n || len(stateIDs(s)) != n {
-						return fmt.Errorf("want %d keys minted, live and in state; got %d, %d, %d",
-							n, len(mintedByName), len(mintedKeys(e.emu)), len(stateIDs(s)))
-					}
-					if e.emu.RequestCount(emulator.EndpointMint) <= n {
-						return fmt.Errorf("the rate limit never answered 429 (%d mint requests); the test proves nothing", e.emu.RequestCount(emulator.EndpointMint))
-					}
-					var live []string
-					for _, k := range mintedKeys(e.emu) {
-						live = append(live, k.ID)
-						if !e.idRegexp().MatchString(k.ID) {
-							return fmt.Errorf("key id %q does not have the %s dialect's shape", k.ID, e.dialect)
-						}
-					}
-					slices.Sort(live)
-					if !slices.Equal(live, stateIDs(s)) {
-						return fmt.Errorf("live keys and state differ")
-					}
-					return nil
-				},
-			}},
-		})
+		}},
 	})
 }
 
 func TestAccFaultMatrix_rejectedCredential(t *testing.T) {
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "old-automation"})
-		e.emu.Revoke(k.ID)
-		for _, tc := range []struct {
-			name  string
-			token string
-		}{
-			{"revoked org key", plaintext},
-			{"wrong admin token", newOpaqueSecret()},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				env := map[string]string{envEndpoint: e.endpoint, envOrgToken: tc.token}
-				tfresource.Test(t, tfresource.TestCase{
-					ProtoV6ProviderFactories: e.factoriesWithEnv(env),
-					Steps: []tfresource.TestStep{{
-						Config:      keyConfig(e.name("rejected")),
-						ExpectError: errorPattern("Unable to Mint Org API Key", "401", "the token was rejected; it may have been revoked"),
-					}},
-				})
+	e := newTestEnv(t, emulatorOnly)
+	k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "old-automation"})
+	e.emu.Revoke(k.ID)
+	for _, tc := range []struct {
+		name  string
+		token string
+	}{
+		{"revoked org key", plaintext},
+		{"wrong admin token", newOpaqueSecret()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{envEndpoint: e.endpoint, envOrgToken: tc.token}
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(env),
+				Steps: []tfresource.TestStep{{
+					Config:      keyConfig(e.name("rejected")),
+					ExpectError: errorPattern("Unable to Mint Org API Key", "401", "the token was rejected; it may have been revoked"),
+				}},
 			})
-		}
-		if len(mintedKeys(e.emu)) != 0 {
-			t.Fatal("a rejected credential must not mint anything")
-		}
-	})
+		})
+	}
+	if len(mintedKeys(e.emu)) != 0 {
+		t.Fatal("a rejected credential must not mint anything")
+	}
 }

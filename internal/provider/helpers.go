@@ -264,7 +264,7 @@ func (d *providerData) mintFailure(ctx context.Context, what, name string, err e
 		return summary, d.noAnchorDetail(ctx, what, name)
 	}
 	if info, ok := client.MintRateLimited(err); ok {
-		return summary, mintQuotaDetail(name, info, time.Now())
+		return summary, mintQuotaDetail(name, info, d.now())
 	}
 	return summary, fmt.Sprintf("Minting %s %q failed: %s. No key was created. %s", what, name, err, nextStep(err))
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -182,7 +181,7 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		CreatedAt:  timeValue(t.CreatedAt),
 		LastUsedAt: optionalTimeValue(t.LastUsedAt),
 		ExpiresAt:  optionalTimeValue(t.ExpiresAt),
-		Expired:    types.BoolValue(t.Expired(time.Now())),
+		Expired:    types.BoolValue(t.Expired(d.data.now())),
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }

@@ -145,7 +145,7 @@ func (r *orgAPIKeyEphemeralResource) Open(ctx context.Context, req ephemeral.Ope
 		// The validator has checked it.
 		lifetime, _ = time.ParseDuration(cfg.Lifetime.ValueString())
 	}
-	opts := client.MintOptions{ExpiresAt: time.Now().Add(lifetime).UTC().Truncate(time.Second), ApprovalWait: r.data.approvalWait}
+	opts := client.MintOptions{ExpiresAt: r.data.now().Add(lifetime).UTC().Truncate(time.Second), ApprovalWait: r.data.approvalWait}
 	minted, revoked, err := r.data.client.MintReconciled(ctx, name, opts)
 	resp.Diagnostics.Append(r.data.reconcileWarnings("ephemeral key", name, revoked, minted)...)
 	if err != nil {

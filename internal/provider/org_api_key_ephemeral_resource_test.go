@@ -26,7 +26,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -38,7 +37,7 @@ const (
 var (
 	sha256HexRegexp   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	ephemeralVersions = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
-	// secretCandidate is a run of characters a plaintext could consist of, in either dialect.
+	// secretCandidate is a run of characters a plaintext could consist of.
 	secretCandidate = regexp.MustCompile(`[A-Za-z0-9_-]{16,}`)
 )
 
@@ -50,7 +49,7 @@ var (
 func (e *testEnv) ephemeralFactories() map[string]func() (tfprotov6.ProviderServer, error) {
 	f := e.factories()
 	f["echo"] = echoprovider.NewProviderServer()
-	f["moleculeconsumer"] = providerserver.NewProtocol6WithError(newWithEnv("test", func(string) string { return "" })())
+	f["moleculeconsumer"] = providerserver.NewProtocol6WithError(e.provider(nil))
 	return f
 }
 
@@ -106,10 +105,7 @@ func (f planCheck) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, 
 // characters a key could be made of is hashed and looked up, whole and in windows as long as a
 // minted key.
 func plaintextsIn(e *testEnv, text string) []string {
-	window := 43 // 256 bits of base64url
-	if e.guide() {
-		window = len("mola_") + 26
-	}
+	const window = 43 // 256 bits of base64url
 	seen := map[string]bool{}
 	var ids []string
 	check := func(candidate string) {
@@ -230,56 +226,55 @@ func expectAllNamed(e *testEnv, name string, minCount int, wantLive bool) error 
 
 func TestAccOrgAPIKeyEphemeralResource_basic(t *testing.T) {
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		name := e.name("ephemeral")
+	e := newTestEnv(t, emulatorOnly)
+	name := e.name("ephemeral")
 
-		tfresource.Test(t, tfresource.TestCase{
-			TerraformVersionChecks:   ephemeralVersions,
-			ProtoV6ProviderFactories: e.ephemeralFactories(),
-			CheckDestroy: func(*terraform.State) error {
-				if live := mintedKeys(e.emu); len(live) != 0 {
-					return fmt.Errorf("live keys after destroy: %+v", live)
-				}
-				return expectAllNamed(e, name, 3, false)
+	tfresource.Test(t, tfresource.TestCase{
+		TerraformVersionChecks:   ephemeralVersions,
+		ProtoV6ProviderFactories: e.ephemeralFactories(),
+		CheckDestroy: func(*terraform.State) error {
+			if live := mintedKeys(e.emu); len(live) != 0 {
+				return fmt.Errorf("live keys after destroy: %+v", live)
+			}
+			return expectAllNamed(e, name, 3, false)
+		},
+		Steps: []tfresource.TestStep{{
+			Config: ephemeralKeyConfig(e, name, ""),
+			ConfigPlanChecks: tfresource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(echoAddr, plancheck.ResourceActionCreate), planHasNoPlaintext(e)},
 			},
-			Steps: []tfresource.TestStep{{
-				Config: ephemeralKeyConfig(e, name, ""),
-				ConfigPlanChecks: tfresource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(echoAddr, plancheck.ResourceActionCreate), planHasNoPlaintext(e)},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					// Echo holds the id, the prefix and the digest, nothing else.
-					statecheck.ExpectKnownValue(echoAddr, tfjsonpath.New("data"), knownvalue.ObjectExact(map[string]knownvalue.Check{
-						"id":         knownvalue.StringRegexp(e.idRegexp()),
-						"prefix":     knownvalue.StringRegexp(regexp.MustCompile(`^.{8}$`)),
-						"key_sha256": knownvalue.StringRegexp(sha256HexRegexp),
-					})),
-					expectEchoedKey(e, name, false, nil),
-					stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 2, false) }),
-					// Authenticated with the key, the consumer saw the key itself as the only live one of its name.
-					statecheck.ExpectKnownValue(consumerAddr, tfjsonpath.New("keys"), knownvalue.ListSizeExact(1)),
-					statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
-						echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
-					stateHasNoPlaintext(e),
-				},
-				Check: func(s *terraform.State) error {
-					for addr, rs := range s.RootModule().Resources {
-						for attr, v := range rs.Primary.Attributes {
-							if ids := plaintextsIn(e, v); len(ids) > 0 {
-								return fmt.Errorf("%s.%s holds the plaintext of keys %v", addr, attr, ids)
-							}
+			ConfigStateChecks: []statecheck.StateCheck{
+				// Echo holds the id, the prefix and the digest, nothing else.
+				statecheck.ExpectKnownValue(echoAddr, tfjsonpath.New("data"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+					"id":         knownvalue.StringRegexp(e.idRegexp()),
+					"prefix":     knownvalue.StringRegexp(regexp.MustCompile(`^.{8}$`)),
+					"key_sha256": knownvalue.StringRegexp(sha256HexRegexp),
+				})),
+				expectEchoedKey(e, name, false, nil),
+				stateCheck(func(statecheck.CheckStateRequest) error { return expectAllNamed(e, name, 2, false) }),
+				// Authenticated with the key, the consumer saw the key itself as the only live one of its name.
+				statecheck.ExpectKnownValue(consumerAddr, tfjsonpath.New("keys"), knownvalue.ListSizeExact(1)),
+				statecheck.CompareValuePairs(consumerAddr, tfjsonpath.New("keys").AtSliceIndex(0).AtMapKey("id"),
+					echoAddr, tfjsonpath.New("data").AtMapKey("id"), compare.ValuesSame()),
+				stateHasNoPlaintext(e),
+			},
+			Check: func(s *terraform.State) error {
+				for addr, rs := range s.RootModule().Resources {
+					for attr, v := range rs.Primary.Attributes {
+						if ids := plaintextsIn(e, v); len(ids) > 0 {
+							return fmt.Errorf("%s.%s holds the plaintext of keys %v", addr, attr, ids)
 						}
 					}
-					return nil
-				},
-			}},
-		})
+				}
+				return nil
+			},
+		}},
 	})
 }
 
 func TestAccOrgAPIKeyEphemeralResource_keepOnClose(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("ephemeral-kept")
 	t.Cleanup(func() {
 		for _, k := range keysNamed(e, name) {
@@ -318,7 +313,7 @@ func TestAccOrgAPIKeyEphemeralResource_invalidName(t *testing.T) {
 	for label, name := range map[string]string{"blank": "   ", "101 bytes": strings.Repeat("é", 50) + "k"} {
 		t.Run(label, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
+			e := newTestEnv(t, emulatorOnly)
 			tfresource.Test(t, tfresource.TestCase{
 				TerraformVersionChecks:   ephemeralVersions,
 				ProtoV6ProviderFactories: e.ephemeralFactories(),
@@ -340,7 +335,7 @@ func TestAccOrgAPIKeyEphemeralResource_invalidName(t *testing.T) {
 func TestAccOrgAPIKeyEphemeralResource_lostMintAnswer(t *testing.T) {
 	needsFaults(t)
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("ephemeral-lost")
 	var before []string
 	var delivered emulator.Key
@@ -422,7 +417,7 @@ func newRPCProvider(t *testing.T, e *testEnv) *rpcProvider {
 	t.Helper()
 	// No retries: a fault injected on revoke must reach Close as it is.
 	env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetries: "0"}
-	srv, err := providerserver.NewProtocol6WithError(newWithEnv("test", func(k string) string { return env[k] })())()
+	srv, err := providerserver.NewProtocol6WithError(e.provider(env))()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +517,7 @@ func onlyKeyNamed(t *testing.T, e *testEnv, name string) emulator.Key {
 
 func TestOrgAPIKeyEphemeralResource_closeAfterOutOfBandRevoke(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	p := newRPCProvider(t, e)
 	private := p.open("closed-twice")
 	e.revokeOutOfBand(onlyKeyNamed(t, e, "closed-twice").ID)
@@ -537,7 +532,7 @@ func TestOrgAPIKeyEphemeralResource_closeAfterOutOfBandRevoke(t *testing.T) {
 
 func TestOrgAPIKeyEphemeralResource_closeAfterCancellation(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	p := newRPCProvider(t, e)
 	private := p.open("interrupted")
 
@@ -554,7 +549,7 @@ func TestOrgAPIKeyEphemeralResource_closeAfterCancellation(t *testing.T) {
 
 func TestOrgAPIKeyEphemeralResource_closeFailure(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	p := newRPCProvider(t, e)
 	private := p.open("unrevokable")
 	k := onlyKeyNamed(t, e, "unrevokable")
@@ -585,7 +580,7 @@ func TestOrgAPIKeyEphemeralResource_closeFailure(t *testing.T) {
 // the URL, rather than count the key as revoked.
 func TestOrgAPIKeyEphemeralResource_closeForeign404(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	p := newRPCProvider(t, e)
 	private := p.open("routed-away")
 	k := onlyKeyNamed(t, e, "routed-away")
@@ -609,32 +604,29 @@ func TestOrgAPIKeyEphemeralResource_closeForeign404(t *testing.T) {
 // the key's value (a deployed key has no pattern to match), wherever it sits in a string.
 func TestOrgAPIKeyEphemeralResource_plaintextScan(t *testing.T) {
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "scan"})
-		if !e.guide() {
-			requireOpaque(t, "the seeded plaintext", plaintext)
+	e := newTestEnv(t, emulatorOnly)
+	k, plaintext := e.emu.Seed(emulator.SeedKey{Name: "scan"})
+	requireOpaque(t, "the seeded plaintext", plaintext)
+	for label, doc := range map[string]any{
+		"as a value":         map[string]any{"values": map[string]any{"data": map[string]any{"key": plaintext}}},
+		"inside a header":    map[string]any{"header": "Authorization: Bearer " + plaintext + "\r\n"},
+		"run into its label": map[string]any{"log": "token=" + plaintext + "_suffix"},
+	} {
+		if err := noPlaintext(e, "state", doc); err == nil || !strings.Contains(err.Error(), k.ID) {
+			t.Errorf("a plaintext key %s went unnoticed (%v)", label, err)
 		}
-		for label, doc := range map[string]any{
-			"as a value":         map[string]any{"values": map[string]any{"data": map[string]any{"key": plaintext}}},
-			"inside a header":    map[string]any{"header": "Authorization: Bearer " + plaintext + "\r\n"},
-			"run into its label": map[string]any{"log": "token=" + plaintext + "_suffix"},
-		} {
-			if err := noPlaintext(e, "state", doc); err == nil || !strings.Contains(err.Error(), k.ID) {
-				t.Errorf("a plaintext key %s went unnoticed (%v)", label, err)
-			}
-		}
-		sum := sha256.Sum256([]byte(plaintext))
-		if err := noPlaintext(e, "state", map[string]any{"key_sha256": hex.EncodeToString(sum[:]), "id": k.ID, "prefix": k.Prefix}); err != nil {
-			t.Fatal(err)
-		}
-	})
+	}
+	sum := sha256.Sum256([]byte(plaintext))
+	if err := noPlaintext(e, "state", map[string]any{"key_sha256": hex.EncodeToString(sum[:]), "id": k.ID, "prefix": k.Prefix}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A Close whose record of the opened key is missing or unreadable cannot revoke anything, and
 // must say so, with how to find and revoke a key left live, rather than return in silence.
 func TestOrgAPIKeyEphemeralResource_closeWithoutRecord(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	p := newRPCProvider(t, e)
 	// A key this run opened, whose record is then lost: it must stay live, and be findable.
 	p.open("record-lost")
@@ -681,12 +673,8 @@ func TestOrgAPIKeyEphemeralResource_closeWithoutRecord(t *testing.T) {
 	}
 
 	t.Run("called without private data", func(t *testing.T) {
-		data, err := newProviderData(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "unit"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		var resp ephemeral.CloseResponse
-		(&orgAPIKeyEphemeralResource{data: data}).Close(context.Background(), ephemeral.CloseRequest{}, &resp)
+		(&orgAPIKeyEphemeralResource{data: e.providerData(nil)}).Close(context.Background(), ephemeral.CloseRequest{}, &resp)
 		if len(resp.Diagnostics) != 1 {
 			t.Fatalf("want one warning, got %v", resp.Diagnostics)
 		}

@@ -31,13 +31,11 @@ const (
 
 // NewOrgAPIKeyListResource is the constructor registered with the provider.
 func NewOrgAPIKeyListResource() list.ListResource {
-	return &orgAPIKeyListResource{now: time.Now}
+	return &orgAPIKeyListResource{}
 }
 
 type orgAPIKeyListResource struct {
 	data *providerData
-	// now anchors a not_used_since duration; unit tests replace it to move time.
-	now func() time.Time
 }
 
 type orgAPIKeyListResourceModel struct {
@@ -118,7 +116,7 @@ func (r *orgAPIKeyListResource) List(ctx context.Context, req list.ListRequest, 
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
-	now := r.now()
+	now := r.data.now()
 	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, cfg.Expired, now)
 	if err != nil {
 		fail("Invalid Regular Expression", err.Error())

@@ -79,56 +79,55 @@ func (e *testEnv) expectDisplayName(k client.Token) knownvalue.Check {
 	return knownvalue.StringExact(k.Prefix + "…")
 }
 
-// TestAccOrgAPIKeyListResource_query finds keys made outside Terraform, in both shapes, and checks
+// TestAccOrgAPIKeyListResource_query finds keys made outside Terraform, and checks
 // each result: its identity, its display name and the resource it carries, which holds no secret.
 func TestAccOrgAPIKeyListResource_query(t *testing.T) {
 	requireCLI(t, featureQuery)
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, e *testEnv) {
-		prefix := e.name("query") + "-"
-		ci, agent := e.seed(prefix+"ci"), e.seed(prefix+"agent")
-		const addr = "molecule_org_api_key.found"
-		createdBy := e.createdBy()
+	e := newTestEnv(t)
+	prefix := e.name("query") + "-"
+	ci, agent := e.seed(prefix+"ci"), e.seed(prefix+"agent")
+	const addr = "molecule_org_api_key.found"
+	createdBy := e.createdBy()
 
-		checks := expectFound(addr, ci, agent)
-		for _, k := range []client.Token{ci, agent} {
-			checks = append(checks,
-				querycheck.ExpectResourceDisplayName(addr, byID(k.ID), e.expectDisplayName(k)),
-				querycheck.ExpectResourceKnownValues(addr, byID(k.ID), []querycheck.KnownValueCheck{
-					{Path: tfjsonpath.New("id"), KnownValue: knownvalue.StringExact(k.ID)},
-					{Path: tfjsonpath.New("name"), KnownValue: knownvalue.StringExact(k.Name)},
-					{Path: tfjsonpath.New("prefix"), KnownValue: e.listedPrefix(k)},
-					{Path: tfjsonpath.New("key"), KnownValue: knownvalue.Null()},
-					{Path: tfjsonpath.New("created_by"), KnownValue: knownvalue.StringExact(createdBy)},
-					{Path: tfjsonpath.New("created_at"), KnownValue: knownvalue.StringRegexp(timestampRegexp)},
-					{Path: tfjsonpath.New("last_used_at"), KnownValue: knownvalue.Null()},
-					{Path: tfjsonpath.New("rotate_after"), KnownValue: knownvalue.Null()},
-					{Path: tfjsonpath.New("rotate_at"), KnownValue: knownvalue.Null()},
-					{Path: tfjsonpath.New("rotation_triggers"), KnownValue: knownvalue.Null()},
-				}))
-		}
-		if e.emu != nil {
-			// Two list blocks, one list request: the shared snapshot answers both.
-			checks = append(checks, expectListRequests{emu: e.emu, want: 1})
-		}
-		checks = append(checks, expectFound("molecule_org_api_key.ci", ci)...)
+	checks := expectFound(addr, ci, agent)
+	for _, k := range []client.Token{ci, agent} {
+		checks = append(checks,
+			querycheck.ExpectResourceDisplayName(addr, byID(k.ID), e.expectDisplayName(k)),
+			querycheck.ExpectResourceKnownValues(addr, byID(k.ID), []querycheck.KnownValueCheck{
+				{Path: tfjsonpath.New("id"), KnownValue: knownvalue.StringExact(k.ID)},
+				{Path: tfjsonpath.New("name"), KnownValue: knownvalue.StringExact(k.Name)},
+				{Path: tfjsonpath.New("prefix"), KnownValue: e.listedPrefix(k)},
+				{Path: tfjsonpath.New("key"), KnownValue: knownvalue.Null()},
+				{Path: tfjsonpath.New("created_by"), KnownValue: knownvalue.StringExact(createdBy)},
+				{Path: tfjsonpath.New("created_at"), KnownValue: knownvalue.StringRegexp(timestampRegexp)},
+				{Path: tfjsonpath.New("last_used_at"), KnownValue: knownvalue.Null()},
+				{Path: tfjsonpath.New("rotate_after"), KnownValue: knownvalue.Null()},
+				{Path: tfjsonpath.New("rotate_at"), KnownValue: knownvalue.Null()},
+				{Path: tfjsonpath.New("rotation_triggers"), KnownValue: knownvalue.Null()},
+			}))
+	}
+	if e.emu != nil {
+		// Two list blocks, one list request: the shared snapshot answers both.
+		checks = append(checks, expectListRequests{emu: e.emu, want: 1})
+	}
+	checks = append(checks, expectFound("molecule_org_api_key.ci", ci)...)
 
-		tfresource.Test(t, tfresource.TestCase{
-			ProtoV6ProviderFactories: e.factories(),
-			Steps: []tfresource.TestStep{{
-				PreConfig: func() {
-					if e.emu != nil {
-						e.emu.ResetCounts()
-					}
-				},
-				Query: true,
-				Config: queryConfig(
-					listBlock("found", true, fmt.Sprintf("    name_prefix = %q\n", prefix)),
-					listBlock("ci", false, fmt.Sprintf("    name_regex = %q\n", "^"+regexp.QuoteMeta(prefix)+"ci$")),
-				),
-				QueryResultChecks: checks,
-			}},
-		})
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []tfresource.TestStep{{
+			PreConfig: func() {
+				if e.emu != nil {
+					e.emu.ResetCounts()
+				}
+			},
+			Query: true,
+			Config: queryConfig(
+				listBlock("found", true, fmt.Sprintf("    name_prefix = %q\n", prefix)),
+				listBlock("ci", false, fmt.Sprintf("    name_regex = %q\n", "^"+regexp.QuoteMeta(prefix)+"ci$")),
+			),
+			QueryResultChecks: checks,
+		}},
 	})
 }
 
@@ -138,79 +137,75 @@ func TestAccOrgAPIKeyListResource_filters(t *testing.T) {
 	requireCLI(t, featureQuery)
 	t.Parallel()
 	// Seeds creators and last use times, which only the emulator allows.
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		session := "session"
-		if e.guide() {
-			session = "session:user_1"
+	e := newTestEnv(t, emulatorOnly)
+	session := "session"
+	day := 24 * time.Hour
+	seed := func(name, createdBy string, age time.Duration, lastUsed *time.Duration) client.Token {
+		k := emulator.SeedKey{Name: name, CreatedBy: createdBy, CreatedAt: timeAgo(age)}
+		if lastUsed != nil {
+			at := timeAgo(*lastUsed)
+			k.LastUsedAt = &at
 		}
-		day := 24 * time.Hour
-		seed := func(name, createdBy string, age time.Duration, lastUsed *time.Duration) client.Token {
-			k := emulator.SeedKey{Name: name, CreatedBy: createdBy, CreatedAt: timeAgo(age)}
-			if lastUsed != nil {
-				at := timeAgo(*lastUsed)
-				k.LastUsedAt = &at
-			}
-			s, _ := e.emu.Seed(k)
-			return client.Token{ID: s.ID, Name: s.Name, Prefix: s.Prefix, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt}
-		}
-		ago := func(d time.Duration) *time.Duration { return &d }
-		fresh := seed("svc-fresh", "", 200*day, ago(time.Hour))
-		stale := seed("svc-stale", "", 190*day, ago(60*day))
-		never := seed("svc-never", "", 180*day, nil)
-		unnamed := seed("", session, 170*day, ago(100*day))
-		bot := seed("bot-recent", session, 160*day, ago(2*time.Hour))
+		s, _ := e.emu.Seed(k)
+		return client.Token{ID: s.ID, Name: s.Name, Prefix: s.Prefix, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt}
+	}
+	ago := func(d time.Duration) *time.Duration { return &d }
+	fresh := seed("svc-fresh", "", 200*day, ago(time.Hour))
+	stale := seed("svc-stale", "", 190*day, ago(60*day))
+	never := seed("svc-never", "", 180*day, nil)
+	unnamed := seed("", session, 170*day, ago(100*day))
+	bot := seed("bot-recent", session, 160*day, ago(2*time.Hour))
 
-		// The credential is found too where the emulator lists it: it has a name and is in use.
-		var own []client.Token
-		for _, id := range e.withCredential() {
-			own = append(own, client.Token{ID: id})
-		}
-		const all = "molecule_org_api_key.all"
-		checks := expectFound(all, append([]client.Token{fresh, stale, never, unnamed, bot}, own...)...)
-		checks = append(checks,
-			querycheck.ExpectResourceDisplayName(all, byID(unnamed.ID), e.expectDisplayName(unnamed)),
-			querycheck.ExpectResourceDisplayName(all, byID(stale.ID), knownvalue.StringExact("svc-stale")),
-			// An unnamed key's resource has a null name, as an import stores it.
-			querycheck.ExpectResourceKnownValues(all, byID(unnamed.ID), []querycheck.KnownValueCheck{
-				{Path: tfjsonpath.New("name"), KnownValue: knownvalue.Null()},
-				{Path: tfjsonpath.New("key"), KnownValue: knownvalue.Null()},
-				{Path: tfjsonpath.New("prefix"), KnownValue: e.listedPrefix(unnamed)},
-				{Path: tfjsonpath.New("created_by"), KnownValue: knownvalue.StringExact(session)},
-				{Path: tfjsonpath.New("created_at"), KnownValue: knownvalue.StringExact(unnamed.CreatedAt.Format(time.RFC3339))},
-				{Path: tfjsonpath.New("last_used_at"), KnownValue: knownvalue.StringExact(unnamed.LastUsedAt.Format(time.RFC3339))},
-			}),
-			expectListRequests{emu: e.emu, want: 1},
-		)
-		checks = append(checks, expectFound("molecule_org_api_key.prefix", fresh, stale, never)...)
-		checks = append(checks, expectFound("molecule_org_api_key.regex", fresh, stale)...)
-		checks = append(checks, expectFound("molecule_org_api_key.created_by", unnamed, bot)...)
-		checks = append(checks, expectFound("molecule_org_api_key.stale_30d", stale, never, unnamed)...)
-		// 80 days back: the key used 60 days ago is recent enough.
-		checks = append(checks, expectFound("molecule_org_api_key.stale_since", never, unnamed)...)
-		checks = append(checks, expectFound("molecule_org_api_key.never_used", never)...)
-		checks = append(checks, expectFound("molecule_org_api_key.used_or_not", append([]client.Token{fresh, stale, never, unnamed, bot}, own...)...)...)
-		checks = append(checks, expectFound("molecule_org_api_key.combined", stale, never)...)
-		checks = append(checks, expectFound("molecule_org_api_key.nothing")...)
+	// The credential is found too where the emulator lists it: it has a name and is in use.
+	var own []client.Token
+	for _, id := range e.withCredential() {
+		own = append(own, client.Token{ID: id})
+	}
+	const all = "molecule_org_api_key.all"
+	checks := expectFound(all, append([]client.Token{fresh, stale, never, unnamed, bot}, own...)...)
+	checks = append(checks,
+		querycheck.ExpectResourceDisplayName(all, byID(unnamed.ID), e.expectDisplayName(unnamed)),
+		querycheck.ExpectResourceDisplayName(all, byID(stale.ID), knownvalue.StringExact("svc-stale")),
+		// An unnamed key's resource has a null name, as an import stores it.
+		querycheck.ExpectResourceKnownValues(all, byID(unnamed.ID), []querycheck.KnownValueCheck{
+			{Path: tfjsonpath.New("name"), KnownValue: knownvalue.Null()},
+			{Path: tfjsonpath.New("key"), KnownValue: knownvalue.Null()},
+			{Path: tfjsonpath.New("prefix"), KnownValue: e.listedPrefix(unnamed)},
+			{Path: tfjsonpath.New("created_by"), KnownValue: knownvalue.StringExact(session)},
+			{Path: tfjsonpath.New("created_at"), KnownValue: knownvalue.StringExact(unnamed.CreatedAt.Format(time.RFC3339))},
+			{Path: tfjsonpath.New("last_used_at"), KnownValue: knownvalue.StringExact(unnamed.LastUsedAt.Format(time.RFC3339))},
+		}),
+		expectListRequests{emu: e.emu, want: 1},
+	)
+	checks = append(checks, expectFound("molecule_org_api_key.prefix", fresh, stale, never)...)
+	checks = append(checks, expectFound("molecule_org_api_key.regex", fresh, stale)...)
+	checks = append(checks, expectFound("molecule_org_api_key.created_by", unnamed, bot)...)
+	checks = append(checks, expectFound("molecule_org_api_key.stale_30d", stale, never, unnamed)...)
+	// 80 days back: the key used 60 days ago is recent enough.
+	checks = append(checks, expectFound("molecule_org_api_key.stale_since", never, unnamed)...)
+	checks = append(checks, expectFound("molecule_org_api_key.never_used", never)...)
+	checks = append(checks, expectFound("molecule_org_api_key.used_or_not", append([]client.Token{fresh, stale, never, unnamed, bot}, own...)...)...)
+	checks = append(checks, expectFound("molecule_org_api_key.combined", stale, never)...)
+	checks = append(checks, expectFound("molecule_org_api_key.nothing")...)
 
-		tfresource.Test(t, tfresource.TestCase{
-			ProtoV6ProviderFactories: e.factories(),
-			Steps: []tfresource.TestStep{{
-				Query: true,
-				Config: queryConfig(
-					listBlock("all", true, ""),
-					listBlock("prefix", false, "    name_prefix = \"svc-\"\n"),
-					listBlock("regex", false, "    name_regex = \"(fresh|stale)$\"\n"),
-					listBlock("created_by", false, fmt.Sprintf("    created_by = %q\n", session)),
-					listBlock("stale_30d", false, "    not_used_since = \"720h\"\n"),
-					listBlock("stale_since", false, fmt.Sprintf("    not_used_since = %q\n", timeAgo(80*day).Format(time.RFC3339))),
-					listBlock("never_used", false, "    never_used = true\n"),
-					listBlock("used_or_not", false, "    never_used = false\n"),
-					listBlock("combined", false, "    name_prefix    = \"svc-\"\n    not_used_since = \"720h\"\n"),
-					listBlock("nothing", false, "    name_prefix = \"svc-\"\n    created_by  = \"org-token:nobody00\"\n"),
-				),
-				QueryResultChecks: checks,
-			}},
-		})
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []tfresource.TestStep{{
+			Query: true,
+			Config: queryConfig(
+				listBlock("all", true, ""),
+				listBlock("prefix", false, "    name_prefix = \"svc-\"\n"),
+				listBlock("regex", false, "    name_regex = \"(fresh|stale)$\"\n"),
+				listBlock("created_by", false, fmt.Sprintf("    created_by = %q\n", session)),
+				listBlock("stale_30d", false, "    not_used_since = \"720h\"\n"),
+				listBlock("stale_since", false, fmt.Sprintf("    not_used_since = %q\n", timeAgo(80*day).Format(time.RFC3339))),
+				listBlock("never_used", false, "    never_used = true\n"),
+				listBlock("used_or_not", false, "    never_used = false\n"),
+				listBlock("combined", false, "    name_prefix    = \"svc-\"\n    not_used_since = \"720h\"\n"),
+				listBlock("nothing", false, "    name_prefix = \"svc-\"\n    created_by  = \"org-token:nobody00\"\n"),
+			),
+			QueryResultChecks: checks,
+		}},
 	})
 }
 
@@ -229,7 +224,7 @@ func TestAccOrgAPIKeyListResource_invalidConfig(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
+			e := newTestEnv(t, emulatorOnly)
 			tfresource.Test(t, tfresource.TestCase{
 				ProtoV6ProviderFactories: e.factories(),
 				Steps: []tfresource.TestStep{{
@@ -247,39 +242,22 @@ func TestAccOrgAPIKeyListResource_invalidConfig(t *testing.T) {
 
 // listHarness calls the list resource directly, as the framework would, without a CLI.
 type listHarness struct {
-	t              *testing.T
-	lr             *orgAPIKeyListResource
-	res            *orgAPIKeyResource
-	configSchema   list.ListResourceSchemaResponse
-	resourceSchema resource.SchemaResponse
-	identitySchema resource.IdentitySchemaResponse
+	t            *testing.T
+	lr           *orgAPIKeyListResource
+	res          *resourceHarness
+	configSchema list.ListResourceSchemaResponse
 }
 
 func newListHarness(t *testing.T, e *testEnv) *listHarness {
 	t.Helper()
-	data, err := newProviderData(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: e.token, UserAgent: "unit"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	lr, okList := NewOrgAPIKeyListResource().(*orgAPIKeyListResource)
-	res, okResource := NewOrgAPIKeyResource().(*orgAPIKeyResource)
-	if !okList || !okResource {
-		t.Fatal("the constructors return unexpected types")
-	}
-	h := &listHarness{t: t, lr: lr, res: res}
-	for _, c := range []interface {
-		Configure(context.Context, resource.ConfigureRequest, *resource.ConfigureResponse)
-	}{h.lr, h.res} {
-		var cr resource.ConfigureResponse
-		c.Configure(ctx, resource.ConfigureRequest{ProviderData: data}, &cr)
-		if cr.Diagnostics.HasError() {
-			t.Fatal(cr.Diagnostics)
-		}
+	h := &listHarness{t: t, lr: &orgAPIKeyListResource{}, res: newResourceHarness(t, e, nil)}
+	var cr resource.ConfigureResponse
+	h.lr.Configure(ctx, resource.ConfigureRequest{ProviderData: e.configured(nil).ListResourceData}, &cr)
+	if cr.Diagnostics.HasError() {
+		t.Fatal(cr.Diagnostics)
 	}
 	h.lr.ListResourceConfigSchema(ctx, list.ListResourceSchemaRequest{}, &h.configSchema)
-	h.res.Schema(ctx, resource.SchemaRequest{}, &h.resourceSchema)
-	h.res.IdentitySchema(ctx, resource.IdentitySchemaRequest{}, &h.identitySchema)
 	return h
 }
 
@@ -296,8 +274,8 @@ func (h *listHarness) list(cfg orgAPIKeyListResourceModel, includeResource bool,
 		Config:                 tfsdk.Config{Schema: h.configSchema.Schema, Raw: s.Raw},
 		IncludeResource:        includeResource,
 		Limit:                  limit,
-		ResourceSchema:         h.resourceSchema.Schema,
-		ResourceIdentitySchema: h.identitySchema.IdentitySchema,
+		ResourceSchema:         h.res.schema.Schema,
+		ResourceIdentitySchema: h.res.identity.IdentitySchema,
 	}, &stream)
 	var out []list.ListResult
 	for r := range stream.Results {
@@ -311,13 +289,11 @@ func (h *listHarness) list(cfg orgAPIKeyListResourceModel, includeResource bool,
 func (h *listHarness) readAfterImport(id string) orgAPIKeyResourceModel {
 	h.t.Helper()
 	ctx := context.Background()
-	typ := h.resourceSchema.Schema.Type().TerraformType(ctx)
-	imported := tfsdk.State{Schema: h.resourceSchema.Schema, Raw: tftypes.NewValue(typ, nil)}
+	imported := h.res.state(nil)
 	if d := imported.SetAttribute(ctx, path.Root("id"), id); d.HasError() {
 		h.t.Fatal(d)
 	}
-	resp := resource.ReadResponse{State: imported}
-	h.res.Read(ctx, resource.ReadRequest{State: imported}, &resp)
+	resp := h.res.read(imported)
 	if resp.Diagnostics.HasError() {
 		h.t.Fatal(resp.Diagnostics)
 	}
@@ -334,38 +310,55 @@ var noFilters = orgAPIKeyListResourceModel{
 }
 
 // The resource a result carries is what a Read after import stores, field for field, for named
-// and unnamed keys, used or not, in both shapes: configuration generated from it plans no change.
+// and unnamed keys, used or not: configuration generated from it plans no change.
 func TestOrgAPIKeyListResource_resourceMatchesImport(t *testing.T) {
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		used := timeAgo(3 * time.Hour)
-		e.emu.Seed(emulator.SeedKey{Name: "named", LastUsedAt: &used})
-		e.emu.Seed(emulator.SeedKey{Name: "", CreatedBy: "session"})
-		h := newListHarness(t, e)
-		results := h.list(noFilters, true, 0)
-		if want := len(e.withCredential()) + 2; len(results) != want {
-			t.Fatalf("want %d results (the credential's among them, when it is listed), got %d", want, len(results))
+	testResourceMatchesImport(t, newTestEnv(t, emulatorOnly))
+}
+
+// The guide's list has no prefixes: an unnamed key is shown by its id, and the resource a result
+// carries has no prefix, as an import would store.
+func TestOrgAPIKeyListResource_guideShape(t *testing.T) {
+	t.Parallel()
+	testResourceMatchesImport(t, newTestEnv(t, inGuideShape))
+}
+
+func testResourceMatchesImport(t *testing.T, e *testEnv) {
+	used := timeAgo(3 * time.Hour)
+	seeded := map[string]client.Token{}
+	for _, k := range []emulator.SeedKey{{Name: "named", LastUsedAt: &used}, {Name: "", CreatedBy: "session"}} {
+		s, _ := e.emu.Seed(k)
+		seeded[s.ID] = client.Token{ID: s.ID, Name: s.Name, Prefix: s.Prefix}
+	}
+	h := newListHarness(t, e)
+	results := h.list(noFilters, true, 0)
+	if want := len(e.withCredential()) + len(seeded); len(results) != want {
+		t.Fatalf("want %d results (the credential's among them, when it is listed), got %d", want, len(results))
+	}
+	for _, r := range results {
+		if r.Diagnostics.HasError() {
+			t.Fatal(r.Diagnostics)
 		}
-		for _, r := range results {
-			if r.Diagnostics.HasError() {
-				t.Fatal(r.Diagnostics)
-			}
-			var identity orgAPIKeyIdentityModel
-			if d := r.Identity.Get(context.Background(), &identity); d.HasError() {
-				t.Fatal(d)
-			}
-			var listed orgAPIKeyResourceModel
-			if d := r.Resource.Get(context.Background(), &listed); d.HasError() {
-				t.Fatal(d)
-			}
-			if listed.ID != identity.ID {
-				t.Errorf("result %q: identity %s, resource id %s", r.DisplayName, identity.ID, listed.ID)
-			}
-			if imported := h.readAfterImport(identity.ID.ValueString()); !listed.equal(imported) {
-				t.Errorf("result %q carries\n  %+v\nbut a Read after import stores\n  %+v", r.DisplayName, listed, imported)
+		var identity orgAPIKeyIdentityModel
+		if d := r.Identity.Get(context.Background(), &identity); d.HasError() {
+			t.Fatal(d)
+		}
+		var listed orgAPIKeyResourceModel
+		if d := r.Resource.Get(context.Background(), &listed); d.HasError() {
+			t.Fatal(d)
+		}
+		if listed.ID != identity.ID {
+			t.Errorf("result %q: identity %s, resource id %s", r.DisplayName, identity.ID, listed.ID)
+		}
+		if k, ok := seeded[identity.ID.ValueString()]; ok {
+			if err := e.expectDisplayName(k).CheckValue(r.DisplayName); err != nil {
+				t.Errorf("key %s: display name: %v", k.ID, err)
 			}
 		}
-	})
+		if imported := h.readAfterImport(identity.ID.ValueString()); !listed.equal(imported) {
+			t.Errorf("result %q carries\n  %+v\nbut a Read after import stores\n  %+v", r.DisplayName, listed, imported)
+		}
+	}
 }
 
 func (m orgAPIKeyResourceModel) equal(o orgAPIKeyResourceModel) bool {
@@ -380,51 +373,50 @@ func (m orgAPIKeyResourceModel) equal(o orgAPIKeyResourceModel) bool {
 // costs one list request, and honours the list block's limit.
 func TestOrgAPIKeyListResource_incompleteListWarns(t *testing.T) {
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		fillers := fillWithKeys(e, client.ServiceListMax)
-		run := func(t *testing.T, limit int64, wantKeys int, wantWarning bool) {
-			t.Helper()
-			e.emu.ResetCounts()
-			results := newListHarness(t, e).list(noFilters, false, limit)
-			if n := e.emu.RequestCount(emulator.EndpointList); n != 1 {
-				t.Fatalf("the query made %d list requests, want 1", n)
+	e := newTestEnv(t, emulatorOnly)
+	fillers := fillWithKeys(e, client.ServiceListMax)
+	run := func(t *testing.T, limit int64, wantKeys int, wantWarning bool) {
+		t.Helper()
+		e.emu.ResetCounts()
+		results := newListHarness(t, e).list(noFilters, false, limit)
+		if n := e.emu.RequestCount(emulator.EndpointList); n != 1 {
+			t.Fatalf("the query made %d list requests, want 1", n)
+		}
+		var keys, warnings int
+		for _, r := range results {
+			if r.Diagnostics.HasError() {
+				t.Fatal(r.Diagnostics)
 			}
-			var keys, warnings int
-			for _, r := range results {
-				if r.Diagnostics.HasError() {
-					t.Fatal(r.Diagnostics)
-				}
-				if r.Identity == nil {
-					for _, w := range r.Diagnostics.Warnings() {
-						if w.Summary() != "Org API Key List May Be Incomplete" || !strings.Contains(w.Detail(), "missing from the results") {
-							t.Fatalf("unexpected warning: %s: %s", w.Summary(), w.Detail())
-						}
-						warnings++
+			if r.Identity == nil {
+				for _, w := range r.Diagnostics.Warnings() {
+					if w.Summary() != "Org API Key List May Be Incomplete" || !strings.Contains(w.Detail(), "missing from the results") {
+						t.Fatalf("unexpected warning: %s: %s", w.Summary(), w.Detail())
 					}
-					continue
+					warnings++
 				}
-				keys++
+				continue
 			}
-			if keys != wantKeys {
-				t.Errorf("the query found %d keys, want %d", keys, wantKeys)
-			}
-			if want := map[bool]int{true: 1, false: 0}[wantWarning]; warnings != want {
-				t.Errorf("the query warned %d times, want %d", warnings, want)
-			}
+			keys++
 		}
-		t.Run("500 keys", func(t *testing.T) { run(t, 0, client.ServiceListMax, true) })
-		t.Run("500 keys, limit 100", func(t *testing.T) { run(t, 100, 100, true) })
-		if !e.emu.Revoke(fillers[0].ID) {
-			t.Fatal("filler was not live")
+		if keys != wantKeys {
+			t.Errorf("the query found %d keys, want %d", keys, wantKeys)
 		}
-		t.Run("499 keys", func(t *testing.T) { run(t, 0, client.ServiceListMax-1, false) })
-	})
+		if want := map[bool]int{true: 1, false: 0}[wantWarning]; warnings != want {
+			t.Errorf("the query warned %d times, want %d", warnings, want)
+		}
+	}
+	t.Run("500 keys", func(t *testing.T) { run(t, 0, client.ServiceListMax, true) })
+	t.Run("500 keys, limit 100", func(t *testing.T) { run(t, 100, 100, true) })
+	if !e.emu.Revoke(fillers[0].ID) {
+		t.Fatal("filler was not live")
+	}
+	t.Run("499 keys", func(t *testing.T) { run(t, 0, client.ServiceListMax-1, false) })
 }
 
 // A query of a hosted organization without its routing header fails, saying what to set.
 func TestOrgAPIKeyListResource_routingFailure(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false, emulator.Options{TenantOrgID: newUUID()})
+	e := newTestEnv(t, emulatorOnly, hostedOrg(emulator.BuildJune2026))
 	listed := e.seed(e.name("listed"))
 	for name, orgID := range map[string]string{"without org_id": "", "another org_id": newUUID()} {
 		unrouted := *e
@@ -517,21 +509,18 @@ provider "molecule" {}
 func TestCLI_terraformQueryAdoptsKeys(t *testing.T) {
 	requireCLI(t, featureQuery)
 	t.Parallel()
-	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			c := newCLIEnv(t, emulator.Options{Dialect: d})
-			used := timeAgo(90 * 24 * time.Hour)
-			named, _ := c.emu.Seed(emulator.SeedKey{Name: "svc-ci"})
-			unnamed, _ := c.emu.Seed(emulator.SeedKey{CreatedBy: "session", LastUsedAt: &used})
-			stale, _ := c.emu.Seed(emulator.SeedKey{Name: "svc-stale", LastUsedAt: &used})
-			// Used an hour ago: the query's not_used_since leaves it out.
-			recent := timeAgo(time.Hour)
-			c.emu.Seed(emulator.SeedKey{Name: "svc-busy", LastUsedAt: &recent})
-			adopted := map[string]bool{named.ID: true, unnamed.ID: true, stale.ID: true}
+	c := newCLIEnv(t, emulator.Options{})
+	used := timeAgo(90 * 24 * time.Hour)
+	named, _ := c.emu.Seed(emulator.SeedKey{Name: "svc-ci"})
+	unnamed, _ := c.emu.Seed(emulator.SeedKey{CreatedBy: "session", LastUsedAt: &used})
+	stale, _ := c.emu.Seed(emulator.SeedKey{Name: "svc-stale", LastUsedAt: &used})
+	// Used an hour ago: the query's not_used_since leaves it out.
+	recent := timeAgo(time.Hour)
+	c.emu.Seed(emulator.SeedKey{Name: "svc-busy", LastUsedAt: &recent})
+	adopted := map[string]bool{named.ID: true, unnamed.ID: true, stale.ID: true}
 
-			c.writeConfig(cliProviderOnly)
-			query := `list "molecule_org_api_key" "adopt" {
+	c.writeConfig(cliProviderOnly)
+	query := `list "molecule_org_api_key" "adopt" {
   provider         = molecule
   include_resource = true
 
@@ -540,78 +529,76 @@ func TestCLI_terraformQueryAdoptsKeys(t *testing.T) {
   }
 }
 `
-			if err := os.WriteFile(filepath.Join(c.dir, "adopt.tfquery.hcl"), []byte(query), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			events := len(c.emu.Events())
+	if err := os.WriteFile(filepath.Join(c.dir, "adopt.tfquery.hcl"), []byte(query), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events := len(c.emu.Events())
 
-			res := c.mustRun(nil, "query", "-generate-config-out=generated.tf", "-no-color")
-			for _, k := range []emulator.Key{named, stale} {
-				if !strings.Contains(string(res.stdout), k.Name) {
-					t.Errorf("terraform query does not show %s by its name\n%s", k.ID, res)
-				}
-			}
-			generated, err := os.ReadFile(filepath.Join(c.dir, "generated.tf"))
-			if err != nil {
-				t.Fatalf("terraform query wrote no configuration: %v\n%s", err, res)
-			}
-			t.Logf("generated configuration:\n%s", generated)
-			if n := strings.Count(string(generated), "resource \"molecule_org_api_key\""); n != len(adopted) {
-				t.Errorf("generated %d resources, want %d", n, len(adopted))
-			}
-			for id := range adopted {
-				if !strings.Contains(string(generated), fmt.Sprintf("id = %q", id)) {
-					t.Errorf("the generated configuration imports no key with id %s", id)
-				}
-			}
-			// Configuration names only what a user sets; never a computed value, least of all a key.
-			for _, attr := range []string{"key", "prefix", "created_at", "created_by", "last_used_at", "rotate_at"} {
-				if regexp.MustCompile(`(?m)^\s+` + attr + `\s+=`).Match(generated) {
-					t.Errorf("the generated configuration sets the computed attribute %s", attr)
-				}
-			}
+	res := c.mustRun(nil, "query", "-generate-config-out=generated.tf", "-no-color")
+	for _, k := range []emulator.Key{named, stale} {
+		if !strings.Contains(string(res.stdout), k.Name) {
+			t.Errorf("terraform query does not show %s by its name\n%s", k.ID, res)
+		}
+	}
+	generated, err := os.ReadFile(filepath.Join(c.dir, "generated.tf"))
+	if err != nil {
+		t.Fatalf("terraform query wrote no configuration: %v\n%s", err, res)
+	}
+	t.Logf("generated configuration:\n%s", generated)
+	if n := strings.Count(string(generated), "resource \"molecule_org_api_key\""); n != len(adopted) {
+		t.Errorf("generated %d resources, want %d", n, len(adopted))
+	}
+	for id := range adopted {
+		if !strings.Contains(string(generated), fmt.Sprintf("id = %q", id)) {
+			t.Errorf("the generated configuration imports no key with id %s", id)
+		}
+	}
+	// Configuration names only what a user sets; never a computed value, least of all a key.
+	for _, attr := range []string{"key", "prefix", "created_at", "created_by", "last_used_at", "rotate_at"} {
+		if regexp.MustCompile(`(?m)^\s+` + attr + `\s+=`).Match(generated) {
+			t.Errorf("the generated configuration sets the computed attribute %s", attr)
+		}
+	}
 
-			c.emu.ResetCounts()
-			apply := c.mustRun(nil, "apply", "-auto-approve", "-input=false", "-no-color")
-			if !strings.Contains(string(apply.stdout), "3 imported, 0 added, 0 changed, 0 destroyed") {
-				t.Errorf("the apply did not only import\n%s", apply)
-			}
-			counts := c.emu.RequestCounts()
-			// Every import reads from one shared list, as the guide promises.
-			if n := counts[emulator.EndpointList]; n != 1 {
-				t.Errorf("importing %d keys made %d list requests, want 1", len(adopted), n)
-			}
-			if counts[emulator.EndpointMint] != 0 || counts[emulator.EndpointRevoke] != 0 {
-				t.Errorf("importing made %d mint and %d revoke requests, want none", counts[emulator.EndpointMint], counts[emulator.EndpointRevoke])
-			}
-			if n := len(c.emu.Events()); n != events {
-				t.Errorf("the service recorded %d mints or revocations during query and apply, want none", n-events)
-			}
-			if n := len(mintedKeys(c.emu)); n != 4 {
-				t.Errorf("%d keys are live after the import, want the 4 seeded", n)
-			}
+	c.emu.ResetCounts()
+	apply := c.mustRun(nil, "apply", "-auto-approve", "-input=false", "-no-color")
+	if !strings.Contains(string(apply.stdout), "3 imported, 0 added, 0 changed, 0 destroyed") {
+		t.Errorf("the apply did not only import\n%s", apply)
+	}
+	counts := c.emu.RequestCounts()
+	// Every import reads from one shared list, as the guide promises.
+	if n := counts[emulator.EndpointList]; n != 1 {
+		t.Errorf("importing %d keys made %d list requests, want 1", len(adopted), n)
+	}
+	if counts[emulator.EndpointMint] != 0 || counts[emulator.EndpointRevoke] != 0 {
+		t.Errorf("importing made %d mint and %d revoke requests, want none", counts[emulator.EndpointMint], counts[emulator.EndpointRevoke])
+	}
+	if n := len(c.emu.Events()); n != events {
+		t.Errorf("the service recorded %d mints or revocations during query and apply, want none", n-events)
+	}
+	if n := len(mintedKeys(c.emu)); n != 4 {
+		t.Errorf("%d keys are live after the import, want the 4 seeded", n)
+	}
 
-			keys := c.managedKeys()
-			if len(keys) != len(adopted) {
-				t.Fatalf("want %d keys in state, got %d", len(adopted), len(keys))
-			}
-			for _, r := range keys {
-				id, _ := r.Values["id"].(string)
-				if !adopted[id] {
-					t.Errorf("%s holds key %s, which the query should have left out", r.Address, id)
-				}
-				if r.Values["key"] != nil {
-					t.Errorf("%s has a plaintext key in state after an import", r.Address)
-				}
-				if id == unnamed.ID && r.Values["name"] != nil {
-					t.Errorf("%s (unnamed) has name %v in state", r.Address, r.Values["name"])
-				}
-			}
+	keys := c.managedKeys()
+	if len(keys) != len(adopted) {
+		t.Fatalf("want %d keys in state, got %d", len(adopted), len(keys))
+	}
+	for _, r := range keys {
+		id, _ := r.Values["id"].(string)
+		if !adopted[id] {
+			t.Errorf("%s holds key %s, which the query should have left out", r.Address, id)
+		}
+		if r.Values["key"] != nil {
+			t.Errorf("%s has a plaintext key in state after an import", r.Address)
+		}
+		if id == unnamed.ID && r.Values["name"] != nil {
+			t.Errorf("%s (unnamed) has name %v in state", r.Address, r.Values["name"])
+		}
+	}
 
-			if plan := c.run(nil, "plan", "-detailed-exitcode", "-input=false", "-no-color"); plan.code != 0 {
-				t.Errorf("want an empty plan after the import (exit code 0)\n%s", plan)
-			}
-		})
+	if plan := c.run(nil, "plan", "-detailed-exitcode", "-input=false", "-no-color"); plan.code != 0 {
+		t.Errorf("want an empty plan after the import (exit code 0)\n%s", plan)
 	}
 }
 

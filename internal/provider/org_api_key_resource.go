@@ -47,14 +47,11 @@ const (
 
 // NewOrgAPIKeyResource is the constructor registered with the provider.
 func NewOrgAPIKeyResource() resource.Resource {
-	return &orgAPIKeyResource{now: time.Now}
+	return &orgAPIKeyResource{}
 }
 
 type orgAPIKeyResource struct {
 	data *providerData
-	// now is the clock of Create and Read, which record when they checked the key (see
-	// checkedAtKey); tests replace it to move time.
-	now func() time.Time
 }
 
 // checkedAtKey names the private state entry with the time the provider last checked the key
@@ -102,13 +99,9 @@ type orgAPIKeyIdentityModel struct {
 	ID types.String `tfsdk:"id"`
 }
 
-// setIdentity records id as the resource's identity. The framework hands every method of a
-// resource with an identity schema an identity to fill; one called directly, as a unit test
-// does, may have none.
+// setIdentity records id as the resource's identity, which the framework hands every method of a
+// resource with an identity schema to fill.
 func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, id types.String) diag.Diagnostics {
-	if identity == nil {
-		return nil
-	}
 	return identity.Set(ctx, orgAPIKeyIdentityModel{ID: id})
 }
 
@@ -320,7 +313,7 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 	}
 	opts := client.MintOptions{ApprovalWait: r.data.approvalWait}
 	if d, ok := plan.lifetime(); ok {
-		opts.ExpiresAt = r.now().Add(d).UTC().Truncate(time.Second)
+		opts.ExpiresAt = r.data.now().Add(d).UTC().Truncate(time.Second)
 	}
 	minted, revoked, err := r.data.client.MintReconciled(ctx, name, opts)
 	resp.Diagnostics.Append(r.data.reconcileWarnings("key", name, revoked, minted)...)
@@ -348,11 +341,7 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 			fmt.Sprintf("Key %s was minted, but its rotate_at could not be computed: %s.", minted.ID, err))
 		plan.RotateAt = types.StringNull()
 	}
-	// The framework hands Create a private state to fill; a direct call, as in a unit test, may
-	// have none.
-	if resp.Private != nil {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.now()))...)
-	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.data.now()))...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.ID)...)
 }
@@ -368,10 +357,8 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 	// leaves it null, even one that keeps the key on an incomplete list or drops it as revoked.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
 	// The time of this refresh is what the plan that follows, and its second run when the plan is
-	// applied, decide rotation against (see checkedAtKey). A direct call may have no private state.
-	if resp.Private != nil {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.now()))...)
-	}
+	// applied, decide rotation against (see checkedAtKey).
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.data.now()))...)
 	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
@@ -608,7 +595,7 @@ func (r *orgAPIKeyResource) ImportState(ctx context.Context, req resource.Import
 			"The import id starts or ends with white space; remove it. Import by the key's id, as the "+
 				"molecule_org_api_keys data source or Canvas (Settings → Org API Keys) shows it.")
 		return
-	case r.data != nil && r.data.client.IsSecret(id):
+	case r.data.client.IsSecret(id):
 		resp.Diagnostics.AddError("Invalid Import ID",
 			"The import id is a secret (the provider's credential or a key's plaintext), not a key id. Nothing was "+
 				"imported and the value is not shown. Import by the key's id, as the molecule_org_api_keys data source "+

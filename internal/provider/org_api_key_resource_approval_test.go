@@ -179,7 +179,7 @@ func TestAccOrgAPIKeyResource_ceiling(t *testing.T) {
 	if realOrg() {
 		e = envOn(t, startServer(t, "ORG_TOKEN_MINT_CEILING=3"))
 	} else {
-		e = newLocalEnvWithOptions(t, emulator.Options{MintCeiling: 3})
+		e = newTestEnv(t, onEmulator(emulator.Options{MintCeiling: 3}))
 	}
 	// The credential is one of the three keys the organization may hold.
 	tr := e.watchTraffic(t)
@@ -225,7 +225,7 @@ func TestAccOrgAPIKeyResource_noApprovalAnchor(t *testing.T) {
 		if realOrg() {
 			e = envOn(t, startServer(t, "MOLECULE_SERVER_NO_PLATFORM_WORKSPACE_ID=1"))
 		} else {
-			e = newLocalEnvWithOptions(t, emulator.Options{NoPlatformWorkspace: true})
+			e = newTestEnv(t, onEmulator(emulator.Options{NoPlatformWorkspace: true}))
 		}
 		tr := e.watchTraffic(t)
 		e.expectErrorWithEnv(t, e.adminEnv(nil), keyConfig(e.name("no-anchor")), errorPattern("Unable to Mint Org API Key",

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -52,12 +50,12 @@ func expiresAfterCreation(e *testEnv, d time.Duration) tfresource.TestCheckFunc 
 func TestAccOrgAPIKeyResource_lifetime(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{}
-	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	e := newTestEnv(t, withClock(clock.now))
 	name := e.name("expiring")
 	config := func(lifetime string) string { return rotationConfig(name, lifetime) }
 	var first, second string
 	tfresource.Test(t, tfresource.TestCase{
-		ProtoV6ProviderFactories: e.factoriesWithClock(clock.now),
+		ProtoV6ProviderFactories: e.factories(),
 		CheckDestroy:             e.checkDestroy,
 		Steps: []tfresource.TestStep{
 			{
@@ -108,7 +106,7 @@ func TestAccOrgAPIKeyResource_lifetime(t *testing.T) {
 // A rotation that would come after the key expires is refused before anything is sent.
 func TestAccOrgAPIKeyResource_rotationAfterExpiry(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	e.expectError(t, rotationConfig(e.name("late-rotation"), "  lifetime     = \"24h\"\n  rotate_after = \"24h\"\n"),
 		errorPattern("Rotation After the Key Expires", "rotate_after (24h) must be shorter than lifetime (24h)"))
 	if n := e.emu.RequestCount(emulator.EndpointMint); n != 0 {
@@ -120,7 +118,7 @@ func TestAccOrgAPIKeyResource_rotationAfterExpiry(t *testing.T) {
 // null, later plans stay empty, and the mint warns rather than promise an expiry.
 func TestAccOrgAPIKeyResource_lifetimeIgnoredByTheService(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnvWithOptions(t, emulator.Options{Build: emulator.BuildApril2026})
+	e := newTestEnv(t, onEmulator(emulator.Options{Build: emulator.BuildApril2026}))
 	config := rotationConfig(e.name("no-expiry"), "  lifetime = \"1h\"\n")
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: e.factories(),
@@ -134,23 +132,20 @@ func TestAccOrgAPIKeyResource_lifetimeIgnoredByTheService(t *testing.T) {
 		},
 	})
 
-	h := newResourceHarness(t, e.endpoint, e.token)
-	ctx := context.Background()
-	plan := tfsdk.Plan{Schema: h.schema.Schema, Raw: h.state(&orgAPIKeyResourceModel{
+	h := newResourceHarness(t, e, nil)
+	resp := h.create(&orgAPIKeyResourceModel{
 		ID: types.StringUnknown(), Name: types.StringValue(e.name("warned")), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
 		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
 		RotateAt: types.StringNull(), RotationTriggers: types.MapNull(types.StringType),
 		Lifetime: types.StringValue("1h"), ExpiresAt: types.StringUnknown(),
-	}).Raw}
-	resp := resource.CreateResponse{State: tfsdk.State{Schema: h.schema.Schema, Raw: plan.Raw.Copy()}}
-	h.r.Create(ctx, resource.CreateRequest{Plan: plan}, &resp)
+	})
 	if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 ||
 		resp.Diagnostics.Warnings()[0].Summary() != "Org API Key Expiry Not Supported by the Service" ||
 		!strings.Contains(resp.Diagnostics.Warnings()[0].Detail(), "ignores expires_at, so the key does not expire") {
 		t.Fatalf("want the expiry warning, got %v", resp.Diagnostics)
 	}
 	var m orgAPIKeyResourceModel
-	resp.State.Get(ctx, &m)
+	resp.State.Get(context.Background(), &m)
 	if !m.ExpiresAt.IsNull() {
 		t.Fatalf("expires_at %s, want null", m.ExpiresAt)
 	}
@@ -160,7 +155,7 @@ func TestAccOrgAPIKeyResource_lifetimeIgnoredByTheService(t *testing.T) {
 // list data source filters on it.
 func TestAccOrgAPIKeysDataSource_expiry(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	prefix := e.name("expiry") + "-"
 	past, future := time.Now().Add(-time.Hour).UTC().Truncate(time.Second), time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	expired, _ := e.emu.Seed(emulator.SeedKey{Name: prefix + "expired", OrgID: e.emu.OrganizationID(), ExpiresAt: &past, CreatedAt: time.Now().Add(-2 * time.Hour)})
@@ -202,7 +197,7 @@ func TestAccOrgAPIKeysDataSource_expiry(t *testing.T) {
 // The list resource shows an expired key as such, and filters on it.
 func TestOrgAPIKeyListResource_expiry(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	past := time.Now().Add(-time.Hour)
 	prefix := e.name("listed-expiry") + "-"
 	e.emu.Seed(emulator.SeedKey{Name: prefix + "old", ExpiresAt: &past, CreatedAt: time.Now().Add(-2 * time.Hour)})
@@ -232,7 +227,7 @@ func TestOrgAPIKeyListResource_expiry(t *testing.T) {
 // close never ran stops working by itself.
 func TestOrgAPIKeyEphemeralResource_lifetime(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	p := newRPCProvider(t, e)
 	check := func(name string, want time.Duration) {
 		t.Helper()

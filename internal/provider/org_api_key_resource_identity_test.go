@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -117,67 +114,66 @@ func (c *requestCounter) expect(when string, mints, revokes int) error {
 func TestAccOrgAPIKeyResource_createSetsIdentity(t *testing.T) {
 	requireCLI(t, featureIdentity)
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, e *testEnv) {
-		name := e.name("identity")
-		var id string
-		var requests *requestCounter
-		idCheck := knownvalue.StringRegexp(e.idRegexp())
+	e := newTestEnv(t)
+	name := e.name("identity")
+	var id string
+	var requests *requestCounter
+	idCheck := knownvalue.StringRegexp(e.idRegexp())
 
-		tfresource.Test(t, tfresource.TestCase{
-			ProtoV6ProviderFactories: e.factories(),
-			CheckDestroy:             e.checkDestroy,
-			Steps: []tfresource.TestStep{
-				{
-					Config: keyConfig(name),
-					ConfigStateChecks: append(expectIDIdentity(idCheck),
-						e.identityHoldsNoSecret(),
-						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
-					),
-					Check: captureAttr(keyAddr, "id", &id),
-				},
-				{
-					// terraform-plugin-testing takes the identity from state, removes the
-					// resource and plans an import block by identity: the plan must be a no-op
-					// import with the same identity.
-					PreConfig:       func() { requests = e.countRequests() },
-					Config:          keyConfig(name),
-					ResourceName:    keyAddr,
-					ImportState:     true,
-					ImportStateKind: tfresource.ImportBlockWithResourceIdentity,
-					ImportPlanChecks: tfresource.ImportPlanChecks{
-						PreApply: []plancheck.PlanCheck{
-							expectPlannedIdentity(&id),
-							plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
-							plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
-						},
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config: keyConfig(name),
+				ConfigStateChecks: append(expectIDIdentity(idCheck),
+					e.identityHoldsNoSecret(),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp())),
+				),
+				Check: captureAttr(keyAddr, "id", &id),
+			},
+			{
+				// terraform-plugin-testing takes the identity from state, removes the
+				// resource and plans an import block by identity: the plan must be a no-op
+				// import with the same identity.
+				PreConfig:       func() { requests = e.countRequests() },
+				Config:          keyConfig(name),
+				ResourceName:    keyAddr,
+				ImportState:     true,
+				ImportStateKind: tfresource.ImportBlockWithResourceIdentity,
+				ImportPlanChecks: tfresource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						expectPlannedIdentity(&id),
+						plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
+						plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
 					},
-				},
-				{
-					// An import by id string gives the same identity.
-					Config:          keyConfig(name),
-					ResourceName:    keyAddr,
-					ImportState:     true,
-					ImportStateKind: tfresource.ImportBlockWithID,
-					ImportPlanChecks: tfresource.ImportPlanChecks{
-						PreApply: []plancheck.PlanCheck{expectPlannedIdentity(&id)},
-					},
-				},
-				{
-					// Neither import was persisted: the minted key, with its secret, is unchanged, and
-					// neither import minted or revoked anything.
-					Config: keyConfig(name),
-					ConfigPlanChecks: tfresource.ConfigPlanChecks{
-						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-					},
-					ConfigStateChecks: append(expectIDIdentity(idCheck), e.identityHoldsNoSecret(),
-						statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp()))),
-					Check: tfresource.ComposeAggregateTestCheckFunc(
-						tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
-						func(*terraform.State) error { return requests.expect("the imports and the plan after them", 0, 0) },
-					),
 				},
 			},
-		})
+			{
+				// An import by id string gives the same identity.
+				Config:          keyConfig(name),
+				ResourceName:    keyAddr,
+				ImportState:     true,
+				ImportStateKind: tfresource.ImportBlockWithID,
+				ImportPlanChecks: tfresource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{expectPlannedIdentity(&id)},
+				},
+			},
+			{
+				// Neither import was persisted: the minted key, with its secret, is unchanged, and
+				// neither import minted or revoked anything.
+				Config: keyConfig(name),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: append(expectIDIdentity(idCheck), e.identityHoldsNoSecret(),
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.StringRegexp(e.keyRegexp()))),
+				Check: tfresource.ComposeAggregateTestCheckFunc(
+					tfresource.TestCheckResourceAttrPtr(keyAddr, "id", &id),
+					func(*terraform.State) error { return requests.expect("the imports and the plan after them", 0, 0) },
+				),
+			},
+		},
 	})
 }
 
@@ -186,75 +182,74 @@ func TestAccOrgAPIKeyResource_createSetsIdentity(t *testing.T) {
 func TestAccOrgAPIKeyResource_importByIdentity(t *testing.T) {
 	requireCLI(t, featureIdentity)
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, e *testEnv) {
-		name := e.name("importidentity")
-		seeded := e.seed(name)
-		requests := e.countRequests()
-		config := identityImportConfig(seeded.ID, name)
-		// Only the seeded key is live under this name: the import minted nothing and kept the key.
-		untouched := func(when string) tfresource.TestCheckFunc {
-			return func(*terraform.State) error {
-				if err := requests.expect(when, 0, 0); err != nil {
-					return err
-				}
-				if live := e.liveWithName(name); len(live) != 1 || live[0].ID != seeded.ID {
-					return fmt.Errorf("%s: want only the seeded key %s live under %q, got %v", when, seeded.ID, name, live)
-				}
-				return nil
+	e := newTestEnv(t)
+	name := e.name("importidentity")
+	seeded := e.seed(name)
+	requests := e.countRequests()
+	config := identityImportConfig(seeded.ID, name)
+	// Only the seeded key is live under this name: the import minted nothing and kept the key.
+	untouched := func(when string) tfresource.TestCheckFunc {
+		return func(*terraform.State) error {
+			if err := requests.expect(when, 0, 0); err != nil {
+				return err
 			}
+			if live := e.liveWithName(name); len(live) != 1 || live[0].ID != seeded.ID {
+				return fmt.Errorf("%s: want only the seeded key %s live under %q, got %v", when, seeded.ID, name, live)
+			}
+			return nil
 		}
-		imported := []statecheck.StateCheck{
-			statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
-			statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
-			statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact(seeded.CreatedBy)),
-			statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_at"), knownvalue.StringRegexp(timestampRegexp)),
-			statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("prefix"), e.listedPrefix(seeded)),
-			statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
-		}
+	}
+	imported := []statecheck.StateCheck{
+		statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
+		statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
+		statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact(seeded.CreatedBy)),
+		statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_at"), knownvalue.StringRegexp(timestampRegexp)),
+		statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("prefix"), e.listedPrefix(seeded)),
+		statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
+	}
 
-		tfresource.Test(t, tfresource.TestCase{
-			ProtoV6ProviderFactories: e.factories(),
-			CheckDestroy:             e.checkDestroy,
-			Steps: []tfresource.TestStep{
-				{
-					Config: config,
-					ConfigPlanChecks: tfresource.ConfigPlanChecks{
-						PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionNoop)},
-					},
-					ConfigStateChecks: append(imported, expectIDIdentity(knownvalue.StringExact(seeded.ID))...),
-					Check:             untouched("after the import"),
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config: config,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionNoop)},
 				},
-				{
-					// The harness's own import by identity, from the identity now in state.
-					Config:          keyConfig(name),
-					ResourceName:    keyAddr,
-					ImportState:     true,
-					ImportStateKind: tfresource.ImportBlockWithResourceIdentity,
-					ImportPlanChecks: tfresource.ImportPlanChecks{
-						PreApply: []plancheck.PlanCheck{
-							plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
-							plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact(seeded.CreatedBy)),
-							plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
-						},
+				ConfigStateChecks: append(imported, expectIDIdentity(knownvalue.StringExact(seeded.ID))...),
+				Check:             untouched("after the import"),
+			},
+			{
+				// The harness's own import by identity, from the identity now in state.
+				Config:          keyConfig(name),
+				ResourceName:    keyAddr,
+				ImportState:     true,
+				ImportStateKind: tfresource.ImportBlockWithResourceIdentity,
+				ImportPlanChecks: tfresource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
+						plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("created_by"), knownvalue.StringExact(seeded.CreatedBy)),
+						plancheck.ExpectKnownValue(keyAddr, tfjsonpath.New("key"), knownvalue.Null()),
 					},
-				},
-				{
-					Config: config,
-					ConfigPlanChecks: tfresource.ConfigPlanChecks{
-						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-					},
-					ConfigStateChecks: append(imported, expectIDIdentity(knownvalue.StringExact(seeded.ID))...),
-					Check:             untouched("after the plans that followed"),
 				},
 			},
-		})
-		if err := requests.expect("after destroy", 0, 1); err != nil {
-			t.Fatal(err)
-		}
-		if e.isLive(seeded.ID) {
-			t.Fatalf("imported key %s must be revoked by destroy", seeded.ID)
-		}
+			{
+				Config: config,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: append(imported, expectIDIdentity(knownvalue.StringExact(seeded.ID))...),
+				Check:             untouched("after the plans that followed"),
+			},
+		},
 	})
+	if err := requests.expect("after destroy", 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if e.isLive(seeded.ID) {
+		t.Fatalf("imported key %s must be revoked by destroy", seeded.ID)
+	}
 }
 
 // An import by identity is checked like one by id string: an unknown id, white space, the
@@ -262,34 +257,33 @@ func TestAccOrgAPIKeyResource_importByIdentity(t *testing.T) {
 func TestAccOrgAPIKeyResource_importByIdentityErrors(t *testing.T) {
 	requireCLI(t, featureIdentity)
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, e *testEnv) {
-		name := e.name("identityerr")
-		pasted, plaintext := e.seedWithSecret(e.name("pasted"))
-		requests := e.countRequests()
-		step := func(id string, want ...[]string) tfresource.TestStep {
-			return tfresource.TestStep{Config: identityImportConfig(id, name), ExpectError: anyPattern(want...)}
-		}
-		steps := []tfresource.TestStep{
-			step(e.unknownID(), []string{"Cannot Import Org API Key", `No live key has the id "` + e.unknownID() + `"`,
-				"Find the ids of live keys with the molecule_org_api_keys data source"}),
-			step(" "+pasted.ID, []string{"Invalid Import ID", "starts or ends with white space"}),
-			step(plaintext, pastedKeyErrors(e, pasted)...),
-		}
-		// Terraform may print the identity it imports: a real credential must not reach the logs.
-		if e.emu != nil {
-			steps = append(steps, step(e.token, []string{"Invalid Import ID", "is a secret", "the value is not shown"}))
-		}
-		tfresource.Test(t, tfresource.TestCase{ProtoV6ProviderFactories: e.factories(), Steps: steps})
-		if err := requests.expect("after the failed imports", 0, 0); err != nil {
-			t.Fatal(err)
-		}
-		if live := e.liveWithName(name); len(live) != 0 {
-			t.Fatalf("failed imports must not mint anything, got %v", live)
-		}
-		if !e.isLive(pasted.ID) {
-			t.Fatalf("key %s, whose secret was pasted as an import identity, must stay live", pasted.ID)
-		}
-	})
+	e := newTestEnv(t)
+	name := e.name("identityerr")
+	pasted, plaintext := e.seedWithSecret(e.name("pasted"))
+	requests := e.countRequests()
+	step := func(id string, want ...[]string) tfresource.TestStep {
+		return tfresource.TestStep{Config: identityImportConfig(id, name), ExpectError: anyPattern(want...)}
+	}
+	steps := []tfresource.TestStep{
+		step(e.unknownID(), []string{"Cannot Import Org API Key", `No live key has the id "` + e.unknownID() + `"`,
+			"Find the ids of live keys with the molecule_org_api_keys data source"}),
+		step(" "+pasted.ID, []string{"Invalid Import ID", "starts or ends with white space"}),
+		step(plaintext, pastedKeyErrors(e, pasted)...),
+	}
+	// Terraform may print the identity it imports: a real credential must not reach the logs.
+	if e.emu != nil {
+		steps = append(steps, step(e.token, []string{"Invalid Import ID", "is a secret", "the value is not shown"}))
+	}
+	tfresource.Test(t, tfresource.TestCase{ProtoV6ProviderFactories: e.factories(), Steps: steps})
+	if err := requests.expect("after the failed imports", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if live := e.liveWithName(name); len(live) != 0 {
+		t.Fatalf("failed imports must not mint anything, got %v", live)
+	}
+	if !e.isLive(pasted.ID) {
+		t.Fatalf("key %s, whose secret was pasted as an import identity, must stay live", pasted.ID)
+	}
 }
 
 // State written before the resource had an identity, or by a CLI that keeps none, reaches Read
@@ -297,46 +291,37 @@ func TestAccOrgAPIKeyResource_importByIdentityErrors(t *testing.T) {
 // framework fails a refresh that leaves it null ("Missing Resource Identity After Read").
 func TestOrgAPIKeyResource_readFillsMissingIdentity(t *testing.T) {
 	t.Parallel()
-	forEachLocalDialect(t, emulator.Options{}, func(t *testing.T, e *testEnv) {
-		ctx := context.Background()
-		h := newResourceHarness(t, e.endpoint, e.token)
-		var schema resource.IdentitySchemaResponse
-		h.r.IdentitySchema(ctx, resource.IdentitySchemaRequest{}, &schema)
-		nullIdentity := func() *tfsdk.ResourceIdentity {
-			return &tfsdk.ResourceIdentity{Schema: schema.IdentitySchema,
-				Raw: tftypes.NewValue(schema.IdentitySchema.Type().TerraformType(ctx), nil)}
-		}
-		live, livePlaintext := e.emu.Seed(emulator.SeedKey{Name: "live"})
-		revoked, revokedPlaintext := e.emu.Seed(emulator.SeedKey{Name: "revoked"})
-		e.emu.Revoke(revoked.ID)
+	e := newTestEnv(t, emulatorOnly)
+	h := newResourceHarness(t, e, nil)
+	live, livePlaintext := e.emu.Seed(emulator.SeedKey{Name: "live"})
+	revoked, revokedPlaintext := e.emu.Seed(emulator.SeedKey{Name: "revoked"})
+	e.emu.Revoke(revoked.ID)
 
-		for _, tc := range []struct {
-			name      string
-			key       emulator.Key
-			plaintext string
-			removed   bool
-		}{
-			{"live key", live, livePlaintext, false},
-			{"revoked out of band", revoked, revokedPlaintext, true},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				state := h.state(stored(tc.key.ID, tc.key.Name, tc.plaintext))
-				resp := resource.ReadResponse{State: state, Identity: nullIdentity()}
-				h.r.Read(ctx, resource.ReadRequest{State: state, Identity: nullIdentity()}, &resp)
-				if resp.Diagnostics.HasError() {
-					t.Fatalf("read failed: %v", resp.Diagnostics)
-				}
-				if resp.State.Raw.IsNull() != tc.removed {
-					t.Fatalf("state removed = %t, want %t", resp.State.Raw.IsNull(), tc.removed)
-				}
-				var got orgAPIKeyIdentityModel
-				if d := resp.Identity.Get(ctx, &got); d.HasError() {
-					t.Fatal(d)
-				}
-				if got.ID.ValueString() != tc.key.ID {
-					t.Fatalf("identity id %q, want %q", got.ID.ValueString(), tc.key.ID)
-				}
-			})
-		}
-	})
+	for _, tc := range []struct {
+		name      string
+		key       emulator.Key
+		plaintext string
+		removed   bool
+	}{
+		{"live key", live, livePlaintext, false},
+		{"revoked out of band", revoked, revokedPlaintext, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := h.state(stored(tc.key.ID, tc.key.Name, tc.plaintext))
+			resp := h.read(state)
+			if resp.Diagnostics.HasError() {
+				t.Fatalf("read failed: %v", resp.Diagnostics)
+			}
+			if resp.State.Raw.IsNull() != tc.removed {
+				t.Fatalf("state removed = %t, want %t", resp.State.Raw.IsNull(), tc.removed)
+			}
+			var got orgAPIKeyIdentityModel
+			if d := resp.Identity.Get(context.Background(), &got); d.HasError() {
+				t.Fatal(d)
+			}
+			if got.ID.ValueString() != tc.key.ID {
+				t.Fatalf("identity id %q, want %q", got.ID.ValueString(), tc.key.ID)
+			}
+		})
+	}
 }

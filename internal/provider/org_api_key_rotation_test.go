@@ -13,11 +13,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -72,31 +70,6 @@ type advanceClock struct {
 
 func (c advanceClock) CheckPlan(context.Context, plancheck.CheckPlanRequest, *plancheck.CheckPlanResponse) {
 	c.clock.advance(c.by)
-}
-
-// clockedProvider is the provider with the org API key resource's clock replaced.
-type clockedProvider struct {
-	*moleculeProvider
-	now func() time.Time
-}
-
-func (p clockedProvider) Resources(ctx context.Context) []func() resource.Resource {
-	out := p.moleculeProvider.Resources(ctx)
-	for i, f := range out {
-		if _, ok := f().(*orgAPIKeyResource); ok {
-			out[i] = func() resource.Resource { return &orgAPIKeyResource{now: p.now} }
-		}
-	}
-	return out
-}
-
-// factoriesWithClock is factories with the resource's clock replaced by now.
-func (e *testEnv) factoriesWithClock(now func() time.Time) map[string]func() (tfprotov6.ProviderServer, error) {
-	env := e.env()
-	p, _ := newWithEnv("test", func(k string) string { return env[k] })().(*moleculeProvider)
-	return map[string]func() (tfprotov6.ProviderServer, error){
-		"molecule": providerserver.NewProtocol6WithError(clockedProvider{moleculeProvider: p, now: now}),
-	}
 }
 
 // expectRotateAt checks that rotate_at is exactly created_at plus after, as the state holds them.
@@ -180,7 +153,7 @@ func revokedBeforeMinted(e *testEnv, oldID, newID *string, wantRevokeFirst bool)
 
 func TestAccOrgAPIKeyResource_rotateAfter(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("rotate-after")
 	var id, key, createdAt string
 
@@ -277,7 +250,8 @@ func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 	t.Parallel()
 	var clock testClock
 	clock.setBack(800 * time.Hour)
-	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	// The emulator's clock alone: keys are minted long ago, and the provider judges them now.
+	e := newTestEnv(t, onEmulator(emulator.Options{Now: clock.now}))
 	name := e.name("due")
 	config := rotationConfig(name, "  rotate_after = \"720h\"\n")
 	var oldID, newID string
@@ -337,13 +311,13 @@ func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 func TestAccOrgAPIKeyResource_savedPlanAppliedAfterRotateAt(t *testing.T) {
 	t.Parallel()
 	var clock testClock
-	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	e := newTestEnv(t, withClock(clock.now))
 	name := e.name("saved-plan")
 	longer := rotationConfig(name, "  rotate_after = \"1440h\"\n")
 	var id, newID string
 
 	tfresource.Test(t, tfresource.TestCase{
-		ProtoV6ProviderFactories: e.factoriesWithClock(clock.now),
+		ProtoV6ProviderFactories: e.factories(),
 		CheckDestroy:             e.checkDestroy,
 		Steps: []tfresource.TestStep{
 			{
@@ -389,7 +363,7 @@ func TestAccOrgAPIKeyResource_savedPlanAppliedAfterRotateAt(t *testing.T) {
 
 func TestAccOrgAPIKeyResource_rotationTriggers(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("triggers")
 	var first string
 	var ids [4]string
@@ -447,7 +421,7 @@ func TestAccOrgAPIKeyResource_rotationTriggers(t *testing.T) {
 
 func TestAccOrgAPIKeyResource_rotationCreateBeforeDestroy(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("cbd")
 	var oldID, newID string
 
@@ -477,7 +451,7 @@ func TestAccOrgAPIKeyResource_rotationCreateBeforeDestroy(t *testing.T) {
 
 func TestAccOrgAPIKeyResource_rotateAfterInvalid(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("rotate-invalid")
 	for _, tc := range []struct{ value, want string }{
 		{"soon", `"soon" is not a duration`},
@@ -503,7 +477,7 @@ func TestAccOrgAPIKeyResource_rotateAfterInvalid(t *testing.T) {
 // rotates it at once.
 func TestAccOrgAPIKeyResource_importThenRotateAfter(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	name := e.name("import-rotate")
 	seeded, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: timeAgo(100 * time.Hour)})
 	var newID string
@@ -617,10 +591,10 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The decision is the last check's, never the wall clock's: a plan applied later
 			// plans again, and must decide alike.
-			r := &orgAPIKeyResource{data: &providerData{}, now: func() time.Time {
+			r := &orgAPIKeyResource{data: &providerData{now: func() time.Time {
 				t.Error("ModifyPlan read the clock")
 				return created.Add(87600 * time.Hour)
-			}}
+			}}}
 			plan := tfsdk.Plan{Schema: sr.Schema, Raw: raw(tc.plan)}
 			req := resource.ModifyPlanRequest{
 				Config: tfsdk.Config{Schema: sr.Schema, Raw: plan.Raw},
@@ -661,7 +635,7 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 	}
 
 	t.Run("destroy", func(t *testing.T) {
-		r := &orgAPIKeyResource{now: func() time.Time { return created.Add(87600 * time.Hour) }}
+		r := &orgAPIKeyResource{data: &providerData{now: func() time.Time { return created.Add(87600 * time.Hour) }}}
 		nullPlan := tfsdk.Plan{Schema: sr.Schema, Raw: raw(nil)}
 		req := resource.ModifyPlanRequest{
 			Config: tfsdk.Config{Schema: sr.Schema, Raw: raw(nil)},
@@ -680,43 +654,37 @@ func TestOrgAPIKeyResource_modifyPlanRotation(t *testing.T) {
 // private state, is what the next plan decides rotation against.
 func TestOrgAPIKeyResource_recordsCheck(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
-	h := newResourceHarness(t, e.endpoint, e.token)
-	ctx := context.Background()
-	at := time.Date(2030, 6, 1, 12, 0, 0, 123456789, time.UTC)
-	h.r.now = func() time.Time { return at }
+	var at atomic.Int64
+	at.Store(time.Date(2030, 6, 1, 12, 0, 0, 123456789, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, at.Load()).UTC() }
+	e := newTestEnv(t, withClock(clock))
+	h := newResourceHarness(t, e, nil)
 	wantChecked := func(t *testing.T, op string, private interface {
 		GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 	},
 	) {
 		t.Helper()
-		b, d := private.GetKey(ctx, checkedAtKey)
+		b, d := private.GetKey(context.Background(), checkedAtKey)
 		if d.HasError() {
 			t.Fatal(d)
 		}
-		if got, ok := parseCheckedAt(b); !ok || !got.Equal(at) {
-			t.Fatalf("%s recorded %s = %q; want %s", op, checkedAtKey, b, at.Format(time.RFC3339Nano))
+		if got, ok := parseCheckedAt(b); !ok || !got.Equal(clock()) {
+			t.Fatalf("%s recorded %s = %q; want %s", op, checkedAtKey, b, clock().Format(time.RFC3339Nano))
 		}
 	}
 
-	planned := &orgAPIKeyResourceModel{
+	created := h.create(&orgAPIKeyResourceModel{
 		ID: types.StringUnknown(), Name: types.StringValue(e.name("checked")), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
 		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
 		RotateAfter: types.StringValue("720h"), RotateAt: types.StringUnknown(), RotationTriggers: types.MapNull(types.StringType),
-	}
-	plan := tfsdk.Plan{Schema: h.schema.Schema, Raw: h.state(planned).Raw}
-	created := resource.CreateResponse{State: h.state(nil)}
-	newPrivate(&created.Private)
-	h.r.Create(ctx, resource.CreateRequest{Plan: plan, Config: tfsdk.Config{Schema: h.schema.Schema, Raw: plan.Raw}}, &created)
+	})
 	if created.Diagnostics.HasError() {
 		t.Fatal(created.Diagnostics)
 	}
 	wantChecked(t, "Create", created.Private)
 
-	at = at.Add(time.Hour)
-	read := resource.ReadResponse{State: created.State}
-	newPrivate(&read.Private)
-	h.r.Read(ctx, resource.ReadRequest{State: created.State}, &read)
+	at.Add(int64(time.Hour))
+	read := h.read(created.State)
 	if read.Diagnostics.HasError() {
 		t.Fatal(read.Diagnostics)
 	}
@@ -728,7 +696,7 @@ func TestAccOrgAPIKeyResource_renameWithRotateAfter(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{}
 	clock.setBack(100 * time.Hour)
-	e := newLocalEnvWithOptions(t, emulator.Options{Now: clock.now})
+	e := newTestEnv(t, onEmulator(emulator.Options{Now: clock.now}))
 	first, second := e.name("rot-a"), e.name("rot-b")
 	var oldID, newID string
 

@@ -109,7 +109,7 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 
-	now := time.Now()
+	now := d.data.now()
 	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, cfg.Expired, now)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Regular Expression", err.Error())

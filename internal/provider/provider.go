@@ -82,8 +82,9 @@ func durationText(d time.Duration) string {
 
 type moleculeProvider struct {
 	version string
-	// getenv is os.Getenv in production; tests inject their own so that they can run in
-	// parallel, each against its own emulator, without touching the process environment.
+	// now is the clock that every resource, data source and action reads through providerData.
+	now func() time.Time
+	// getenv reads the environment variables that configuration falls back to.
 	getenv func(string) string
 }
 
@@ -98,14 +99,17 @@ type moleculeProviderModel struct {
 	ApprovalWait   types.String `tfsdk:"approval_timeout"`
 }
 
-// New returns the provider constructor that main and the acceptance tests serve.
+// New returns the provider constructor that main serves: the wall clock and the process's
+// environment.
 func New(version string) func() provider.Provider {
-	return newWithEnv(version, os.Getenv)
+	return newProvider(version, time.Now, os.Getenv)
 }
 
-func newWithEnv(version string, getenv func(string) string) func() provider.Provider {
+// newProvider is New with the clock and the environment handed in, so that the acceptance tests
+// run in parallel, each against its own emulator and on its own clock.
+func newProvider(version string, now func() time.Time, getenv func(string) string) func() provider.Provider {
 	return func() provider.Provider {
-		return &moleculeProvider{version: version, getenv: getenv}
+		return &moleculeProvider{version: version, now: now, getenv: getenv}
 	}
 }
 
@@ -228,7 +232,7 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	if tfVersion == "" {
 		tfVersion = "unknown"
 	}
-	data, err := newProviderData(client.Config{
+	data, err := newProviderData(p.now, client.Config{
 		Endpoint:       endpoint,
 		OrgID:          orgID,
 		Token:          token,

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -29,7 +27,7 @@ const listAllConfig = "data \"molecule_org_api_keys\" \"test\" {}\n"
 
 func TestAccProviderConfig_errors(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 
 	// The group returns only when its parallel cases are done, so the count below sees them all.
 	t.Run("cases", func(t *testing.T) {
@@ -88,7 +86,7 @@ func TestAccProviderConfig_errors(t *testing.T) {
 func TestAccProviderConfig_envFallbacks(t *testing.T) {
 	t.Parallel()
 	// The April build, where ADMIN_TOKEN mints at once: this is about which credential is used.
-	e := newLocalEnvWithOptions(t, emulator.Options{Build: emulator.BuildApril2026})
+	e := newTestEnv(t, onEmulator(emulator.Options{Build: emulator.BuildApril2026}))
 	admin := e.emu.AdminToken()
 	orgKey, orgPlain := e.emu.Seed(emulator.SeedKey{Name: "automation"})
 	name := e.name("fallback")
@@ -161,7 +159,7 @@ func TestAccProviderConfig_retrySettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
+			e := newTestEnv(t, emulatorOnly)
 			env := map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token}
 			for k, v := range tc.env {
 				env[k] = v
@@ -183,7 +181,8 @@ func TestAccProviderConfig_retrySettings(t *testing.T) {
 
 func TestAccProviderConfig_userAgent(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, emulator.Options{})
+	e := newTestEnv(t, emulatorOnly)
+	emu := e.emu
 	var mu sync.Mutex
 	var agents []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +194,7 @@ func TestAccProviderConfig_userAgent(t *testing.T) {
 	t.Cleanup(srv.Close)
 	env := map[string]string{envEndpoint: srv.URL, envAdminToken: emu.AdminToken()}
 	tfresource.Test(t, tfresource.TestCase{
-		ProtoV6ProviderFactories: (&testEnv{}).factoriesWithEnv(env),
+		ProtoV6ProviderFactories: e.factoriesWithEnv(env),
 		Steps:                    []tfresource.TestStep{{Config: listAllConfig}},
 	})
 	mu.Lock()
@@ -223,7 +222,7 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	resp := configureDirectly(t, New("test")(), nil)
+	resp := configure(t, New("test")(), nil)
 	if resp.Diagnostics.HasError() {
 		t.Fatalf("configure from the process environment: %v", resp.Diagnostics)
 	}
@@ -327,7 +326,7 @@ func TestProviderConfig_settingsNeverEchoTheCredential(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		env   map[string]string
-		attrs map[string]string
+		attrs map[string]any
 		want  string
 	}{
 		{"MOLECULE_REQUEST_TIMEOUT", with(envRequestTimeout, token), nil, envRequestTimeout},
@@ -336,17 +335,16 @@ func TestProviderConfig_settingsNeverEchoTheCredential(t *testing.T) {
 		{"MOLECULE_APPROVAL_TIMEOUT", with(envApprovalWait, token), nil, envApprovalWait},
 		{"MOLECULE_ORG_ID", with(envOrgID, token), nil, envOrgID},
 		{"MOLECULE_ENDPOINT", map[string]string{envEndpoint: token, envAdminToken: token}, nil, "Invalid Molecule Endpoint"},
-		{"request_timeout", base, map[string]string{"request_timeout": token}, "request_timeout"},
-		{"max_retry_wait", base, map[string]string{"max_retry_wait": token}, "max_retry_wait"},
-		{"approval_timeout", base, map[string]string{"approval_timeout": token}, "approval_timeout"},
+		{"request_timeout", base, map[string]any{"request_timeout": token}, "request_timeout"},
+		{"max_retry_wait", base, map[string]any{"max_retry_wait": token}, "max_retry_wait"},
+		{"approval_timeout", base, map[string]any{"approval_timeout": token}, "approval_timeout"},
 		// The same credential in the token attribute, so that it is the configuration's.
 		{"request_timeout with token in configuration", map[string]string{envEndpoint: "http://127.0.0.1:1"},
-			map[string]string{"token": token, "request_timeout": token}, "request_timeout"},
+			map[string]any{"token": token, "request_timeout": token}, "request_timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			env := tc.env
-			resp := configureDirectly(t, newWithEnv("test", func(k string) string { return env[k] })(), tc.attrs)
+			resp := configure(t, newTestProvider(time.Now, tc.env), tc.attrs)
 			if !resp.Diagnostics.HasError() {
 				t.Fatalf("the credential as %s was accepted", tc.name)
 			}
@@ -371,29 +369,4 @@ func TestProviderConfig_settingsNeverEchoTheCredential(t *testing.T) {
 			t.Errorf("a duration check shows the credential: %v", err)
 		}
 	}
-}
-
-// configureDirectly runs p's Configure with attrs (string attributes) as its configuration, the
-// rest null.
-func configureDirectly(t *testing.T, p provider.Provider, attrs map[string]string) provider.ConfigureResponse {
-	t.Helper()
-	ctx := context.Background()
-	var sr provider.SchemaResponse
-	p.Schema(ctx, provider.SchemaRequest{}, &sr)
-	typ, ok := sr.Schema.Type().TerraformType(ctx).(tftypes.Object)
-	if !ok {
-		t.Fatal("the provider's configuration is not an object")
-	}
-	values := map[string]tftypes.Value{}
-	for name, at := range typ.AttributeTypes {
-		if v, ok := attrs[name]; ok {
-			values[name] = tftypes.NewValue(at, v)
-			continue
-		}
-		values[name] = tftypes.NewValue(at, nil)
-	}
-	var resp provider.ConfigureResponse
-	p.Configure(ctx, provider.ConfigureRequest{TerraformVersion: "1.11.4",
-		Config: tfsdk.Config{Schema: sr.Schema, Raw: tftypes.NewValue(typ, values)}}, &resp)
-	return resp
 }

@@ -25,6 +25,9 @@ var secretFieldKeys = []string{"token", "key", "authorization", "Authorization",
 type providerData struct {
 	client *client.Client
 	token  string
+	// now is the provider's clock: when keys expire and were checked, and what not_used_since
+	// counts back from.
+	now func() time.Time
 	// approvalWait is how long a mint waiting for a person's approval is watched (approval_timeout).
 	approvalWait time.Duration
 	// plannedMints counts the keys this process's plans mint (creates and replacements), to
@@ -32,8 +35,8 @@ type providerData struct {
 	plannedMints atomic.Int64
 }
 
-func newProviderData(cfg client.Config) (*providerData, error) {
-	d := &providerData{token: cfg.Token}
+func newProviderData(now func() time.Time, cfg client.Config) (*providerData, error) {
+	d := &providerData{token: cfg.Token, now: now}
 	cfg.Logger = tflogLogger{data: d}
 	c, err := client.New(cfg)
 	if err != nil {

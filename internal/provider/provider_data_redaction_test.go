@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -27,7 +28,7 @@ func TestRedactionAgreesWithClient(t *testing.T) {
 	t.Parallel()
 	credential := newOpaqueSecret()
 	requireOpaque(t, "the credential", credential)
-	data, err := newProviderData(client.Config{Endpoint: "http://127.0.0.1:9", Token: credential, UserAgent: "unit"})
+	data, err := newProviderData(time.Now, client.Config{Endpoint: "http://127.0.0.1:9", Token: credential, UserAgent: "unit"})
 	if err != nil {
 		t.Fatal(err)
 	}

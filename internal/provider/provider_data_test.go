@@ -5,18 +5,14 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
-	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
 // Runs a key's whole life, including retries and a lost mint response, with logging at TRACE,
@@ -40,44 +36,29 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 }
 
 func logsNeverContainSecrets(t *testing.T, d emulator.Dialect, canaryCredential string) {
-	emu := emulatortest.New(t, emulator.Options{OrgKey: canaryCredential, Dialect: d})
-	if emu.OrgKey() != canaryCredential {
+	e := newTestEnv(t, onEmulator(emulator.Options{OrgKey: canaryCredential, Dialect: d}))
+	if e.emu.OrgKey() != canaryCredential {
 		t.Fatal("the emulator does not know the canary as its org key")
 	}
+	env := e.env()
+	env[envAdminToken], env[envMaxRetries], env[envMaxRetryWait] = canaryCredential, "3", "10ms"
+	h := newResourceHarness(t, e, env)
+	data := h.r.data
 	var logs bytes.Buffer
-	ctx := tflogtest.RootLogger(context.Background(), &logs)
+	h.ctx = tflogtest.RootLogger(context.Background(), &logs)
 
-	data, err := newProviderData(client.Config{
-		Endpoint: emu.URL(), Token: canaryCredential, UserAgent: "unit", MaxRetries: 3,
-		RetryWaitMax: 10 * time.Millisecond, MaxRetryAfter: 10 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &orgAPIKeyResource{data: data}
-	var sr resource.SchemaResponse
-	r.Schema(ctx, resource.SchemaRequest{}, &sr)
-	emptyState := func() tfsdk.State {
-		return tfsdk.State{Schema: sr.Schema, Raw: tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), nil)}
-	}
-
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503, RetryAfter: "0"})
-	plan := tfsdk.Plan{Schema: sr.Schema, Raw: emptyState().Raw}
-	if d := plan.Set(ctx, &orgAPIKeyResourceModel{
+	e.emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502})
+	e.emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: 503, RetryAfter: "0"})
+	created := h.create(&orgAPIKeyResourceModel{
 		ID: types.StringUnknown(), Name: types.StringValue("canary"), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
 		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
 		RotateAt: types.StringNull(), RotationTriggers: types.MapNull(types.StringType),
-	}); d.HasError() {
-		t.Fatal(d)
-	}
-	created := resource.CreateResponse{State: emptyState()}
-	r.Create(ctx, resource.CreateRequest{Plan: plan}, &created)
+	})
 	if created.Diagnostics.HasError() {
 		t.Fatal(created.Diagnostics)
 	}
 	var model orgAPIKeyResourceModel
-	created.State.Get(ctx, &model)
+	created.State.Get(h.ctx, &model)
 	plaintext := model.Key.ValueString()
 	if !keyRegexpFor(d).MatchString(plaintext) {
 		t.Fatal("create did not store a plaintext key")
@@ -89,10 +70,9 @@ func logsNeverContainSecrets(t *testing.T, d emulator.Dialect, canaryCredential 
 		t.Fatal("the prefix in state is not the start of the plaintext")
 	}
 
-	read := resource.ReadResponse{State: created.State}
-	r.Read(ctx, resource.ReadRequest{State: created.State}, &read)
+	read := h.read(created.State)
 	deleted := resource.DeleteResponse{State: read.State}
-	r.Delete(ctx, resource.DeleteRequest{State: read.State}, &deleted)
+	h.r.Delete(h.ctx, resource.DeleteRequest{State: read.State}, &deleted)
 	if read.Diagnostics.HasError() || deleted.Diagnostics.HasError() {
 		t.Fatal(read.Diagnostics, deleted.Diagnostics)
 	}

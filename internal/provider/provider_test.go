@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -13,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -70,10 +75,12 @@ type testEnv struct {
 	endpoint string
 	token    string
 	api      *client.Client
+	// now is the clock of the provider under test: the emulator's, when the test moves it.
+	now func() time.Time
 	// dialect is the emulator's dialect, "" against a real organization.
 	dialect emulator.Dialect
 	// orgID is the organization's UUID that endpoint requires in X-Molecule-Org-Id, when it
-	// routes like a hosted organization (newTenantEnv); "" otherwise.
+	// routes like a hosted organization (hostedOrg); "" otherwise.
 	orgID string
 	// adminToken is the deployment's ADMIN_TOKEN, whose mints wait for a person's approval on
 	// June 2026 builds; "" against a real organization that did not give it.
@@ -83,79 +90,76 @@ type testEnv struct {
 	databaseURL string
 }
 
-// newTestEnv runs against the real organization when opted in, else against an emulator of the
-// deployed service.
-func newTestEnv(t *testing.T) *testEnv {
-	t.Helper()
-	return newEnv(t, realOrg(), emulator.Options{})
+// envSettings is what newTestEnv's options choose.
+type envSettings struct {
+	// local runs the test against an emulator even when a real organization is configured: for
+	// tests that rely on what only the emulator can do (seeded keys, faults, a moved clock, an
+	// older build or the guide's shape) or that never need a real organization.
+	local bool
+	opts  emulator.Options
+	clock func() time.Time
+	// tenant routes requests like a hosted organization of this build; "" for a self-hosted one.
+	tenant emulator.Build
 }
 
-// forEachDialect runs f as a parallel subtest against each shape the provider must understand:
-// an emulator of the deployed service and one of the published guide. Against a real
-// organization it runs once, against that organization.
-func forEachDialect(t *testing.T, f func(t *testing.T, e *testEnv)) {
+type envOption func(*envSettings)
+
+// emulatorOnly runs the test against the default emulator (the newest build, in the deployed
+// service's shape) even when a real organization is configured.
+func emulatorOnly(s *envSettings) { s.local = true }
+
+// onEmulator runs the test against an emulator with opts, even when a real organization is
+// configured.
+func onEmulator(opts emulator.Options) envOption {
+	return func(s *envSettings) { s.local, s.opts = true, opts }
+}
+
+// withClock gives the emulator and the provider now as their clock, so that a test moves time
+// instead of waiting for it. Only an emulator's clock can be moved.
+func withClock(now func() time.Time) envOption {
+	return func(s *envSettings) { s.local, s.clock = true, now }
+}
+
+// inGuideShape runs the test against an emulator that answers in the published guide's shape
+// (tok_… ids, mola_… keys, lists without prefixes, 201 to a mint, 204 to a revocation): for the
+// few tests of what the provider does differently there.
+func inGuideShape(s *envSettings) { s.local, s.opts.Dialect = true, emulator.DialectGuide }
+
+// hostedOrg routes requests like a hosted organization of build with a new random UUID (the
+// server's TenantGuard): an emulator with its own guard or, against a real server, the same
+// guard (emulator.TenantGuard) in front of a reverse proxy to it. The environment the provider
+// sees sends the UUID (MOLECULE_ORG_ID).
+func hostedOrg(build emulator.Build) envOption {
+	return func(s *envSettings) { s.tenant = build }
+}
+
+// newTestEnv is the organization a test runs against: the real one when opted in (realOrg),
+// else a fresh emulator of the newest server in the deployed service's shape; options choose
+// otherwise.
+func newTestEnv(t *testing.T, options ...envOption) *testEnv {
 	t.Helper()
-	if realOrg() {
-		t.Run("real", func(t *testing.T) { f(t, newTestEnv(t)) })
-		return
+	var s envSettings
+	for _, o := range options {
+		o(&s)
 	}
-	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			f(t, newEnv(t, false, emulator.Options{Dialect: d}))
-		})
-	}
-}
-
-// forEachLocalDialect is forEachDialect for tests that rely on emulator-only controls (faults,
-// seeded keys, limits): like newLocalEnv, it runs against an emulator even when a real
-// organization is configured, once per dialect, with opts apart from the dialect.
-func forEachLocalDialect(t *testing.T, opts emulator.Options, f func(t *testing.T, e *testEnv)) {
-	t.Helper()
-	for _, d := range []emulator.Dialect{emulator.DialectDeployed, emulator.DialectGuide} {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			o := opts
-			o.Dialect = d
-			f(t, newEnv(t, false, o))
-		})
-	}
-}
-
-// needsFaults skips a test in real-organization mode: it injects faults (lost answers, 5xx,
-// rate limits), which only the emulator can do. make test runs it against both dialects.
-func needsFaults(t *testing.T) {
-	t.Helper()
-	if realOrg() {
-		t.Skip("injects faults, which only the emulator can do; make test runs it against both of its dialects")
-	}
-}
-
-// newLocalEnv always runs against an in-process emulator: for tests that never need a real
-// organization (configuration errors) or that rely on emulator-only controls.
-func newLocalEnv(t *testing.T) *testEnv {
-	t.Helper()
-	return newEnv(t, false, emulator.Options{})
-}
-
-// newLocalEnvWithOptions is newLocalEnv with a configured emulator, such as one whose clock
-// runs in the past so that keys are minted old.
-func newLocalEnvWithOptions(t *testing.T, opts emulator.Options) *testEnv {
-	t.Helper()
-	return newEnv(t, false, opts)
-}
-
-func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
-	t.Helper()
-	e := &testEnv{t: t}
-	if useRealOrg {
+	e := &testEnv{t: t, now: time.Now}
+	if realOrg() && !s.local {
 		e.endpoint, e.token = os.Getenv(envAccEndpoint), os.Getenv(envAccToken)
 		if e.endpoint == "" || e.token == "" {
 			t.Fatalf("%s=1 needs %s and %s", envAccReal, envAccEndpoint, envAccToken)
 		}
 		e.adminToken, e.databaseURL = os.Getenv(envAccAdminToken), os.Getenv(envAccDatabaseURL)
+		if s.tenant != "" {
+			e.routeThroughGuard(s.tenant)
+		}
 	} else {
-		e.emu = emulatortest.New(t, opts)
+		if s.clock != nil {
+			s.opts.Now, e.now = s.clock, s.clock
+		}
+		if s.tenant != "" {
+			s.opts.Build, s.opts.TenantOrgID = s.tenant, newUUID()
+		}
+		e.emu = emulatortest.New(t, s.opts)
 		// The credential that mints without approval on the June 2026 build the emulator follows,
 		// as on the real June server (MOLECULE_SERVER_ORG_KEY): an org key anchored to the
 		// organization; its ADMIN_TOKEN mints wait for a person. The guide's shape knows no
@@ -165,7 +169,7 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 			e.token = e.emu.OrgKey()
 		}
 		e.dialect = e.emu.Dialect()
-		e.orgID = opts.TenantOrgID
+		e.orgID = s.opts.TenantOrgID
 	}
 	api, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: e.token, UserAgent: "molecule-acc-test", MaxRetries: 2})
 	if err != nil {
@@ -173,6 +177,28 @@ func newEnv(t *testing.T, useRealOrg bool, opts emulator.Options) *testEnv {
 	}
 	e.api = api
 	return e
+}
+
+// routeThroughGuard puts a hosted organization's routing guard of build, with a new UUID, in
+// front of the real server.
+func (e *testEnv) routeThroughGuard(build emulator.Build) {
+	upstream, err := url.Parse(e.endpoint)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.orgID = newUUID()
+	guard := httptest.NewServer(emulator.TenantGuard(e.orgID, build, httputil.NewSingleHostReverseProxy(upstream)))
+	e.t.Cleanup(guard.Close)
+	e.endpoint = guard.URL
+}
+
+// needsFaults skips a test in real-organization mode: it injects faults (lost answers, 5xx,
+// rate limits), which only the emulator can do. make test runs it against the emulator.
+func needsFaults(t *testing.T) {
+	t.Helper()
+	if realOrg() {
+		t.Skip("injects faults, which only the emulator can do; make test runs it against the emulator")
+	}
 }
 
 // withCredential appends to ids the id of the provider's credential when it is a key the
@@ -232,10 +258,60 @@ func (e *testEnv) factories() map[string]func() (tfprotov6.ProviderServer, error
 }
 
 func (e *testEnv) factoriesWithEnv(env map[string]string) map[string]func() (tfprotov6.ProviderServer, error) {
-	getenv := func(k string) string { return env[k] }
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"molecule": providerserver.NewProtocol6WithError(newWithEnv("test", getenv)()),
+		"molecule": providerserver.NewProtocol6WithError(e.provider(env)),
 	}
+}
+
+// provider is the provider under test, on this environment's clock, seeing env as its
+// environment.
+func (e *testEnv) provider(env map[string]string) provider.Provider {
+	return newTestProvider(e.now, env)
+}
+
+// newTestProvider is the provider on clock now, seeing env as its environment.
+func newTestProvider(now func() time.Time, env map[string]string) provider.Provider {
+	return newProvider("test", now, func(k string) string { return env[k] })()
+}
+
+// providerData is what the provider's Configure hands every resource, data source and action
+// (see configured): for tests that call their methods directly.
+func (e *testEnv) providerData(env map[string]string) *providerData {
+	e.t.Helper()
+	data, ok := e.configured(env).ResourceData.(*providerData)
+	if !ok {
+		e.t.Fatal("the provider handed resources no *providerData")
+	}
+	return data
+}
+
+// configured is the provider under test configured as Terraform configures it, with an empty
+// configuration and env as its environment (e.env() when nil).
+func (e *testEnv) configured(env map[string]string) provider.ConfigureResponse {
+	e.t.Helper()
+	if env == nil {
+		env = e.env()
+	}
+	resp := configure(e.t, e.provider(env), nil)
+	if resp.Diagnostics.HasError() {
+		e.t.Fatalf("configuring the provider: %v", resp.Diagnostics)
+	}
+	return resp
+}
+
+// configure runs p's Configure as Terraform does, after its Schema, with attrs as its
+// configuration (see objectValue).
+func configure(t *testing.T, p provider.Provider, attrs map[string]any) provider.ConfigureResponse {
+	t.Helper()
+	ctx := context.Background()
+	var sch provider.SchemaResponse
+	p.Schema(ctx, provider.SchemaRequest{}, &sch)
+	var resp provider.ConfigureResponse
+	p.Configure(ctx, provider.ConfigureRequest{
+		TerraformVersion: "1.15.9",
+		Config:           tfsdk.Config{Schema: sch.Schema, Raw: objectValue(t, sch.Schema.Type().TerraformType(ctx), attrs)},
+	}, &resp)
+	return resp
 }
 
 // name returns a unique key name for this test.

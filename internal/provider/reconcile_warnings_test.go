@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
@@ -14,7 +15,7 @@ import (
 func TestReconcileWarnings(t *testing.T) {
 	t.Parallel()
 	const credential = "credential-canary-7f3c2a9b1d"
-	data, err := newProviderData(client.Config{Endpoint: "https://molecule.invalid", Token: credential, UserAgent: "unit"})
+	data, err := newProviderData(time.Now, client.Config{Endpoint: "https://molecule.invalid", Token: credential, UserAgent: "unit"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func (a *revokeOrgAPIKeysAction) Invoke(ctx context.Context, req action.InvokeRe
 			fmt.Sprintf("Nothing was revoked: the keys to revoke are chosen from the list of live keys. %s. %s", err, nextStep(err)))
 		return
 	}
-	names := keyNamer{incomplete: list.incomplete != "", now: time.Now, sanitize: a.data.sanitizeForMessage,
+	names := keyNamer{incomplete: list.incomplete != "", now: a.data.now, sanitize: a.data.sanitizeForMessage,
 		echoID: func(id string) string { return a.data.echoInput(id, nil) }}
 	sel, ok := a.plan(list, cfg, names, resp)
 	if !ok {

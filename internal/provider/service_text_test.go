@@ -180,7 +180,7 @@ func TestCLI_terraformQueryAnyName(t *testing.T) {
 // empty plan after.
 func TestAccOrgAPIKeyResource_importAnyName(t *testing.T) {
 	t.Parallel()
-	e := newLocalEnv(t)
+	e := newTestEnv(t, emulatorOnly)
 	for _, tc := range typedNames {
 		t.Run(tc.label, func(t *testing.T) {
 			k := e.seed(tc.name)

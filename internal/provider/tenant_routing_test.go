@@ -3,9 +3,6 @@ package provider
 import (
 	"crypto/rand"
 	"fmt"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -14,27 +11,6 @@ import (
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
-
-// newTenantEnv is a test environment that routes like a hosted organization with a new random
-// UUID (the server's TenantGuard, as build answers): an emulator with its own guard, or, against
-// a real server, the same guard (emulator.TenantGuard) in front of a reverse proxy to it. The
-// environment the provider sees sends the UUID (MOLECULE_ORG_ID).
-func newTenantEnv(t *testing.T, build emulator.Build) *testEnv {
-	t.Helper()
-	orgID := newUUID()
-	if !realOrg() {
-		return newEnv(t, false, emulator.Options{Build: build, TenantOrgID: orgID})
-	}
-	e := newEnv(t, true, emulator.Options{})
-	upstream, err := url.Parse(e.endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard := httptest.NewServer(emulator.TenantGuard(orgID, build, httputil.NewSingleHostReverseProxy(upstream)))
-	t.Cleanup(guard.Close)
-	e.endpoint, e.orgID = guard.URL, orgID
-	return e
-}
 
 func newUUID() string {
 	var b [16]byte
@@ -59,76 +35,81 @@ func keyKept(e *testEnv, id *string) tfresource.TestCheckFunc {
 
 // Behind a hosted organization's routing guard: with org_id a key is minted, planned empty and
 // destroyed; without it, or with another organization's id, every command fails saying what to
-// set, and the key stays in state and live. Both builds' guards: June and newer refuse a missing
-// header with TENANT_ORG_HEADER_REQUIRED, April with a bare 404.
+// set, and the key stays in state and live. June builds and newer refuse a missing header with
+// TENANT_ORG_HEADER_REQUIRED.
 func TestAccOrgAPIKeyResource_tenantRouting(t *testing.T) {
 	t.Parallel()
-	for _, build := range []emulator.Build{emulator.BuildJune2026, emulator.BuildApril2026} {
-		t.Run(string(build), func(t *testing.T) {
-			t.Parallel()
-			e := newTenantEnv(t, build)
-			name, other := e.name("tenant"), e.name("tenant-new")
-			var id string
+	e := newTestEnv(t, hostedOrg(emulator.BuildJune2026))
+	name, other := e.name("tenant"), e.name("tenant-new")
+	var id string
 
-			without := e.env()
-			delete(without, envOrgID)
-			another := e.env()
-			another[envOrgID] = "00000000-0000-4000-8000-000000000000"
-			missing := errorPattern("HTTP 400 Bad Request: missing tenant routing header", "TENANT_ORG_HEADER_REQUIRED",
-				"set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable, to the organization's UUID")
-			if build == emulator.BuildApril2026 {
-				missing = errorPattern("/org/tokens: HTTP 404 Not Found (empty body), which is not the Molecule org token API's own answer",
-					"looks wrong", "set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable",
-					"before June 2026 answer a bare 404 without it")
-			}
-			wrong := errorPattern("/org/tokens: HTTP 404 Not Found (empty body)", "looks wrong",
-				"org_id is set: it may be another organization's id")
-			noNewKey := func() {
-				if keys := e.liveWithName(other); len(keys) != 0 {
-					t.Errorf("a refused run minted %v", keys)
-				}
-				if keys := e.liveWithName(name); len(keys) != 1 {
-					t.Errorf("want exactly one key named %q, got %v", name, keys)
-				}
-			}
-			withOrgIDAttribute := fmt.Sprintf("provider \"molecule\" {\n  org_id = %q\n}\n", e.orgID)
-
-			// Steps that need another environment name their providers, so all of them must; the
-			// last step's are the ones the final destroy runs with.
-			with := e.factories()
-			tfresource.Test(t, tfresource.TestCase{
-				CheckDestroy: e.checkDestroy,
-				Steps: []tfresource.TestStep{
-					{ProtoV6ProviderFactories: with, Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
-					{ProtoV6ProviderFactories: with, Config: keyConfig(name), PlanOnly: true},
-					{
-						ProtoV6ProviderFactories: e.factoriesWithEnv(without),
-						Config:                   keyConfig(name) + fmt.Sprintf("resource \"molecule_org_api_key\" \"other\" {\n  name = %q\n}\n", other),
-						ExpectError:              missing,
-					},
-					{ProtoV6ProviderFactories: e.factoriesWithEnv(another), Config: keyConfig(name), PlanOnly: true, ExpectError: wrong},
-					{PreConfig: noNewKey, ProtoV6ProviderFactories: e.factoriesWithEnv(without), Config: keyConfig(name), Destroy: true, ExpectError: missing},
-					{ProtoV6ProviderFactories: e.factoriesWithEnv(another), Config: keyConfig(name), Destroy: true, ExpectError: wrong},
-					{
-						ProtoV6ProviderFactories: e.factoriesWithEnv(without),
-						Config:                   keyConfig(name),
-						ResourceName:             keyAddr,
-						ImportState:              true,
-						ImportStateIdFunc:        func(*terraform.State) (string, error) { return id, nil },
-						ExpectError:              missing,
-					},
-					{
-						// org_id in configuration works as MOLECULE_ORG_ID does; the key is the one minted first.
-						PreConfig:                noNewKey,
-						ProtoV6ProviderFactories: e.factoriesWithEnv(without),
-						Config:                   withOrgIDAttribute + keyConfig(name),
-						ConfigPlanChecks:         tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-						Check:                    keyKept(e, &id),
-					},
-				},
-			})
-		})
+	without := e.env()
+	delete(without, envOrgID)
+	another := e.env()
+	another[envOrgID] = "00000000-0000-4000-8000-000000000000"
+	missing := errorPattern("HTTP 400 Bad Request: missing tenant routing header", "TENANT_ORG_HEADER_REQUIRED",
+		"set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable, to the organization's UUID")
+	wrong := errorPattern("/org/tokens: HTTP 404 Not Found (empty body)", "looks wrong",
+		"org_id is set: it may be another organization's id")
+	noNewKey := func() {
+		if keys := e.liveWithName(other); len(keys) != 0 {
+			t.Errorf("a refused run minted %v", keys)
+		}
+		if keys := e.liveWithName(name); len(keys) != 1 {
+			t.Errorf("want exactly one key named %q, got %v", name, keys)
+		}
 	}
+	withOrgIDAttribute := fmt.Sprintf("provider \"molecule\" {\n  org_id = %q\n}\n", e.orgID)
+
+	// Steps that need another environment name their providers, so all of them must; the
+	// last step's are the ones the final destroy runs with.
+	with := e.factories()
+	tfresource.Test(t, tfresource.TestCase{
+		CheckDestroy: e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{ProtoV6ProviderFactories: with, Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
+			{ProtoV6ProviderFactories: with, Config: keyConfig(name), PlanOnly: true},
+			{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+				Config:                   keyConfig(name) + fmt.Sprintf("resource \"molecule_org_api_key\" \"other\" {\n  name = %q\n}\n", other),
+				ExpectError:              missing,
+			},
+			{ProtoV6ProviderFactories: e.factoriesWithEnv(another), Config: keyConfig(name), PlanOnly: true, ExpectError: wrong},
+			{PreConfig: noNewKey, ProtoV6ProviderFactories: e.factoriesWithEnv(without), Config: keyConfig(name), Destroy: true, ExpectError: missing},
+			{ProtoV6ProviderFactories: e.factoriesWithEnv(another), Config: keyConfig(name), Destroy: true, ExpectError: wrong},
+			{
+				ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+				Config:                   keyConfig(name),
+				ResourceName:             keyAddr,
+				ImportState:              true,
+				ImportStateIdFunc:        func(*terraform.State) (string, error) { return id, nil },
+				ExpectError:              missing,
+			},
+			{
+				// org_id in configuration works as MOLECULE_ORG_ID does; the key is the one minted first.
+				PreConfig:                noNewKey,
+				ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+				Config:                   withOrgIDAttribute + keyConfig(name),
+				ConfigPlanChecks:         tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:                    keyKept(e, &id),
+			},
+		},
+	})
+}
+
+// Builds before June 2026 refuse a request without the organization's id with a bare 404, which
+// the error explains as such.
+func TestAccDataSources_tenantRoutingApril(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, hostedOrg(emulator.BuildApril2026))
+	without := e.env()
+	delete(without, envOrgID)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factoriesWithEnv(without),
+		Steps: []tfresource.TestStep{{Config: listAllConfig, ExpectError: errorPattern(
+			"/org/tokens: HTTP 404 Not Found (empty body), which is not the Molecule org token API's own answer", "looks wrong",
+			"set the provider's org_id attribute, or the MOLECULE_ORG_ID environment variable", "before June 2026 answer a bare 404 without it")}},
+	})
 }
 
 // A base URL with a path the service does not serve answers every request with a router's bare
@@ -180,7 +161,7 @@ func TestAccFaultMatrix_revokeForeign404(t *testing.T) {
 	} {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newLocalEnv(t)
+			e := newTestEnv(t, emulatorOnly)
 			name := e.name("foreign-404")
 			var id string
 			tfresource.Test(t, tfresource.TestCase{
@@ -214,7 +195,7 @@ func TestAccFaultMatrix_revokeForeign404(t *testing.T) {
 // Both data sources fail, saying what to set, when a hosted organization's routing refuses them.
 func TestAccDataSources_tenantRouting(t *testing.T) {
 	t.Parallel()
-	e := newTenantEnv(t, emulator.BuildJune2026)
+	e := newTestEnv(t, hostedOrg(emulator.BuildJune2026))
 	k := e.seed(e.name("looked-up"))
 	config := fmt.Sprintf("data \"molecule_org_api_key\" \"one\" {\n  id = %q\n}\n", k.ID) + listAllConfig
 	without := e.env()
