@@ -37,17 +37,19 @@ func (c *Client) approvalPending(resp *http.Response, k *call, name string) (*Ap
 	}, nil
 }
 
-// awaitApproval watches a pending mint's approval until a person decides it, without minting
-// (which would spend quota and, after a denial, open another approval). It finds the approval's
-// workspace in GET /approvals/pending, then reads that workspace's approvals
+// awaitApproval watches a pending mint's approval for at most wait, until a person decides it,
+// without minting (which would spend quota and, after a denial, open another approval). It finds
+// the approval's workspace in GET /approvals/pending, then reads that workspace's approvals
 // (GET /workspaces/{ws}/approvals) every approvalPoll. It returns nil once a person approved,
-// an *ApprovalDeniedError once one denied, and the *ApprovalPendingError otherwise: when ctx ends
-// (the wait's time ran out, or Ctrl-C) or the approval cannot be watched. It never decides
-// anything itself: a client that approves its own mint defeats the gate.
-func (c *Client) awaitApproval(ctx context.Context, p *ApprovalPendingError) error {
-	started := time.Now()
+// an *ApprovalDeniedError once one denied, and the *ApprovalPendingError otherwise: when the wait
+// runs out, ctx ends (Ctrl-C) or the approval cannot be watched. It never decides anything
+// itself: a client that approves its own mint defeats the gate.
+func (c *Client) awaitApproval(ctx context.Context, p *ApprovalPendingError, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	started := c.clock.Now()
 	stop := func(why string) error {
-		p.Waited, p.Stopped = time.Since(started), why
+		p.Waited, p.Stopped = c.clock.Now().Sub(started), why
 		return p
 	}
 	if p.ApprovalID == "" {
@@ -83,11 +85,7 @@ func (c *Client) awaitApproval(ctx context.Context, p *ApprovalPendingError) err
 			}
 			return d
 		}
-		t := time.NewTimer(c.approvalPoll)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, c.clock, c.approvalPoll) {
 			return stop("")
 		}
 	}
@@ -171,13 +169,14 @@ func (b *approvalBoard) read(ctx context.Context, c *Client, ws, id string, notB
 		b.reads = map[string]*approvalRead{}
 	}
 	r := b.reads[ws]
-	if r == nil || r.at.Before(notBefore) || r.finished() && time.Since(r.at) >= c.approvalPoll/2 {
-		r = &approvalRead{done: make(chan struct{}), at: time.Now()}
+	now := c.clock.Now()
+	if r == nil || r.at.Before(notBefore) || r.finished() && now.Sub(r.at) >= c.approvalPoll/2 {
+		r = &approvalRead{done: make(chan struct{}), at: now}
 		b.reads[ws] = r
 		go func() {
 			defer close(r.done)
-			// Shared by every waiter, so it outlives none of them but its own time limit.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.http.Timeout)
+			// Shared by every waiter, so the cancellation of the one that started it does not end it.
+			rctx, cancel := Outlive(ctx, c.http.Timeout)
 			defer cancel()
 			r.err = c.getJSON(rctx, "/workspaces/"+url.PathEscape(ws)+"/approvals", &r.state)
 		}()

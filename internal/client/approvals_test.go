@@ -18,7 +18,7 @@ import (
 // junePoller is a client of a June 2026 emulator that reads approvals every few milliseconds.
 func junePoller(t *testing.T, emu *emulator.Server, token string) *Client {
 	t.Helper()
-	return newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.ApprovalPoll = token, 5*time.Millisecond })
+	return newTestClient(t, emu.URL(), realTime, func(c *Config) { c.Token, c.ApprovalPoll = token, 5*time.Millisecond })
 }
 
 // approveWhenPending decides the first approval that appears, as a person in Canvas would.
@@ -128,7 +128,7 @@ func TestMintApprovalWaitEnds(t *testing.T) {
 func TestApprovalReadsAreShared(t *testing.T) {
 	t.Parallel()
 	emu := emulatortest.New(t, emulator.Options{})
-	c := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.ApprovalPoll = emu.AdminToken(), 40*time.Millisecond })
+	c := newTestClient(t, emu.URL(), realTime, func(c *Config) { c.Token, c.ApprovalPoll = emu.AdminToken(), 40*time.Millisecond })
 	errs := make(chan error, 5)
 	for i := range 5 {
 		go func() {
@@ -225,7 +225,7 @@ func TestApprovalDecidedBeforeTheFirstLook(t *testing.T) {
 		emu.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
-	c := newTestClient(t, front.URL, func(c *Config) { c.Token, c.ApprovalPoll = emu.AdminToken(), 5*time.Millisecond })
+	c := newTestClient(t, front.URL, realTime, func(c *Config) { c.Token, c.ApprovalPoll = emu.AdminToken(), 5*time.Millisecond })
 
 	early.Store(true)
 	_, _, err := c.MintReconciled(context.Background(), "first", MintOptions{ApprovalWait: 5 * time.Second})

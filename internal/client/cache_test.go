@@ -4,21 +4,14 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func (f *fakeClock) now() time.Time            { return time.Unix(0, f.ns.Load()) }
-func (f *fakeClock) add(d time.Duration)       { f.ns.Add(int64(d)) }
-func newFakeClock() *fakeClock                 { f := &fakeClock{}; f.ns.Store(time.Now().UnixNano()); return f }
-func withClock(f *fakeClock) func(*Config)     { return func(c *Config) { c.Now = f.now } }
 func withMaxAge(d time.Duration) func(*Config) { return func(c *Config) { c.SnapshotMaxAge = d } }
 
 func TestSnapshotCoalescesConcurrentReads(t *testing.T) {
@@ -94,7 +87,7 @@ func TestSnapshotFreshnessBound(t *testing.T) {
 	t.Parallel()
 	emu := emulatortest.New(t, april(emulator.Options{}))
 	k, _ := emu.Seed(emulator.SeedKey{Name: "revoked-in-canvas"})
-	clock := newFakeClock()
+	clock := clocktest.New(time.Now())
 	c := newTestClient(t, emu.URL(), func(cfg *Config) { cfg.Token = emu.AdminToken() }, withClock(clock), withMaxAge(time.Minute))
 	ctx := context.Background()
 
@@ -102,11 +95,11 @@ func TestSnapshotFreshnessBound(t *testing.T) {
 		t.Fatal("seeded key not listed")
 	}
 	emu.Revoke(k.ID) // someone else, outside this process
-	clock.add(59 * time.Second)
+	clock.Advance(59 * time.Second)
 	if s, _ := c.Snapshot(ctx); len(s.Tokens) != 1 {
 		t.Fatal("within the bound the snapshot is reused")
 	}
-	clock.add(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	s, err := c.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +174,7 @@ func TestSnapshotCancelledWaiterDoesNotBreakOthers(t *testing.T) {
 
 	// With every reader gone, the shared request is abandoned and a later read starts afresh.
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Latency: time.Minute})
-	c.cache.invalidate()
+	c.cache.changed()
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel2() }()
 	if _, err := c.Snapshot(ctx2); !errors.Is(err, context.Canceled) {

@@ -79,7 +79,7 @@ func (sh canaryShape) run(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	list := func(c *Client) error { _, err := c.List(ctx); return err }
+	list := func(c *Client) error { _, err := c.listTokens(ctx); return err }
 	mint := func(c *Client) error { _, err := c.mint(ctx, "canary", MintOptions{}); return err }
 	revoke := func(c *Client) error { return c.Revoke(ctx, sh.id) }
 	revokeKeyInPath := func(c *Client) error { return c.Revoke(ctx, "x"+key) }
@@ -197,7 +197,7 @@ func TestSecretsNeverLeakEmulator(t *testing.T) {
 	asKey := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.Logger = minted.Key, log })
 	collect(asKey.mint(ctx, "child", MintOptions{}))
 	emu.Revoke(minted.ID)
-	collect(asKey.List(ctx))
+	collect(asKey.listTokens(ctx))
 	collect(asKey.mint(ctx, "after-revoke", MintOptions{}))
 	errs = append(errs, asKey.Revoke(ctx, minted.ID))
 	errs = append(errs, admin.Revoke(ctx, minted.ID))

@@ -71,16 +71,12 @@ type Config struct {
 	MaxRetryAfter time.Duration // 0 => 60s
 	Logger        Logger
 	Transport     http.RoundTripper // nil => pooled transport sized for Terraform parallelism
-	// LateCommitGrace is how long MintReconciled keeps listing the keys after a mint's answer
-	// was lost, for a key the service commits after the client gave up. 0 => RequestTimeout,
-	// but at least 2s and at most 10s.
-	LateCommitGrace time.Duration
 	// SnapshotMaxAge bounds the age of the shared list behind Snapshot; 0 => DefaultSnapshotMaxAge.
 	SnapshotMaxAge time.Duration
 	// ApprovalPoll is how often a mint waiting for approval reads the approval's state;
 	// 0 => DefaultApprovalPoll.
 	ApprovalPoll time.Duration
-	Now          func() time.Time // clock for the snapshot's age; nil => time.Now
+	Clock        Clock // nil => SystemClock
 }
 
 // Token is the metadata of a live org API key. Every string is opaque; Name, Prefix, CreatedBy and
@@ -144,11 +140,14 @@ type Client struct {
 	waitMax       time.Duration
 	maxRetryAfter time.Duration
 	listLimit     int64
-	grace         time.Duration // LateCommitGrace
+	grace         time.Duration // how long keys are listed after a lost mint answer
 	approvalPoll  time.Duration
+	maxAge        time.Duration // of the shared list
+	clock         Clock
 	logger        Logger
 	approvals     approvalBoard
 	rec           reconciler
+	creates       creates
 	serviceClock  serviceClock
 	cache         snapshotCache
 	secrets       secretSet
@@ -172,7 +171,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.MaxRetries < 0 || cfg.RequestTimeout < 0 || cfg.RetryWaitMin < 0 || cfg.RetryWaitMax < 0 || cfg.MaxRetryAfter < 0 ||
-		cfg.LateCommitGrace < 0 {
+		cfg.SnapshotMaxAge < 0 {
 		return nil, errors.New("retry counts, timeouts and waits must not be negative")
 	}
 	c := &Client{
@@ -186,14 +185,14 @@ func New(cfg Config) (*Client, error) {
 		maxRetryAfter: cmp.Or(cfg.MaxRetryAfter, defaultMaxRetryAfter),
 		listLimit:     maxListBody,
 		approvalPoll:  cmp.Or(cfg.ApprovalPoll, DefaultApprovalPoll),
+		maxAge:        cmp.Or(cfg.SnapshotMaxAge, DefaultSnapshotMaxAge),
+		clock:         cfg.Clock,
 		logger:        cfg.Logger,
 	}
-	c.secrets.add(cfg.Token)
-	c.cache.maxAge = cmp.Or(cfg.SnapshotMaxAge, DefaultSnapshotMaxAge)
-	c.cache.now = cfg.Now
-	if c.cache.now == nil {
-		c.cache.now = time.Now
+	if c.clock == nil {
+		c.clock = SystemClock{}
 	}
+	c.secrets.add(cfg.Token)
 	if cfg.RetryWaitMin == 0 {
 		c.waitMin = min(c.waitMin, c.waitMax)
 	}
@@ -201,7 +200,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("the minimum retry wait (%s) is longer than the maximum (%s)", c.waitMin, c.waitMax)
 	}
 	timeout := cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout)
-	c.grace = cmp.Or(cfg.LateCommitGrace, min(max(timeout, MinLateCommitGrace), MaxLateCommitGrace))
+	c.grace = min(max(timeout, MinLateCommitGrace), MaxLateCommitGrace)
 	transport := cfg.Transport
 	if transport == nil {
 		transport = defaultTransport()
@@ -229,88 +228,6 @@ func defaultTransport() *http.Transport {
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	return t
-}
-
-// mint creates a key named name and returns it with its plaintext. It is re-sent only when the
-// service cannot have created anything (429 other than the organization's ceiling, or a
-// connection that was never established). A refusal (3xx, 4xx, 501) is an *APIError; a 202 is an
-// *ApprovalPendingError (nothing was created: a person must approve it first); any other failure
-// after sending is a *MintOutcomeUnknownError. It is unexported because only MintReconciled may
-// call it: a lost answer must be reconciled, never papered over by minting again.
-func (c *Client) mint(ctx context.Context, name string, opts MintOptions) (m *MintedToken, err error) {
-	if err := ValidateName(name); err != nil {
-		return nil, err
-	}
-	// Whatever the outcome, the shared snapshot may no longer match the service.
-	c.cache.beginMint()
-	defer func() {
-		gen := c.cache.endMint()
-		if m != nil {
-			m.gen = gen
-		}
-	}()
-	req := struct {
-		Name      string `json:"name"`
-		ExpiresAt string `json:"expires_at,omitempty"`
-	}{Name: name}
-	if !opts.ExpiresAt.IsZero() {
-		req.ExpiresAt = opts.ExpiresAt.UTC().Format(time.RFC3339Nano)
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	k := c.newCall(http.MethodPost, tokensPath, false)
-	// Only the last attempt can have created a key: earlier ones were refused (429) or never sent.
-	unknown := func(cause error) error {
-		return &MintOutcomeUnknownError{Name: name, Started: k.start.UTC(), Cause: cause, sent: k.start}
-	}
-	resp, err := c.do(ctx, k, body)
-	if err != nil {
-		if k.mayHaveCommitted {
-			return nil, unknown(err)
-		}
-		return nil, err
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusAccepted:
-		pending, err := c.approvalPending(resp, k, name)
-		if err != nil {
-			return nil, unknown(err)
-		}
-		return nil, pending
-	case refused(resp.StatusCode):
-		return nil, c.failure(resp, k)
-	default:
-		return nil, unknown(c.failure(resp, k))
-	}
-	var w wireToken
-	if err := c.decode(resp, k, maxSmallBody, &w, c.learnSecrets); err != nil {
-		return nil, unknown(err)
-	}
-	plaintext := cmp.Or(w.AuthToken, w.Key)
-	if w.ID == "" || plaintext == "" {
-		return nil, unknown(fmt.Errorf("%s %s: cannot understand the response: it has no %q or no secret (%q or %q)",
-			k.method, k.path, "id", "auth_token", "key"))
-	}
-	m = &MintedToken{Token: w.token(), Key: plaintext, ExpiryIgnored: !opts.ExpiresAt.IsZero() && w.ExpiresAt == nil}
-	m.Name = cmp.Or(m.Name, name)
-	if m.Prefix == "" && len(plaintext) >= PrefixLength {
-		m.Prefix = plaintext[:PrefixLength]
-	}
-	return m, nil
-}
-
-// List returns the live keys, in the order the service gave them. The service lists at most
-// ServiceListMax keys; Snapshot says whether a list may be incomplete.
-func (c *Client) List(ctx context.Context) ([]Token, error) {
-	snap, err := c.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return snap.Tokens, nil
 }
 
 // list fetches the keys and judges whether the list may be incomplete.
@@ -452,7 +369,7 @@ func (c *Client) Revoke(ctx context.Context, id string) error {
 	case c.secrets.contains(id):
 		return errors.New("the value passed as a key id is a secret (a key's plaintext or the provider's credential), not an id; pass the key's id, as the list of keys shows it")
 	}
-	defer c.cache.invalidate()
+	defer c.cache.changed()
 	k := c.newCall(http.MethodDelete, tokensPath+"/"+url.PathEscape(id), true)
 	resp, err := c.do(ctx, k, nil)
 	if err != nil {
@@ -563,8 +480,8 @@ func hasNextLink(h http.Header) bool {
 	return false
 }
 
-// do sends one logical request, retrying per the call's policy. A returned response is the
-// caller's to close, whatever its status.
+// do sends one logical request, retrying per the call's policy (retry.go). A returned response
+// is the caller's to close, whatever its status.
 func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", k.method, k.path, err)
@@ -592,14 +509,16 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	// A retryablehttp.Client per request lets its hooks share this request's state; the
-	// connection pool lives in c.http and is shared.
+	// connection pool lives in c.http and is shared. Its own wait between attempts is zero: the
+	// call waits in PrepareRetry, on the client's clock.
 	k.ctx = ctx
 	rc := &retryablehttp.Client{
 		HTTPClient:     c.http,
 		RetryMax:       c.maxRetries,
 		RequestLogHook: k.before,
 		CheckRetry:     k.checkRetry,
-		Backoff:        k.backoff,
+		Backoff:        func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
+		PrepareRetry:   k.prepareRetry,
 		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
 	}
 	resp, err := rc.Do(req)
@@ -610,7 +529,7 @@ func (c *Client) do(ctx context.Context, k *call, body []byte) (*http.Response, 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s %s: %w", k.method, k.path, ctxErr)
 		}
-		return nil, k.finish(c.redact(err))
+		return nil, k.finish(c.sanitizeError(err))
 	}
 	return resp, nil
 }
@@ -640,7 +559,7 @@ func (c *Client) failure(resp *http.Response, k *call) error {
 	e.keyNotLive = resp.StatusCode == http.StatusNotFound && k.method == http.MethodDelete &&
 		strings.HasPrefix(k.target, tokensPath+"/") && !truncated && serviceSaysNotLive(body)
 	if resp.StatusCode == http.StatusTooManyRequests {
-		e.RateLimit = rateLimitInfo(resp, body, time.Now())
+		e.RateLimit = rateLimitInfo(resp, body, c.clock.Now())
 	}
 	return k.finish(e)
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 )
 
 const testCredential = "test-credential-0123"
@@ -54,6 +56,8 @@ func (l *recordingLogger) count(prefix string) int {
 	return n
 }
 
+// testConfig is a client's configuration for tests, on a fake clock of its own: its waits
+// (retries, the grace window after a lost answer) end at once, moving the clock.
 func testConfig(endpoint string) Config {
 	return Config{
 		Endpoint:     endpoint,
@@ -62,9 +66,23 @@ func testConfig(endpoint string) Config {
 		MaxRetries:   3,
 		RetryWaitMin: time.Millisecond,
 		RetryWaitMax: 5 * time.Millisecond,
-		// Long enough for the lists after a lost answer to run, short enough to keep tests quick.
-		LateCommitGrace: 150 * time.Millisecond,
+		Clock:        clocktest.New(time.Now()),
 	}
+}
+
+func withClock(clock Clock) func(*Config) { return func(c *Config) { c.Clock = clock } }
+
+// realTime is for tests whose waits race real events (a person deciding an approval, mints of
+// other goroutines).
+func realTime(c *Config) { c.Clock = SystemClock{} }
+
+// listTokens lists the keys, bypassing the shared snapshot.
+func (c *Client) listTokens(ctx context.Context) ([]Token, error) {
+	snap, err := c.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Tokens, nil
 }
 
 func newTestClient(t *testing.T, endpoint string, edit ...func(*Config)) *Client {
@@ -170,7 +188,7 @@ func TestRequestHeaders(t *testing.T) {
 	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.List(ctx); err != nil {
+	if _, err := c.listTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Revoke(ctx, "tok_1"); err != nil {
@@ -263,7 +281,7 @@ func TestDecodeSuccessResponses(t *testing.T) {
 			`{"id":"tok_B","name":"b","created_at":"2026-04-21T00:00:00Z","last_used_at":null},{"id":"tok_C"}],"next":null}`),
 		jsonResponse(200, `{"id":"tok_M","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z","created_at":"2026-04-21T00:00:00Z","extra":{"a":[1,2]}}`))
 	c := newTestClient(t, s.URL)
-	tokens, err := c.List(context.Background())
+	tokens, err := c.listTokens(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +333,7 @@ func TestMalformedListResponses(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, tc.h)
 			c := newTestClient(t, s.URL)
-			_, err := c.List(context.Background())
+			_, err := c.listTokens(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("List() error = %v, want it to mention %q", err, tc.want)
 			}
@@ -348,9 +366,9 @@ func TestMalformedMintResponses(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, tc.h)
 			_, err := newTestClient(t, s.URL).mint(context.Background(), "ci", MintOptions{})
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.As(err, &unknown) {
-				t.Fatalf("Mint() error = %v, want *MintOutcomeUnknownError", err)
+				t.Fatalf("Mint() error = %v, want *outcomeUnknownError", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "may have been created") {
 				t.Errorf("Mint() error = %q, want it to mention %q", err, tc.want)
@@ -421,7 +439,7 @@ func TestErrorResponses(t *testing.T) {
 func TestUnauthorizedMessageHelps(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, jsonResponse(401, `{"error":"invalid credential"}`))
-	_, err := newTestClient(t, s.URL).List(context.Background())
+	_, err := newTestClient(t, s.URL).listTokens(context.Background())
 	if !IsUnauthorized(err) || !strings.Contains(err.Error(), "the token was rejected; it may have been revoked or mistyped") {
 		t.Errorf("List() error = %v", err)
 	}
@@ -500,7 +518,7 @@ func TestRetriesIdempotentRequests(t *testing.T) {
 			s := newServer(t, fail, fail, jsonResponse(200, `{"tokens":[]}`))
 			log := &recordingLogger{}
 			c := newTestClient(t, s.URL, func(c *Config) { c.Logger = log })
-			if _, err := c.List(context.Background()); err != nil {
+			if _, err := c.listTokens(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if s.requests() != 3 {
@@ -529,7 +547,7 @@ func TestRetriesExhaustedKeepLastAnswer(t *testing.T) {
 func TestMaxRetriesZero(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, jsonResponse(503, `{"error":"down"}`))
-	_, err := newTestClient(t, s.URL, func(c *Config) { c.MaxRetries = 0 }).List(context.Background())
+	_, err := newTestClient(t, s.URL, func(c *Config) { c.MaxRetries = 0 }).listTokens(context.Background())
 	if err == nil || s.requests() != 1 {
 		t.Errorf("error %v after %d requests", err, s.requests())
 	}
@@ -539,7 +557,7 @@ func TestIdempotentRequestRetriedAfterTimeoutAndDrop(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, stall, hangUp, jsonResponse(200, `{"tokens":[]}`))
 	c := newTestClient(t, s.URL, func(c *Config) { c.RequestTimeout = 100 * time.Millisecond })
-	if _, err := c.List(context.Background()); err != nil {
+	if _, err := c.listTokens(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if s.requests() != 3 {
@@ -563,9 +581,9 @@ func TestMintIsNotResentAfterItMayHaveArrived(t *testing.T) {
 			s := newServer(t, h, jsonResponse(201, mintOK))
 			c := newTestClient(t, s.URL, func(c *Config) { c.RequestTimeout = 100 * time.Millisecond })
 			_, err := c.mint(context.Background(), "ci", MintOptions{})
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.As(err, &unknown) {
-				t.Fatalf("Mint() error = %v, want *MintOutcomeUnknownError", err)
+				t.Fatalf("Mint() error = %v, want *outcomeUnknownError", err)
 			}
 			if s.requests() != 1 {
 				t.Errorf("mint sent %d times", s.requests())
@@ -579,7 +597,7 @@ func TestMintRefusedIsNotUnknown(t *testing.T) {
 	for _, status := range []int{301, 400, 403, 409, 501} {
 		s := newServer(t, jsonResponse(status, `{"error":"refused"}`))
 		_, err := newTestClient(t, s.URL).mint(context.Background(), "ci", MintOptions{})
-		var unknown *MintOutcomeUnknownError
+		var unknown *outcomeUnknownError
 		var apiErr *APIError
 		if errors.As(err, &unknown) || !errors.As(err, &apiErr) || apiErr.StatusCode != status || s.requests() != 1 {
 			t.Errorf("HTTP %d: Mint() error = %v after %d requests", status, err, s.requests())
@@ -647,7 +665,7 @@ func TestMintConnectionRefusedIsKnownFailure(t *testing.T) {
 	_ = l.Close()
 	log := &recordingLogger{}
 	_, err = newTestClient(t, url, func(c *Config) { c.Logger = log }).mint(context.Background(), "ci", MintOptions{})
-	var unknown *MintOutcomeUnknownError
+	var unknown *outcomeUnknownError
 	if err == nil || errors.As(err, &unknown) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Errorf("Mint() error = %v", err)
 	}
@@ -682,21 +700,23 @@ func TestRetryAfter(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, jsonResponse(429, `{"error":"slow down"}`, "Retry-After", tc.header), jsonResponse(200, `{"tokens":[]}`))
 			log := &recordingLogger{}
-			c := newTestClient(t, s.URL, func(c *Config) { c.Logger, c.MaxRetryAfter = log, tc.maxAfter })
+			clock := clocktest.New(time.Now())
+			c := newTestClient(t, s.URL, withClock(clock), func(c *Config) { c.Logger, c.MaxRetryAfter = log, tc.maxAfter })
 			ctx := context.Background()
 			if tc.deadline > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
 				defer cancel()
 			}
-			start := time.Now()
-			_, err := c.List(ctx)
+			start := clock.Now()
+			_, err := c.listTokens(ctx)
+			waited := clock.Now().Sub(start)
 			if tc.wantErr != "" {
 				if !IsRateLimited(err) || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "not retrying") {
 					t.Fatalf("List() error = %v, want a rate-limit error mentioning %q", err, tc.wantErr)
 				}
-				if time.Since(start) > time.Second || s.requests() != 1 {
-					t.Errorf("should fail at once: took %s, %d requests", time.Since(start), s.requests())
+				if waited != 0 || s.requests() != 1 {
+					t.Errorf("should fail at once: waited %s, %d requests", waited, s.requests())
 				}
 				return
 			}
@@ -706,8 +726,8 @@ func TestRetryAfter(t *testing.T) {
 			if tc.wantWait != "" && !strings.Contains(log.String(), tc.wantWait) {
 				t.Errorf("want %s in log:\n%s", tc.wantWait, log)
 			}
-			if time.Since(start) > time.Second {
-				t.Errorf("took %s", time.Since(start))
+			if waited > 5*time.Millisecond {
+				t.Errorf("waited %s, more than the longest backoff", waited)
 			}
 		})
 	}
@@ -716,12 +736,13 @@ func TestRetryAfter(t *testing.T) {
 func TestRetryAfterSecondsHonoured(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, jsonResponse(503, `{"error":"busy"}`, "Retry-After", "1"), jsonResponse(200, `{"tokens":[]}`))
-	start := time.Now()
-	if _, err := newTestClient(t, s.URL).List(context.Background()); err != nil {
+	clock := clocktest.New(time.Now())
+	start := clock.Now()
+	if _, err := newTestClient(t, s.URL, withClock(clock)).listTokens(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("retried after %s, before Retry-After", d)
+	if d := clock.Now().Sub(start); d != time.Second {
+		t.Errorf("retried after %s, want the 1s Retry-After", d)
 	}
 }
 
@@ -731,20 +752,25 @@ func TestCancelDuringRetryWait(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, jsonResponse(429, `{"error":"slow down"}`, "Retry-After", "60"))
-			c := newTestClient(t, s.URL)
+			clock := clocktest.New(time.Now())
+			clock.Hold()
+			c := newTestClient(t, s.URL, withClock(clock))
 			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(100*time.Millisecond, cancel)
-			start := time.Now()
+			// Ctrl-C while the client waits out the Retry-After.
+			go func() {
+				<-clock.Waiting(1)
+				cancel()
+			}()
 			var err error
 			if method == "list" {
-				_, err = c.List(ctx)
+				_, err = c.listTokens(ctx)
 			} else {
 				_, err = c.mint(ctx, "ci", MintOptions{})
 			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("returned after %s", d)
+			if s.requests() != 1 {
+				t.Errorf("%d requests, want 1", s.requests())
 			}
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.Is(err, context.Canceled) || errors.As(err, &unknown) {
 				t.Errorf("error = %v, want a plain context.Canceled", err)
 			}
@@ -762,13 +788,13 @@ func TestCancelInFlight(t *testing.T) {
 		start := time.Now()
 		var err error
 		if method == "list" {
-			_, err = c.List(ctx)
+			_, err = c.listTokens(ctx)
 		} else {
 			_, err = c.mint(ctx, "ci", MintOptions{})
 			// The POST reached the service before the cancellation: its outcome is unknown.
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.As(err, &unknown) {
-				t.Errorf("mint error = %v, want *MintOutcomeUnknownError", err)
+				t.Errorf("mint error = %v, want *outcomeUnknownError", err)
 			}
 		}
 		if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
@@ -778,7 +804,7 @@ func TestCancelInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	before := s.requests()
-	if _, err := c.mint(ctx, "ci", MintOptions{}); !errors.Is(err, context.Canceled) || errors.As(err, new(*MintOutcomeUnknownError)) {
+	if _, err := c.mint(ctx, "ci", MintOptions{}); !errors.Is(err, context.Canceled) || errors.As(err, new(*outcomeUnknownError)) {
 		t.Errorf("mint with a canceled context = %v", err)
 	}
 	if s.requests() != before {

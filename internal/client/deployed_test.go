@@ -265,7 +265,7 @@ func TestMintResponseShapes(t *testing.T) {
 			if m.Token != want || m.Key != tc.key || m.MetadataErr != nil {
 				t.Errorf("minted %+v (key %q), want %+v (key %q)", m.Token, m.Key, want, tc.key)
 			}
-			if secrets := c.Secrets(); len(secrets) != 2 || secrets[0] != testCredential || secrets[1] != tc.key {
+			if secrets := c.secrets.snapshot(); len(secrets) != 2 || secrets[0] != testCredential || secrets[1] != tc.key {
 				t.Errorf("Secrets() = %q, want the credential and the plaintext", secrets)
 			}
 		})
@@ -449,7 +449,7 @@ func TestDeployedRoundTrip(t *testing.T) {
 	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).mint(ctx, "b", MintOptions{}); err != nil {
 		t.Fatalf("minting with a key: %v", err)
 	}
-	tokens, err := c.List(ctx)
+	tokens, err := c.listTokens(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +462,7 @@ func TestDeployedRoundTrip(t *testing.T) {
 	if err := c.Revoke(ctx, m.ID); !IsKeyNotLive(err) {
 		t.Errorf("second revoke = %v", err)
 	}
-	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).List(ctx); !IsUnauthorized(err) {
+	if _, err := newTestClient(t, f.URL, withCredential(m.Key)).listTokens(ctx); !IsUnauthorized(err) {
 		t.Errorf("a revoked key still authenticates: %v", err)
 	}
 	if _, err := c.mint(ctx, strings.Repeat("x", MaxNameBytes), MintOptions{}); err != nil {

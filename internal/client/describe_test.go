@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 )
 
 // waitFor fails the test if ch is not closed soon; it guards against a hang, not a timing.
@@ -145,7 +147,8 @@ func TestMintReconciledConcurrentMintsShareOneList(t *testing.T) {
 			f.answerMint(w, f.create(name, createdBy))
 		}
 	})
-	c := newTestClient(t, f.URL, withCredential(f.admin))
+	// Real time: the keys wait for each other.
+	c := newTestClient(t, f.URL, withCredential(f.admin), realTime)
 	const n = 10
 	minted := make([]*MintedToken, n)
 	errs := make([]error, n)
@@ -204,7 +207,7 @@ func TestMintReconciledIgnoresListStartedBeforeMint(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { releaseOnce.Do(func() { close(releaseMint) }) })
-	clock := newFakeClock()
+	clock := clocktest.New(time.Now())
 	c := newTestClient(t, f.URL, withCredential(f.admin), withClock(clock))
 	ctx := context.Background()
 
@@ -219,7 +222,7 @@ func TestMintReconciledIgnoresListStartedBeforeMint(t *testing.T) {
 	}()
 	waitFor(t, mintArrived, "the mint")
 	// A read during the mint, such as a refresh of another resource, once the baseline is stale.
-	clock.add(DefaultSnapshotMaxAge)
+	clock.Advance(DefaultSnapshotMaxAge)
 	early := make(chan *Snapshot, 1)
 	go func() {
 		s, _ := c.Snapshot(ctx)

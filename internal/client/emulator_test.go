@@ -23,9 +23,9 @@ func april(opts emulator.Options) emulator.Options {
 	return opts
 }
 
-func emulatorClient(t *testing.T, emu *emulator.Server, token string) *Client {
+func emulatorClient(t *testing.T, emu *emulator.Server, token string, edit ...func(*Config)) *Client {
 	t.Helper()
-	return newTestClient(t, emu.URL(), func(c *Config) { c.Token = token })
+	return newTestClient(t, emu.URL(), append([]func(*Config){func(c *Config) { c.Token = token }}, edit...)...)
 }
 
 // dialects are the two shapes the client must understand: the deployed service's and the
@@ -57,7 +57,7 @@ func TestEmulatorRoundTrip(t *testing.T) {
 				t.Error("the emulator does not know the minted key")
 			}
 
-			tokens, err := c.List(ctx)
+			tokens, err := c.listTokens(ctx)
 			if err != nil {
 				t.Fatalf("List: %v", err)
 			}
@@ -79,7 +79,7 @@ func TestEmulatorRoundTrip(t *testing.T) {
 			if !IsKeyNotLive(err) {
 				t.Errorf("second Revoke = %v, want a 404", err)
 			}
-			if tokens, err := c.List(ctx); err != nil || len(tokens) != 0 {
+			if tokens, err := c.listTokens(ctx); err != nil || len(tokens) != 0 {
 				t.Errorf("List after revoke = %v, %v", tokens, err)
 			}
 		})
@@ -125,7 +125,7 @@ func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 				session = "session:user_01HZX"
 			}
 			seeded, _ := emu.Seed(emulator.SeedKey{Name: "from-canvas", CreatedBy: session})
-			tokens, err := admin.List(ctx)
+			tokens, err := admin.listTokens(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestEmulatorAttributionAndRevokedCredential(t *testing.T) {
 			if !emu.Revoke(parent.ID) {
 				t.Fatal("out-of-band revoke failed")
 			}
-			_, err = asKey.List(ctx)
+			_, err = asKey.listTokens(ctx)
 			if !IsUnauthorized(err) {
 				t.Fatalf("List with a revoked key = %v, want 401", err)
 			}
@@ -166,7 +166,7 @@ func TestEmulatorMintQuotaFailsFast(t *testing.T) {
 	mints := emu.RequestCount(emulator.EndpointMint)
 	start := time.Now()
 	_, _, err := c.MintReconciled(ctx, "over-quota", MintOptions{})
-	info, ok := RateLimited(err)
+	info, ok := rateLimited(err)
 	if !ok {
 		t.Fatalf("third mint = %v, want a 429", err)
 	}
@@ -205,7 +205,7 @@ func TestEmulatorRetriesIdempotentFaults(t *testing.T) {
 			var err error
 			if tc.endpoint == emulator.EndpointList {
 				var tokens []Token
-				tokens, err = c.List(context.Background())
+				tokens, err = c.listTokens(context.Background())
 				if err == nil && (len(tokens) != 1 || tokens[0].ID != key.ID) {
 					t.Errorf("List = %+v", tokens)
 				}
@@ -239,14 +239,14 @@ func TestEmulatorNotImplementedIsDefinite(t *testing.T) {
 			var err error
 			switch endpoint {
 			case emulator.EndpointList:
-				_, err = c.List(ctx)
+				_, err = c.listTokens(ctx)
 			case emulator.EndpointMint:
 				_, err = c.mint(ctx, "unsupported", MintOptions{})
 			default:
 				err = c.Revoke(ctx, "tok_01HZX3B7N8PQ9K4M5R6T")
 			}
 			var apiErr *APIError
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotImplemented || errors.As(err, &unknown) {
 				t.Fatalf("error = %v, want a plain *APIError with status 501", err)
 			}
@@ -273,9 +273,9 @@ func TestEmulatorMintAmbiguity(t *testing.T) {
 			emu := emulatortest.New(t, april(emulator.Options{}))
 			emu.AddFault(f)
 			_, err := emulatorClient(t, emu, emu.AdminToken()).mint(context.Background(), "ambiguous", MintOptions{})
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.As(err, &unknown) || unknown.Name != "ambiguous" {
-				t.Fatalf("Mint = %v, want *MintOutcomeUnknownError", err)
+				t.Fatalf("Mint = %v, want *outcomeUnknownError", err)
 			}
 			if n := emu.RequestCount(emulator.EndpointMint); n != 1 {
 				t.Errorf("mint requests = %d, want exactly 1", n)
@@ -309,11 +309,11 @@ func TestEmulatorRateLimitExhausted(t *testing.T) {
 	emu := emulatortest.New(t, april(emulator.Options{}))
 	emu.SetRateLimit(emulator.RateLimit{Requests: 1, Per: time.Hour, RetryAfter: "0"})
 	c := emulatorClient(t, emu, emu.AdminToken())
-	if _, err := c.List(context.Background()); err != nil {
+	if _, err := c.listTokens(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.mint(context.Background(), "limited", MintOptions{})
-	var unknown *MintOutcomeUnknownError
+	var unknown *outcomeUnknownError
 	if !IsRateLimited(err) || errors.As(err, &unknown) || emu.RequestCount(emulator.EndpointMint) != 4 || len(emu.LiveKeys()) != 0 {
 		t.Errorf("Mint = %v after %d requests", err, emu.RequestCount(emulator.EndpointMint))
 	}
@@ -344,7 +344,7 @@ func TestEmulatorWaitCap(t *testing.T) {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	if _, err := c.List(ctx); err != nil {
+	if _, err := c.listTokens(ctx); err != nil {
 		t.Fatalf("List: %v", err)
 	}
 	m, err := c.mint(ctx, "after-429s", MintOptions{})

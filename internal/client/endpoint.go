@@ -121,7 +121,7 @@ func isLoopback(host string) bool {
 
 // display makes user input safe to echo: someone may paste a key where a URL or slug belongs.
 func display(s string) string {
-	s = KeyPattern.ReplaceAllString(s, redactedKey)
+	s = RedactSecrets(s)
 	if r := []rune(s); len(r) > 100 {
 		s = string(r[:100]) + "…"
 	}

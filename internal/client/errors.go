@@ -141,9 +141,9 @@ func (e *ApprovalDeniedError) Error() string {
 	return s + ", and nothing was minted"
 }
 
-// CodeTenantOrgHeaderRequired is the service's code for a request to a hosted organization
+// codeTenantOrgHeaderRequired is the service's code for a request to a hosted organization
 // that lacks the X-Molecule-Org-Id routing header (its TenantGuard, newest builds).
-const CodeTenantOrgHeaderRequired = "TENANT_ORG_HEADER_REQUIRED"
+const codeTenantOrgHeaderRequired = "TENANT_ORG_HEADER_REQUIRED"
 
 // OrgIDHeader is the routing header a hosted organization requires: its UUID.
 const OrgIDHeader = "X-Molecule-Org-Id"
@@ -182,9 +182,9 @@ type RateLimitInfo struct {
 	ResetAt time.Time
 }
 
-// RateLimited returns the rate-limit details of a 429, if err is one (the organization's
+// rateLimited returns the rate-limit details of a 429, if err is one (the organization's
 // ceiling is not a rate limit: IsMintCeiling).
-func RateLimited(err error) (*RateLimitInfo, bool) {
+func rateLimited(err error) (*RateLimitInfo, bool) {
 	var e *APIError
 	if errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests && !e.ceiling {
 		if e.RateLimit == nil {
@@ -195,14 +195,15 @@ func RateLimited(err error) (*RateLimitInfo, bool) {
 	return nil, false
 }
 
-// MintRateLimited is RateLimited for the mint request alone: a 429 on a list made before a mint
-// says nothing about the mint quota.
+// MintRateLimited returns the rate-limit details of a 429 to the mint request itself (a 429 on a
+// list made before a mint says nothing about the mint quota; the organization's ceiling is not
+// a rate limit: IsMintCeiling).
 func MintRateLimited(err error) (*RateLimitInfo, bool) {
 	var e *APIError
 	if !errors.As(err, &e) || e.Method != http.MethodPost || e.Path != tokensPath {
 		return nil, false
 	}
-	return RateLimited(err)
+	return rateLimited(err)
 }
 
 // rateLimitInfo reads a 429's headers and body.
@@ -235,7 +236,7 @@ func (e *APIError) Error() string {
 		s += ": " + e.Message
 	}
 	switch {
-	case e.Code == CodeTenantOrgHeaderRequired:
+	case e.Code == codeTenantOrgHeaderRequired:
 		s = fmt.Sprintf("%s %s: HTTP %d %s: %s (%s: a hosted organization answers only requests that carry its UUID in %s)",
 			e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode), cmp.Or(e.Message, "missing tenant routing header"), e.Code, OrgIDHeader)
 	case e.StatusCode == http.StatusUnauthorized:
@@ -248,7 +249,7 @@ func (e *APIError) Error() string {
 // a 404 other than the service's own "no live key has this id", or the hosted service's refusal
 // of a request without its routing header.
 func (e *APIError) routing() bool {
-	return e.StatusCode == http.StatusNotFound && !e.keyNotLive || e.Code == CodeTenantOrgHeaderRequired
+	return e.StatusCode == http.StatusNotFound && !e.keyNotLive || e.Code == codeTenantOrgHeaderRequired
 }
 
 func hasStatus(err error, code int) bool {
@@ -277,7 +278,7 @@ func IsRoutingFailure(err error) bool {
 // X-Molecule-Org-Id routing header that a hosted organization requires.
 func OrgIDRequired(err error) bool {
 	var e *APIError
-	return errors.As(err, &e) && e.Code == CodeTenantOrgHeaderRequired
+	return errors.As(err, &e) && e.Code == codeTenantOrgHeaderRequired
 }
 
 // OrgIDWasSent reports whether the request that failed with err carried X-Molecule-Org-Id.
@@ -298,30 +299,6 @@ func IsRateLimited(err error) bool {
 	return hasStatus(err, http.StatusTooManyRequests) && !IsMintCeiling(err)
 }
 
-// MintOutcomeUnknownError is returned by mint when the request may have reached the service but
-// no usable answer came back (timeout or dropped connection after sending, a 5xx other than 501,
-// an unreadable success response). A key may exist whose plaintext nobody has, and the service
-// may still create it after the client gave up: the caller must reconcile by listing, for a
-// while, never by blindly minting again.
-type MintOutcomeUnknownError struct {
-	Name string
-	// Started is when the attempt whose answer was lost was sent, by this machine's clock:
-	// after any attempts the service refused (429) and any waits between them.
-	Started time.Time
-	Cause   error
-	// sent is Started with this process's monotonic clock reading, which the reconciliation's
-	// window is computed from, so that a step of the wall clock cannot move it.
-	sent time.Time
-}
-
-func (e *MintOutcomeUnknownError) Error() string {
-	return fmt.Sprintf("minting key %q got no usable answer (%v); a key may have been created at or after %s "+
-		"and its plaintext is lost: list the organization's keys and revoke any unexpected one before minting again",
-		e.Name, e.Cause, e.Started.UTC().Format(time.RFC3339))
-}
-
-func (e *MintOutcomeUnknownError) Unwrap() error { return e.Cause }
-
 // redactedError is a transport error whose text quoted something the server sent, such as a
 // Location header net/http could not parse. Error gives the sanitized text; errors.Is and
 // errors.As still reach the original, so timeouts and refused connections stay recognizable.
@@ -333,8 +310,9 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redact returns err with its text sanitized, or err itself when there was nothing to change.
-func (c *Client) redact(err error) error {
+// sanitizeError returns err with its text sanitized, or err itself when there was nothing to
+// change.
+func (c *Client) sanitizeError(err error) error {
 	if s := c.sanitize(err.Error()); s != err.Error() {
 		return &redactedError{msg: s, err: err}
 	}
@@ -347,7 +325,7 @@ func (c *Client) redact(err error) error {
 // truncated.
 func (c *Client) sanitize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = c.secrets.redactAll(s)
+	s = c.secrets.redact(s)
 	// Whatever would act on a terminal (ESC, a newline that forges a line, a bidirectional
 	// override) goes the way of white space.
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")

@@ -107,7 +107,7 @@ func checkNoSecrets(t *testing.T, c *Client, err error, log *recordingLogger) {
 		texts["error"] = err.Error()
 	}
 	for what, s := range texts {
-		for _, secret := range c.Secrets() {
+		for _, secret := range c.secrets.snapshot() {
 			if len(secret) >= minCheckedSecret && strings.Contains(s, secret) {
 				t.Fatalf("%s contains the secret %q: %q", what, secret, s)
 			}
@@ -116,8 +116,8 @@ func checkNoSecrets(t *testing.T, c *Client, err error, log *recordingLogger) {
 			t.Fatalf("%s contains a key-like string %q: %q", what, k, s)
 		}
 	}
-	if !slices.Contains(c.Secrets(), fuzzCanary) || !slices.Contains(c.Secrets(), fuzzKnownKey) {
-		t.Fatalf("the client forgot a secret: %q", c.Secrets())
+	if !slices.Contains(c.secrets.snapshot(), fuzzCanary) || !slices.Contains(c.secrets.snapshot(), fuzzKnownKey) {
+		t.Fatalf("the client forgot a secret: %q", c.secrets.snapshot())
 	}
 }
 
@@ -182,7 +182,7 @@ func FuzzMintResponse(f *testing.F) {
 		}
 		if (st.status == http.StatusOK || st.status == http.StatusCreated) && json.Unmarshal(body, &carried) == nil {
 			for _, secret := range []string{carried.AuthToken, carried.Key} {
-				if secret != "" && !slices.Contains(c.Secrets(), secret) {
+				if secret != "" && !slices.Contains(c.secrets.snapshot(), secret) {
 					t.Fatalf("HTTP %d: the answer carried %q, which the client does not mask", st.status, secret)
 				}
 			}
@@ -214,9 +214,9 @@ func FuzzMintResponse(f *testing.F) {
 			}
 			return
 		}
-		var unknown *MintOutcomeUnknownError
+		var unknown *outcomeUnknownError
 		if got, want := errors.As(err, &unknown), !refused(st.status); got != want {
-			t.Fatalf("HTTP %d: *MintOutcomeUnknownError = %v, want %v: %v", st.status, got, want, err)
+			t.Fatalf("HTTP %d: *outcomeUnknownError = %v, want %v: %v", st.status, got, want, err)
 		}
 	})
 }
@@ -261,7 +261,7 @@ func FuzzErrorResponse(f *testing.F) {
 		if apiErr.StatusCode != st.status {
 			t.Fatalf("APIError status %d, answered %d", apiErr.StatusCode, st.status)
 		}
-		info, limited := RateLimited(err)
+		info, limited := rateLimited(err)
 		if limited != (st.status == http.StatusTooManyRequests) || (apiErr.RateLimit != nil) != limited {
 			t.Fatalf("HTTP %d: RateLimited = %v, APIError.RateLimit = %+v", st.status, limited, apiErr.RateLimit)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 )
 
 // The deployed mint limit is 10 an hour per client address; past it the service says how long
@@ -33,21 +35,18 @@ func mintRateLimitLongerThanCap(t *testing.T, header bool) {
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "rate limit exceeded", "retry_after": 3000})
 		}
 	})
-	c := newTestClient(t, f.URL, withCredential(f.admin), func(c *Config) { c.MaxRetryAfter = time.Minute })
-	// The deadline only keeps a regression from waiting out the capped minute.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, _, err := c.MintReconciled(ctx, "ci", MintOptions{})
-	elapsed := time.Since(start)
-	if elapsed > time.Second {
-		t.Errorf("took %s; the limit must be reported at once", elapsed)
+	clock := clocktest.New(time.Now())
+	c := newTestClient(t, f.URL, withCredential(f.admin), withClock(clock), func(c *Config) { c.MaxRetryAfter = time.Minute })
+	start := clock.Now()
+	_, _, err := c.MintReconciled(context.Background(), "ci", MintOptions{})
+	if waited := clock.Now().Sub(start); waited != 0 {
+		t.Errorf("waited %s; the limit must be reported at once", waited)
 	}
 	if n := f.mints.Load(); n != 1 {
 		t.Errorf("%d mint requests, want exactly 1", n)
 	}
 	var apiErr *APIError
-	var unknown *MintOutcomeUnknownError
+	var unknown *outcomeUnknownError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || errors.As(err, &unknown) || !IsRateLimited(err) {
 		t.Fatalf("MintReconciled error = %v, want the 429 *APIError", err)
 	}
@@ -56,12 +55,12 @@ func mintRateLimitLongerThanCap(t *testing.T, header bool) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	info, ok := RateLimited(err)
+	info, ok := rateLimited(err)
 	if !ok || info.Limit != 10 || info.RetryAfter != 50*time.Minute {
 		t.Fatalf("RateLimited = %+v, %v; want limit 10, retry after 50m", info, ok)
 	}
-	if lo, hi := start.Add(50*time.Minute), start.Add(elapsed+50*time.Minute); info.ResetAt.Before(lo) || info.ResetAt.After(hi) || info.ResetAt.Location() != time.UTC {
-		t.Errorf("ResetAt = %s, want between %s and %s, in UTC", info.ResetAt, lo, hi)
+	if want := start.Add(50 * time.Minute); !info.ResetAt.Equal(want) || info.ResetAt.Location() != time.UTC {
+		t.Errorf("ResetAt = %s, want %s, in UTC", info.ResetAt, want)
 	}
 	if len(f.live()) != 0 {
 		t.Error("a refused mint left a key")
@@ -72,10 +71,15 @@ func TestRetryAfterWithinCapIsWaited(t *testing.T) {
 	t.Parallel()
 	// Equal to the cap: still within it.
 	s := newServer(t, jsonResponse(429, `{"error":"rate limit exceeded","retry_after":1}`, "Retry-After", "1"), jsonResponse(201, mintOK))
-	c := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Second })
+	clock := clocktest.New(time.Now())
+	c := newTestClient(t, s.URL, withClock(clock), func(c *Config) { c.MaxRetryAfter = time.Second })
+	start := clock.Now()
 	m, err := c.mint(context.Background(), "ci", MintOptions{})
 	if err != nil || m.ID != "tok_01HZX3B7N8PQ9K4M5R6T" || s.requests() != 2 {
 		t.Errorf("mint = %v after %d requests, want success on the second", err, s.requests())
+	}
+	if waited := clock.Now().Sub(start); waited != time.Second {
+		t.Errorf("waited %s between the attempts, want the 1s asked for", waited)
 	}
 }
 
@@ -84,12 +88,12 @@ func TestServiceUnavailableLongerThanCapFailsAtOnce(t *testing.T) {
 	s := newServer(t, jsonResponse(503, `{"error":"maintenance"}`, "Retry-After", "600"), jsonResponse(200, `{"tokens":[]}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Minute }).List(ctx)
+	_, err := newTestClient(t, s.URL, func(c *Config) { c.MaxRetryAfter = time.Minute }).listTokens(ctx)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "not retrying: the service asked to wait 10m0s") {
 		t.Fatalf("List() = %v, want the 503 reported at once", err)
 	}
-	if _, ok := RateLimited(err); ok || apiErr.RateLimit != nil || s.requests() != 1 {
+	if _, ok := rateLimited(err); ok || apiErr.RateLimit != nil || s.requests() != 1 {
 		t.Errorf("a 503 is not a rate limit (%+v); %d requests", apiErr.RateLimit, s.requests())
 	}
 }
@@ -120,13 +124,12 @@ func TestRateLimitInfo(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, jsonResponse(429, tc.body, tc.headers...))
-			c := newTestClient(t, s.URL, func(c *Config) { c.MaxRetries = 0 })
-			start := time.Now()
-			_, err := c.List(context.Background())
-			end := time.Now()
-			info, ok := RateLimited(err)
+			clock := clocktest.New(time.Now())
+			c := newTestClient(t, s.URL, withClock(clock), func(c *Config) { c.MaxRetries = 0 })
+			_, err := c.listTokens(context.Background())
+			info, ok := rateLimited(err)
 			if !ok || info == nil {
-				t.Fatalf("RateLimited(%v) = %v, %v", err, info, ok)
+				t.Fatalf("rateLimited(%v) = %v, %v", err, info, ok)
 			}
 			if info.Limit != tc.limit {
 				t.Errorf("Limit = %d, want %d", info.Limit, tc.limit)
@@ -137,18 +140,18 @@ func TestRateLimitInfo(t *testing.T) {
 			switch {
 			case tc.after == 0 && !info.ResetAt.IsZero():
 				t.Errorf("ResetAt = %s without a wait", info.ResetAt)
-			case tc.after != 0 && (info.ResetAt.Before(start.Add(info.RetryAfter)) || info.ResetAt.After(end.Add(info.RetryAfter))):
+			case tc.after != 0 && !info.ResetAt.Equal(clock.Now().Add(info.RetryAfter)):
 				t.Errorf("ResetAt = %s, want the answer's time plus %s", info.ResetAt, info.RetryAfter)
 			}
 		})
 	}
-	if info, ok := RateLimited(errors.New("no")); ok || info != nil {
+	if info, ok := rateLimited(errors.New("no")); ok || info != nil {
 		t.Error("RateLimited accepts a plain error")
 	}
-	if _, ok := RateLimited(&APIError{StatusCode: 404}); ok {
+	if _, ok := rateLimited(&APIError{StatusCode: 404}); ok {
 		t.Error("RateLimited accepts a 404")
 	}
-	if info, ok := RateLimited(&APIError{StatusCode: 429}); !ok || info == nil || *info != (RateLimitInfo{}) {
+	if info, ok := rateLimited(&APIError{StatusCode: 429}); !ok || info == nil || *info != (RateLimitInfo{}) {
 		t.Errorf("a 429 without details = %+v, %v", info, ok)
 	}
 }

@@ -47,10 +47,18 @@ func (c *Client) newCall(method, path string, idempotent bool) *call {
 
 func (k *call) before(_ retryablehttp.Logger, r *http.Request, i int) {
 	k.attempt = i + 1
-	k.start = time.Now()
+	k.start = k.c.clock.Now()
 	k.trace = &attemptTrace{}
 	// retryablehttp sends this very request next, so the attempt's trace is attached in place.
 	*r = *r.WithContext(httptrace.WithClientTrace(k.ctx, k.trace.hooks()))
+}
+
+// prepareRetry waits, on the client's clock, the time checkRetry chose before the next attempt.
+func (k *call) prepareRetry(*http.Request) error {
+	if !sleep(k.ctx, k.c.clock, k.wait) {
+		return k.ctx.Err()
+	}
+	return nil
 }
 
 // attemptTrace is the transport's own account (net/http/httptrace) of how far one attempt got.
@@ -81,15 +89,16 @@ func (k *call) unsent(err error) bool {
 	return k.trace != nil && k.trace.askedForConn.Load() && !k.trace.gotConn.Load()
 }
 
-// checkRetry logs the attempt and decides whether to retry it. It never returns an error: the
-// response or transport error is passed through untouched so the caller can report the last
-// status and server message rather than a generic "giving up".
+// checkRetry logs the attempt and decides whether to retry it, and after what wait (k.wait). It
+// never returns an error: the response or transport error is passed through untouched so the
+// caller can report the last status and server message rather than a generic "giving up".
 func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	now := k.c.clock.Now()
 	fields := map[string]any{
 		"method":      k.method,
 		"path":        k.path,
 		"attempt":     k.attempt,
-		"duration_ms": time.Since(k.start).Milliseconds(),
+		"duration_ms": now.Sub(k.start).Milliseconds(),
 	}
 	if err != nil {
 		fields["error"] = k.c.sanitize(err.Error())
@@ -97,7 +106,7 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	} else {
 		fields["status"] = resp.StatusCode
 		k.mayHaveCommitted = !refused(resp.StatusCode)
-		k.c.serviceClock.observe(resp.Header.Get("Date"), k.start, time.Now())
+		k.c.serviceClock.observe(resp.Header.Get("Date"), k.start, now)
 		if resp.StatusCode == http.StatusTooManyRequests && isCeiling(resp.StatusCode, peekBody(resp)) {
 			// Waiting frees no slot of the organization's ceiling; another attempt would only
 			// spend mint quota.
@@ -137,8 +146,6 @@ func peekBody(resp *http.Response) []byte {
 	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
 	return b
 }
-
-func (k *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return k.wait }
 
 // retryable: rate limiting and never-sent requests are always safe to repeat; server errors and
 // broken connections only when repeating cannot create a second key.
@@ -202,7 +209,7 @@ func (c *Client) retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok || resp.StatusCode != http.StatusTooManyRequests {
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now()); ok || resp.StatusCode != http.StatusTooManyRequests {
 		return d, ok
 	}
 	return bodyRetryAfter(peekBody(resp))

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
@@ -53,7 +54,7 @@ func assertNotReconciled(t *testing.T, err error, log *recordingLogger, connecti
 	if err == nil {
 		t.Fatal("the mint succeeded through a broken connection")
 	}
-	var unknown *MintOutcomeUnknownError
+	var unknown *outcomeUnknownError
 	var unresolved *UnresolvedMintError
 	var abandoned *MintAbandonedError
 	if errors.As(err, &unknown) || errors.As(err, &unresolved) || errors.As(err, &abandoned) {
@@ -107,9 +108,9 @@ func TestMintNotSentWhenTheTLSHandshakeFails(t *testing.T) {
 	// still a lost answer.
 	addr, _ := brokenListener(t, func(conn net.Conn) { _, _ = http.ReadRequest(bufio.NewReader(conn)) })
 	c := newTestClient(t, "http://"+addr, func(c *Config) { c.MaxRetries = 1 })
-	var unknown *MintOutcomeUnknownError
+	var unknown *outcomeUnknownError
 	if _, err := c.mint(context.Background(), "ci", MintOptions{}); !errors.As(err, &unknown) {
-		t.Fatalf("want MintOutcomeUnknownError for a request the server read, got %v", err)
+		t.Fatalf("want outcomeUnknownError for a request the server read, got %v", err)
 	}
 }
 
@@ -173,16 +174,17 @@ func TestRetryAfterZeroWaitsTheMinimumBackoff(t *testing.T) {
 			t.Parallel()
 			emu := emulatortest.New(t, april(emulator.Options{}))
 			log := &recordingLogger{}
-			c := newTestClient(t, emu.URL(), func(c *Config) {
+			clock := clocktest.New(time.Now())
+			c := newTestClient(t, emu.URL(), withClock(clock), func(c *Config) {
 				c.Token, c.Logger, c.RetryWaitMin, c.RetryWaitMax = emu.AdminToken(), log, 200*time.Millisecond, time.Second
 			})
 			emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointList, Status: http.StatusTooManyRequests, RetryAfter: retryAfter})
-			start := time.Now()
-			if _, err := c.List(context.Background()); err != nil {
+			start := clock.Now()
+			if _, err := c.listTokens(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if d := time.Since(start); d < 150*time.Millisecond {
-				t.Fatalf("the retry came %s after the first attempt, want at least the 200ms minimum backoff", d)
+			if d := clock.Now().Sub(start); d != 200*time.Millisecond {
+				t.Fatalf("the retry came %s after the first attempt, want the 200ms minimum backoff", d)
 			}
 			if !strings.Contains(log.String(), "wait_ms:200") || emu.RequestCount(emulator.EndpointList) != 2 {
 				t.Fatalf("want one retry after 200ms:\n%s", log)

@@ -122,7 +122,7 @@ func TestNotLiveOnlyOnTheKeysPath(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, jsonResponse(404, `{"error":"token not found or already revoked"}`))
 	c := newTestClient(t, s.URL)
-	_, lerr := c.List(context.Background())
+	_, lerr := c.listTokens(context.Background())
 	_, merr := c.mint(context.Background(), "ci", MintOptions{})
 	for _, err := range []error{lerr, merr} {
 		if err == nil || IsKeyNotLive(err) || !IsRoutingFailure(err) || !strings.Contains(err.Error(), s.URL+"/org/tokens:") {
@@ -137,7 +137,7 @@ func TestTenantOrgHeaderRequired(t *testing.T) {
 	body := `{"error":"missing tenant routing header","code":"TENANT_ORG_HEADER_REQUIRED","required_header":"X-Molecule-Org-Id",` +
 		`"detail":"SaaS tenant API requests must include X-Molecule-Org-Id matching the organization UUID."}`
 	s := newServer(t, respond(400, "application/json; charset=utf-8", body))
-	_, err := newTestClient(t, s.URL).List(context.Background())
+	_, err := newTestClient(t, s.URL).listTokens(context.Background())
 	if !OrgIDRequired(err) || !IsRoutingFailure(err) || OrgIDWasSent(err) || IsKeyNotLive(err) {
 		t.Fatalf("List() = %v: want OrgIDRequired and a routing failure, without the header sent", err)
 	}
@@ -147,13 +147,13 @@ func TestTenantOrgHeaderRequired(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	_, err = newTestClient(t, s.URL, func(c *Config) { c.OrgID = testOrgID }).List(context.Background())
+	_, err = newTestClient(t, s.URL, func(c *Config) { c.OrgID = testOrgID }).listTokens(context.Background())
 	if !OrgIDRequired(err) || !OrgIDWasSent(err) {
 		t.Errorf("with an OrgID: %v, want OrgIDRequired with the header sent", err)
 	}
 	// A code is repeated only when it looks like one.
 	s2 := newServer(t, jsonResponse(400, `{"error":"bad","code":"<script>\u001b[31m"}`))
-	if _, err := newTestClient(t, s2.URL).List(context.Background()); OrgIDRequired(err) || strings.Contains(err.Error(), "script") {
+	if _, err := newTestClient(t, s2.URL).listTokens(context.Background()); OrgIDRequired(err) || strings.Contains(err.Error(), "script") {
 		t.Errorf("List() = %v", err)
 	}
 }

@@ -74,8 +74,13 @@ func (s *secretSet) snapshot() []string {
 	return s.list[:len(s.list):len(s.list)]
 }
 
-// redact replaces every known secret in text with RedactedMark.
+// redact replaces every known secret in text with RedactedMark, then anything KeyPattern
+// matches.
 func (s *secretSet) redact(text string) string {
+	return KeyPattern.ReplaceAllString(s.redactKnown(text), redactedKey)
+}
+
+func (s *secretSet) redactKnown(text string) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if len(s.byHead) > 0 && len(text) >= headLen {
@@ -109,11 +114,6 @@ func (s *secretSet) redact(text string) string {
 	return text
 }
 
-// redactAll replaces every known secret, then anything KeyPattern matches.
-func (s *secretSet) redactAll(text string) string {
-	return KeyPattern.ReplaceAllString(s.redact(text), redactedKey)
-}
-
 // RedactSecrets replaces each of secrets in text, and anything shaped like a guide-style key, as
 // a Client redacts its errors, for text made before any client exists: a configuration error
 // that may quote a credential pasted into the wrong attribute. Empty secrets are ignored.
@@ -122,16 +122,12 @@ func RedactSecrets(text string, secrets ...string) string {
 	for _, v := range secrets {
 		s.add(v)
 	}
-	return s.redactAll(text)
+	return s.redact(text)
 }
 
-// Secrets returns every secret this client knows, for masking log output: the credential and
-// every plaintext it has received. The slice must not be modified.
-func (c *Client) Secrets() []string { return c.secrets.snapshot() }
-
-// Redact makes text safe to show: every known secret and anything shaped like a guide-style key
-// is replaced, control characters and runs of white space collapse, and it is cut to a
-// readable length.
+// Redact makes text safe to show: it is RedactSecrets with every secret this client knows (its
+// credential, the plaintexts it received, AddSecret's), then control characters and runs of
+// white space collapse, and it is cut to a readable length.
 func (c *Client) Redact(text string) string { return c.sanitize(text) }
 
 // IsSecret reports whether s is a secret this client knows: its credential, or a plaintext it

@@ -49,20 +49,20 @@ func TestRedactionByValue(t *testing.T) {
 	log := &recordingLogger{}
 	c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
 	ctx := context.Background()
-	if got := c.Secrets(); !slices.Equal(got, []string{deployedCredential}) {
+	if got := c.secrets.snapshot(); !slices.Equal(got, []string{deployedCredential}) {
 		t.Fatalf("Secrets() before any mint = %q", got)
 	}
 	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
 	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Secrets(); !slices.Equal(got, []string{deployedCredential, deployedKey}) {
+	if got := c.secrets.snapshot(); !slices.Equal(got, []string{deployedCredential, deployedKey}) {
 		t.Fatalf("Secrets() = %q, want the credential and the minted plaintext", got)
 	}
 
 	echo := "key " + deployedKey + " for Bearer " + deployedCredential + " (guide key mola_k7x9p2q4r8s1t3u5v6w0x2y3z)"
 	s.set(jsonResponse(400, `{"error":"`+echo+`"}`))
-	_, err := c.List(ctx)
+	_, err := c.listTokens(ctx)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("List() = %v", err)
@@ -113,15 +113,15 @@ func TestUnusableMintAnswerSecretIsRedacted(t *testing.T) {
 			c := newTestClient(t, s.URL, withCredential(deployedCredential), func(c *Config) { c.Logger = log })
 			s.set(jsonResponse(200, body))
 			_, err := c.mint(context.Background(), "ci", MintOptions{})
-			var unknown *MintOutcomeUnknownError
+			var unknown *outcomeUnknownError
 			if !errors.As(err, &unknown) {
-				t.Fatalf("mint = %v, want *MintOutcomeUnknownError", err)
+				t.Fatalf("mint = %v, want *outcomeUnknownError", err)
 			}
-			if !slices.Contains(c.Secrets(), k) {
-				t.Errorf("Secrets() = %q lacks the plaintext the answer carried", c.Secrets())
+			if !slices.Contains(c.secrets.snapshot(), k) {
+				t.Errorf("Secrets() = %q lacks the plaintext the answer carried", c.secrets.snapshot())
 			}
 			s.set(jsonResponse(401, `{"error":"unknown key `+k+`"}`))
-			_, err2 := c.List(context.Background())
+			_, err2 := c.listTokens(context.Background())
 			if err2 == nil || !strings.Contains(err2.Error(), "unknown key [redacted]") {
 				t.Errorf("a later echo of the plaintext = %v", err2)
 			}

@@ -226,7 +226,7 @@ func unidentifiedCloseDetail(why string) string {
 func (r *orgAPIKeyEphemeralResource) revoke(ctx context.Context, opened openedKey, diags *diag.Diagnostics) {
 	// Interrupting a run cancels the calls in flight; a revocation under way is let finish, as
 	// the key would otherwise stay live after its secret was handed out.
-	ctx, cancel := detachOnCancel(ctx, closeGrace)
+	ctx, cancel := client.Outlive(ctx, closeGrace)
 	defer cancel()
 	err := r.data.client.Revoke(ctx, opened.ID)
 	switch {
@@ -240,16 +240,5 @@ func (r *orgAPIKeyEphemeralResource) revoke(ctx context.Context, opened openedKe
 				"tracks it. Revoke it in Canvas (Settings → Org API Keys), or import it into a molecule_org_api_key "+
 				"resource (import by id %s) and destroy that. %s",
 				printable(opened.ID), opened.Name, err, printable(opened.ID), nextStep(err)))
-	}
-}
-
-// detachOnCancel returns a context that outlives parent's cancellation by at most grace, so that
-// cleanup started by a cancelled operation still gets a chance to finish.
-func detachOnCancel(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	stop := context.AfterFunc(parent, func() { time.AfterFunc(grace, cancel) })
-	return ctx, func() {
-		stop()
-		cancel()
 	}
 }

@@ -291,7 +291,7 @@ func TestAccOrgAPIKeyResource_expiresOnTheService(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, err := c.List(context.Background()); !client.IsUnauthorized(err) {
+					if _, err := c.Snapshot(context.Background()); !client.IsUnauthorized(err) {
 						t.Fatalf("the expired key's secret gets %v, want 401", err)
 					}
 				},

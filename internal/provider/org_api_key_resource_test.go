@@ -38,7 +38,7 @@ func keyAuthenticates(e *testEnv) tfresource.TestCheckFunc {
 		if err != nil {
 			return err
 		}
-		if _, err := c.List(context.Background()); err != nil {
+		if _, err := c.Snapshot(context.Background()); err != nil {
 			return fmt.Errorf("the key in state does not authenticate: %w", err)
 		}
 		return nil

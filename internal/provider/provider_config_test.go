@@ -233,7 +233,7 @@ func TestProviderConfig_processEnvironment(t *testing.T) {
 	if resp.DataSourceData != data || resp.EphemeralResourceData != data {
 		t.Fatal("resources, data sources and ephemeral resources must share one client")
 	}
-	if _, err := data.client.List(ctx); err != nil {
+	if _, err := data.client.Snapshot(ctx); err != nil {
 		t.Fatalf("the configured client cannot list: %v", err)
 	}
 	if n := emu.RequestCount(emulator.EndpointList); n != 1 {

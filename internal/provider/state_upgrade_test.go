@@ -155,7 +155,7 @@ func stateFromEarlierVersion(t *testing.T, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := api.List(context.Background()); err != nil {
+		if _, err := api.Snapshot(context.Background()); err != nil {
 			t.Errorf("the key of %s does not authenticate: %s", addr, c.redact([]byte(err.Error())))
 		}
 	}

@@ -10,9 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
+
+// fakeEmulator is an April 2026 emulator on a fake clock, which the test's clients share: the
+// window after a lost answer is read on the service's clock (created_at, Date), which must keep
+// time with theirs.
+func fakeEmulator(t *testing.T, opts emulator.Options) (*emulator.Server, *clocktest.Clock) {
+	t.Helper()
+	clock := clocktest.New(time.Now())
+	if opts.Now == nil {
+		opts.Now = clock.Now
+	}
+	return emulatortest.New(t, april(opts)), clock
+}
 
 // liveNamed returns the ids of the emulator's live keys with this name.
 func liveNamed(emu *emulator.Server, name string) []string {
@@ -52,8 +65,8 @@ func TestMintReconciledLostResponses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, april(emulator.Options{}))
-			c := emulatorClient(t, emu, emu.AdminToken())
+			emu, clock := fakeEmulator(t, emulator.Options{})
+			c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 			tc.fault.Endpoint = emulator.EndpointMint
 			emu.AddFault(tc.fault)
 
@@ -79,8 +92,8 @@ func TestMintReconciledLostResponses(t *testing.T) {
 
 func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := emulatorClient(t, emu, emu.AdminToken())
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 5})
 
 	_, revoked, err := c.MintReconciled(context.Background(), "flaky", MintOptions{})
@@ -98,8 +111,8 @@ func TestMintReconciledGivesUpAfterTwoLostResponses(t *testing.T) {
 
 func TestMintReconciledLeavesOlderKeysAlone(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := emulatorClient(t, emu, emu.AdminToken())
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 	// A key with the same name and the same creator, minted moments before (say, by the previous
 	// apply of a count = 2 resource): it is in the baseline and must survive.
 	older, _ := emu.Seed(emulator.SeedKey{Name: "shared", CreatedBy: "admin-token"})
@@ -128,8 +141,8 @@ func TestMintReconciledLeavesForeignKeysAlone(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, april(emulator.Options{Dialect: d}))
-			c := emulatorClient(t, emu, emu.AdminToken())
+			emu, clock := fakeEmulator(t, emulator.Options{Dialect: d})
+			c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 			if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -156,8 +169,8 @@ func TestMintReconciledLeavesForeignKeysAlone(t *testing.T) {
 
 func TestMintReconciledListFailure(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := emulatorClient(t, emu, emu.AdminToken())
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 	if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +200,8 @@ func TestMintReconciledListFailure(t *testing.T) {
 // is found and revoked then, rather than left live behind the first failure.
 func TestMintReconciledListFailsThenRecovers(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.MaxRetries, c.LateCommitGrace = emu.AdminToken(), 0, time.Second })
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock), func(c *Config) { c.MaxRetries = 0 })
 	if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,16 +223,22 @@ func TestMintReconciledListFailsThenRecovers(t *testing.T) {
 
 func TestMintReconciledCancelledInFlight(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := emulatorClient(t, emu, emu.AdminToken())
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 	if _, _, err := c.MintReconciled(context.Background(), "warm-up", MintOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Latency: time.Minute})
 	lists := emu.RequestCount(emulator.EndpointList)
 
+	// Ctrl-C once the mint has reached the service.
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
+	go func() {
+		for emu.RequestCount(emulator.EndpointMint) < 2 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
 	_, _, err := c.MintReconciled(ctx, "interrupted", MintOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want a cancellation error, got %v", err)
@@ -227,8 +246,8 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
 		t.Fatalf("want no mint after the cancellation (2 in all with the warm-up), got %d", n)
 	}
-	// Listed at once, then again over the grace window, which a cancellation does not skip.
-	// A slow pass may use up the time of a list in between; the first and the last always run.
+	// Listed at once, then again over the grace window, which a cancellation cuts to half the
+	// cleanup budget but does not skip.
 	if got := emu.RequestCount(emulator.EndpointList) - lists; got < 2 || got > 1+recheckLists {
 		t.Fatalf("a cancelled mint must still be reconciled: %d lists, want 2 to %d", got, 1+recheckLists)
 	}
@@ -239,8 +258,8 @@ func TestMintReconciledCancelledInFlight(t *testing.T) {
 
 func TestMintReconciledConcurrentSameName(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := emulatorClient(t, emu, emu.AdminToken())
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenStatus, Status: 502, Times: 3})
 
 	const n = 8
@@ -248,15 +267,13 @@ func TestMintReconciledConcurrentSameName(t *testing.T) {
 	ids := make([]string, n)
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			m, _, err := c.MintReconciled(context.Background(), "pool", MintOptions{})
 			if err == nil {
 				ids[i] = m.ID
 			}
 			errs[i] = err
-		}()
+		})
 	}
 	wg.Wait()
 
@@ -285,88 +302,101 @@ func TestMintReconciledConcurrentSameName(t *testing.T) {
 	}
 }
 
-// waitForMints waits until the emulator has committed n mints of name, for commits that land
-// after the client has given up on them.
-func waitForMints(t *testing.T, emu *emulator.Server, name string, n int) {
+type mintResult struct {
+	m       *MintedToken
+	revoked []string
+	err     error
+}
+
+// mintInBackground runs c.MintReconciled(name) on its own goroutine and delivers its result.
+func mintInBackground(c *Client, name string) <-chan mintResult {
+	done := make(chan mintResult, 1)
+	go func() {
+		m, revoked, err := c.MintReconciled(context.Background(), name, MintOptions{})
+		done <- mintResult{m, revoked, err}
+	}()
+	return done
+}
+
+// untilWaiting returns once the background mint waits on the held clock, failing the test if the
+// mint ends first. The 10s guard is against a hang, not a timing.
+func untilWaiting(t *testing.T, clock *clocktest.Clock, done <-chan mintResult) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := 0
-		for _, ev := range emu.Events() {
-			if ev.Type == "mint" && ev.Name == name {
-				got++
-			}
-		}
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the emulator committed %d mints of %q within 10s, want %d", got, name, n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-clock.Waiting(1):
+	case r := <-done:
+		t.Fatalf("the background mint ended before it waited: %v", r.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the background mint did not wait within 10s")
 	}
 }
 
-// A mint's first attempt times out, and the service commits it a second later, after the mint
-// was tried again: the late key is found by the lists over the grace window and revoked.
+// A mint's first answer is lost, and the service commits that request later, after the mint was
+// tried again: the late key is found by the lists over the grace window and revoked. The test
+// plays the service, creating the key while the client waits in its window.
 func TestMintReconciledLateCommit(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
+	emu, clock := fakeEmulator(t, emulator.Options{})
 	log := &recordingLogger{}
-	// The default grace window: with a 1s request timeout, its floor of 2s.
-	c := newTestClient(t, emu.URL(), func(c *Config) {
-		c.Token, c.Logger, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), log, time.Second, 0
-	})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock), func(c *Config) { c.Logger = log })
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultDropBeforeCommit})
 
-	m, revoked, err := c.MintReconciled(context.Background(), "late", MintOptions{})
-	if err != nil {
-		t.Fatalf("MintReconciled: %v", err)
+	clock.Hold()
+	done := mintInBackground(c, "late")
+	untilWaiting(t, clock, done)
+	late, _ := emu.Seed(emulator.SeedKey{Name: "late"})
+	clock.Release()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("MintReconciled: %v", r.err)
 	}
-	waitForMints(t, emu, "late", 2)
-	if live := liveNamed(emu, "late"); !slices.Equal(live, []string{m.ID}) {
-		t.Fatalf("live keys %v, want exactly the returned %s: the late commit was left live", live, m.ID)
+	if live := liveNamed(emu, "late"); !slices.Equal(live, []string{r.m.ID}) {
+		t.Fatalf("live keys %v, want exactly the returned %s: the late commit was left live", live, r.m.ID)
 	}
-	if got := revokedNamed(emu, "late"); len(got) != 1 || !slices.Equal(got, revoked) {
-		t.Fatalf("emulator revoked %v, client reported %v; want the late key", got, revoked)
+	if got := revokedNamed(emu, "late"); !slices.Equal(got, []string{late.ID}) || !slices.Equal(got, r.revoked) {
+		t.Fatalf("emulator revoked %v, client reported %v; want the late key %s", got, r.revoked, late.ID)
 	}
 	if n := emu.RequestCount(emulator.EndpointMint); n != 2 {
 		t.Fatalf("want 2 mint requests, got %d", n)
 	}
 	for _, want := range []string{"Revoked key left by a lost mint response", "Reconciled a lost mint response", "after the answer was lost",
-		"cannot be told apart", revoked[0]} {
+		"cannot be told apart", late.ID} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("the warnings do not say %q:\n%s", want, log)
 		}
 	}
 }
 
-// Both attempts lose their answers and the first commits late: the mint is abandoned, and the
-// lists after the second loss still find and revoke the late key.
+// Both attempts lose their answers, the second after committing, and the first commits late: the
+// mint is abandoned, and the lists after the second loss find and revoke both keys.
 func TestMintReconciledLateCommitAbandoned(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := newTestClient(t, emu.URL(), func(c *Config) {
-		c.Token, c.RequestTimeout, c.LateCommitGrace = emu.AdminToken(), time.Second, 2*time.Second
-	})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond})
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	// A 2s request timeout makes the grace window 2s.
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock), func(c *Config) { c.RequestTimeout = 2 * time.Second })
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultDropBeforeCommit})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
-	_, revoked, err := c.MintReconciled(context.Background(), "late-twice", MintOptions{})
+	clock.Hold()
+	done := mintInBackground(c, "late-twice")
+	untilWaiting(t, clock, done)
+	emu.Seed(emulator.SeedKey{Name: "late-twice"})
+	clock.Release()
+	r := <-done
 	var abandoned *MintAbandonedError
-	if !errors.As(err, &abandoned) {
-		t.Fatalf("want MintAbandonedError, got %v", err)
+	if !errors.As(r.err, &abandoned) {
+		t.Fatalf("want MintAbandonedError, got %v", r.err)
 	}
-	waitForMints(t, emu, "late-twice", 2)
 	if live := liveNamed(emu, "late-twice"); len(live) != 0 {
 		t.Fatalf("live keys %v after an abandoned mint: the late commit was left live", live)
 	}
-	if len(revoked) != 2 || abandoned.Lists != 2+recheckLists || abandoned.Over < 2*time.Second {
-		t.Fatalf("revoked %v, %d lists over %s; want both keys revoked and %d lists over the 2s window", revoked, abandoned.Lists, abandoned.Over, 2+recheckLists)
+	if len(r.revoked) != 2 || abandoned.Lists != 2+recheckLists || abandoned.Over < 2*time.Second {
+		t.Fatalf("revoked %v, %d lists over %s; want both keys revoked and %d lists over the 2s window",
+			r.revoked, abandoned.Lists, abandoned.Over, 2+recheckLists)
 	}
-	for _, want := range []string{"listed the keys 5 times over", "was not tried again", "revoked " + revoked[0], "cannot be told apart"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
+	for _, want := range []string{"listed the keys 5 times over 2s", "was not tried again", "revoked " + r.revoked[0], "cannot be told apart"} {
+		if !strings.Contains(r.err.Error(), want) {
+			t.Errorf("error %q does not say %q", r.err, want)
 		}
 	}
 }
@@ -376,21 +406,20 @@ func TestMintReconciledLateCommitAbandoned(t *testing.T) {
 // revoke only its own lost key: A's key was minted before B's lost attempt was sent.
 func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	logB := &recordingLogger{}
+	emu, clock := fakeEmulator(t, emulator.Options{})
 	a := emulatorClient(t, emu, emu.AdminToken())
-	b := newTestClient(t, emu.URL(), func(c *Config) {
-		c.Token, c.Logger, c.MaxRetryAfter = emu.AdminToken(), logB, 10*time.Second
-	})
+	b := emulatorClient(t, emu, emu.AdminToken(), withClock(clock), func(c *Config) { c.MaxRetryAfter = 10 * time.Second })
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Status: http.StatusTooManyRequests, RetryAfter: "5"})
 
+	clock.Hold()
 	done := mintInBackground(b, "pipeline")
-	waitForMintRequests(t, emu, 1, done)
+	untilWaiting(t, clock, done) // B waits out the 429's Retry-After
 	keyA, _, err := a.MintReconciled(context.Background(), "pipeline", MintOptions{})
 	if err != nil {
 		t.Fatalf("run A: %v", err)
 	}
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
+	clock.Release()
 
 	r := <-done
 	if r.err != nil {
@@ -419,21 +448,21 @@ func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 // live that nobody holds: A learns at its next refresh that its key is gone.
 func TestMintReconciledRevokesAConcurrentRunsKeyInsideTheWindow(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
+	emu, clock := fakeEmulator(t, emulator.Options{})
 	logB := &recordingLogger{}
 	a := emulatorClient(t, emu, emu.AdminToken())
-	b := newTestClient(t, emu.URL(), func(c *Config) {
-		c.Token, c.Logger, c.LateCommitGrace = emu.AdminToken(), logB, 3*time.Second
-	})
+	b := emulatorClient(t, emu, emu.AdminToken(), withClock(clock), func(c *Config) { c.Logger = logB })
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
+	clock.Hold()
 	done := mintInBackground(b, "pipeline")
 	// B has lost its first answer, reconciled, and minted again; its grace window is open.
-	waitForMintRequests(t, emu, 2, done)
+	untilWaiting(t, clock, done)
 	keyA, _, err := a.MintReconciled(context.Background(), "pipeline", MintOptions{})
 	if err != nil {
 		t.Fatalf("run A: %v", err)
 	}
+	clock.Release()
 
 	r := <-done
 	if r.err != nil {
@@ -469,23 +498,25 @@ func TestMintReconciledLeavesAnotherCredentialsKeyAlone(t *testing.T) {
 	for name, aIsOrgKey := range map[string]bool{"org key run, ADMIN_TOKEN run": true, "ADMIN_TOKEN run, org key run": false} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := emulatortest.New(t, april(emulator.Options{}))
+			emu, clock := fakeEmulator(t, emulator.Options{})
 			_, orgKey := emu.Seed(emulator.SeedKey{Name: "pipeline credential"})
 			tokenA, tokenB := orgKey, emu.AdminToken()
 			if !aIsOrgKey {
 				tokenA, tokenB = tokenB, tokenA
 			}
-			a := newTestClient(t, emu.URL(), func(c *Config) { c.Token, c.LateCommitGrace = tokenA, 3*time.Second })
+			a := emulatorClient(t, emu, tokenA, withClock(clock))
 			b := emulatorClient(t, emu, tokenB)
 			emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
+			clock.Hold()
 			done := mintInBackground(a, "pipeline")
 			// A has lost its first answer and minted again; its grace window is open.
-			waitForMintRequests(t, emu, 2, done)
+			untilWaiting(t, clock, done)
 			keyB, _, err := b.MintReconciled(context.Background(), "pipeline", MintOptions{})
 			if err != nil {
 				t.Fatalf("run B: %v", err)
 			}
+			clock.Release()
 			r := <-done
 			if r.err != nil {
 				t.Fatalf("run A: %v", r.err)
@@ -504,11 +535,12 @@ func TestMintReconciledLeavesAnotherCredentialsKeyAlone(t *testing.T) {
 }
 
 // The window is read on the service's clock, which stamps created_at: a service whose clock is
-// an hour behind this machine's still has its lost key found, through its Date header.
+// an hour behind this client's still has its lost key found, through its Date header.
 func TestMintReconciledReadsTheWindowOnTheServiceClock(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }}))
-	c := emulatorClient(t, emu, emu.AdminToken())
+	clock := clocktest.New(time.Now())
+	emu, _ := fakeEmulator(t, emulator.Options{Now: func() time.Time { return clock.Now().Add(-time.Hour) }})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock))
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitThenDrop})
 
 	m, revoked, err := c.MintReconciled(context.Background(), "behind", MintOptions{})
@@ -552,63 +584,32 @@ func TestServiceClockEstimate(t *testing.T) {
 // still returned, as only this caller holds its secret, and ReconcileErr names the key left live.
 func TestMintReconciledLateCommitUnrevokable(t *testing.T) {
 	t.Parallel()
-	emu := emulatortest.New(t, april(emulator.Options{}))
-	c := newTestClient(t, emu.URL(), func(c *Config) {
-		c.Token, c.RequestTimeout, c.LateCommitGrace, c.MaxRetries = emu.AdminToken(), time.Second, 2*time.Second, 0
-	})
-	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultCommitLate, Latency: 1500 * time.Millisecond})
+	emu, clock := fakeEmulator(t, emulator.Options{})
+	c := emulatorClient(t, emu, emu.AdminToken(), withClock(clock), func(c *Config) { c.MaxRetries = 0 })
+	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointMint, Mode: emulator.FaultDropBeforeCommit})
 	emu.AddFault(emulator.Fault{Endpoint: emulator.EndpointRevoke, Status: 500, Times: 100})
 
-	m, revoked, err := c.MintReconciled(context.Background(), "late-stuck", MintOptions{})
-	if err != nil {
-		t.Fatalf("MintReconciled: %v; the key minted second must be returned", err)
+	clock.Hold()
+	done := mintInBackground(c, "late-stuck")
+	untilWaiting(t, clock, done)
+	late, _ := emu.Seed(emulator.SeedKey{Name: "late-stuck"})
+	clock.Release()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("MintReconciled: %v; the key minted second must be returned", r.err)
 	}
-	waitForMints(t, emu, "late-stuck", 2)
 	var unresolved *UnresolvedMintError
-	if !errors.As(m.ReconcileErr, &unresolved) {
-		t.Fatalf("ReconcileErr = %v, want an UnresolvedMintError", m.ReconcileErr)
+	if !errors.As(r.m.ReconcileErr, &unresolved) {
+		t.Fatalf("ReconcileErr = %v, want an UnresolvedMintError", r.m.ReconcileErr)
 	}
 	live := liveNamed(emu, "late-stuck")
-	if len(live) != 2 || len(revoked) != 0 {
-		t.Fatalf("live %v, revoked %v; want the returned key and the unrevokable late one live, none revoked", live, revoked)
+	slices.Sort(live)
+	want := []string{r.m.ID, late.ID}
+	slices.Sort(want)
+	if !slices.Equal(live, want) || len(r.revoked) != 0 {
+		t.Fatalf("live %v, revoked %v; want the returned key and the unrevokable late one live, none revoked", live, r.revoked)
 	}
-	late := live[0]
-	if late == m.ID {
-		late = live[1]
-	}
-	if !slices.Equal(unresolved.Candidates, []string{late}) || !strings.Contains(m.ReconcileErr.Error(), "revoking the keys it may have created failed") {
-		t.Fatalf("ReconcileErr %q names %v, want the late key %s and why", m.ReconcileErr, unresolved.Candidates, late)
-	}
-}
-
-type mintResult struct {
-	m       *MintedToken
-	revoked []string
-	err     error
-}
-
-// mintInBackground runs c.MintReconciled(name) on its own goroutine and delivers its result.
-func mintInBackground(c *Client, name string) <-chan mintResult {
-	done := make(chan mintResult, 1)
-	go func() {
-		m, revoked, err := c.MintReconciled(context.Background(), name, MintOptions{})
-		done <- mintResult{m, revoked, err}
-	}()
-	return done
-}
-
-// waitForMintRequests waits until the emulator has seen n mint requests, failing the test if
-// the background mint finishes first or this takes longer than 10s.
-func waitForMintRequests(t *testing.T, emu *emulator.Server, n int, done <-chan mintResult) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for emu.RequestCount(emulator.EndpointMint) < n {
-		select {
-		case r := <-done:
-			t.Fatalf("the background mint ended before mint request %d reached the service: %v", n, r.err)
-		case <-deadline:
-			t.Fatalf("mint request %d did not reach the service within 10s", n)
-		case <-time.After(5 * time.Millisecond):
-		}
+	if !slices.Equal(unresolved.Candidates, []string{late.ID}) || !strings.Contains(r.m.ReconcileErr.Error(), "revoking the keys it may have created failed") {
+		t.Fatalf("ReconcileErr %q names %v, want the late key %s and why", r.m.ReconcileErr, unresolved.Candidates, late.ID)
 	}
 }
