@@ -50,7 +50,7 @@ func expiresAfterCreation(e *testEnv, d time.Duration) tfresource.TestCheckFunc 
 func TestAccOrgAPIKeyResource_lifetime(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{}
-	e := newTestEnv(t, withClock(clock.now))
+	e := newTestEnv(t, withClock(clock))
 	name := e.name("expiring")
 	config := func(lifetime string) string { return rotationConfig(name, lifetime) }
 	var first, second string

@@ -56,9 +56,10 @@ func triggersConfig(name string, triggers map[string]string, createBeforeDestroy
 // Terraform commands for the emulator and the provider alike.
 type testClock struct{ back atomic.Int64 }
 
-func (c *testClock) now() time.Time          { return time.Now().Add(-time.Duration(c.back.Load())) }
-func (c *testClock) setBack(d time.Duration) { c.back.Store(int64(d)) }
-func (c *testClock) advance(d time.Duration) { c.back.Add(-int64(d)) }
+func (c *testClock) Now() time.Time                       { return time.Now().Add(-time.Duration(c.back.Load())) }
+func (*testClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (c *testClock) setBack(d time.Duration)              { c.back.Store(int64(d)) }
+func (c *testClock) advance(d time.Duration)              { c.back.Add(-int64(d)) }
 
 // advanceClock is a plan check that moves a clock on. Run before apply, between the plan that
 // terraform-plugin-testing saves with -out and its apply of that plan, it is the time that passes
@@ -251,7 +252,7 @@ func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 	var clock testClock
 	clock.setBack(800 * time.Hour)
 	// The emulator's clock alone: keys are minted long ago, and the provider judges them now.
-	e := newTestEnv(t, onEmulator(emulator.Options{Now: clock.now}))
+	e := newTestEnv(t, onEmulator(emulator.Options{Now: clock.Now}))
 	name := e.name("due")
 	config := rotationConfig(name, "  rotate_after = \"720h\"\n")
 	var oldID, newID string
@@ -311,7 +312,7 @@ func TestAccOrgAPIKeyResource_rotationDue(t *testing.T) {
 func TestAccOrgAPIKeyResource_savedPlanAppliedAfterRotateAt(t *testing.T) {
 	t.Parallel()
 	var clock testClock
-	e := newTestEnv(t, withClock(clock.now))
+	e := newTestEnv(t, withClock(&clock))
 	name := e.name("saved-plan")
 	longer := rotationConfig(name, "  rotate_after = \"1440h\"\n")
 	var id, newID string
@@ -657,7 +658,7 @@ func TestOrgAPIKeyResource_recordsCheck(t *testing.T) {
 	var at atomic.Int64
 	at.Store(time.Date(2030, 6, 1, 12, 0, 0, 123456789, time.UTC).UnixNano())
 	clock := func() time.Time { return time.Unix(0, at.Load()).UTC() }
-	e := newTestEnv(t, withClock(clock))
+	e := newTestEnv(t, withClock(nowClock(clock)))
 	h := newResourceHarness(t, e, nil)
 	wantChecked := func(t *testing.T, op string, private interface {
 		GetKey(context.Context, string) ([]byte, diag.Diagnostics)
@@ -696,7 +697,7 @@ func TestAccOrgAPIKeyResource_renameWithRotateAfter(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{}
 	clock.setBack(100 * time.Hour)
-	e := newTestEnv(t, onEmulator(emulator.Options{Now: clock.now}))
+	e := newTestEnv(t, onEmulator(emulator.Options{Now: clock.Now}))
 	first, second := e.name("rot-a"), e.name("rot-b")
 	var oldID, newID string
 

@@ -82,8 +82,9 @@ func durationText(d time.Duration) string {
 
 type moleculeProvider struct {
 	version string
-	// now is the clock that every resource, data source and action reads through providerData.
-	now func() time.Time
+	// clock is the provider's time: every resource, data source and action reads it through
+	// providerData, and the client waits on it (retries, the grace window after a lost answer).
+	clock client.Clock
 	// getenv reads the environment variables that configuration falls back to.
 	getenv func(string) string
 }
@@ -102,14 +103,14 @@ type moleculeProviderModel struct {
 // New returns the provider constructor that main serves: the wall clock and the process's
 // environment.
 func New(version string) func() provider.Provider {
-	return newProvider(version, time.Now, os.Getenv)
+	return newProvider(version, client.SystemClock{}, os.Getenv)
 }
 
 // newProvider is New with the clock and the environment handed in, so that the acceptance tests
 // run in parallel, each against its own emulator and on its own clock.
-func newProvider(version string, now func() time.Time, getenv func(string) string) func() provider.Provider {
+func newProvider(version string, clock client.Clock, getenv func(string) string) func() provider.Provider {
 	return func() provider.Provider {
-		return &moleculeProvider{version: version, now: now, getenv: getenv}
+		return &moleculeProvider{version: version, clock: clock, getenv: getenv}
 	}
 }
 
@@ -232,7 +233,7 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 	if tfVersion == "" {
 		tfVersion = "unknown"
 	}
-	data, err := newProviderData(p.now, client.Config{
+	data, err := newProviderData(p.clock.Now, client.Config{
 		Endpoint:       endpoint,
 		OrgID:          orgID,
 		Token:          token,
@@ -242,6 +243,7 @@ func (p *moleculeProvider) Configure(ctx context.Context, req provider.Configure
 		RetryWaitMax:   min(maxWait, 30*time.Second),
 		MaxRetryAfter:  maxWait,
 		ApprovalPoll:   approvalPoll(approvalWait),
+		Clock:          p.clock,
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to Create Molecule API Client", err.Error())

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator/emulatortest"
 )
@@ -344,7 +345,7 @@ func TestProviderConfig_settingsNeverEchoTheCredential(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			resp := configure(t, newTestProvider(time.Now, tc.env), tc.attrs)
+			resp := configure(t, newTestProvider(client.SystemClock{}, tc.env), tc.attrs)
 			if !resp.Diagnostics.HasError() {
 				t.Fatalf("the credential as %s was accepted", tc.name)
 			}

@@ -75,8 +75,8 @@ type testEnv struct {
 	endpoint string
 	token    string
 	api      *client.Client
-	// now is the clock of the provider under test: the emulator's, when the test moves it.
-	now func() time.Time
+	// clock is the clock of the provider under test: the emulator's too, when the test moves it.
+	clock client.Clock
 	// dialect is the emulator's dialect, "" against a real organization.
 	dialect emulator.Dialect
 	// orgID is the organization's UUID that endpoint requires in X-Molecule-Org-Id, when it
@@ -97,7 +97,7 @@ type envSettings struct {
 	// older build or the guide's shape) or that never need a real organization.
 	local bool
 	opts  emulator.Options
-	clock func() time.Time
+	clock client.Clock
 	// tenant routes requests like a hosted organization of this build; "" for a self-hosted one.
 	tenant emulator.Build
 }
@@ -114,11 +114,17 @@ func onEmulator(opts emulator.Options) envOption {
 	return func(s *envSettings) { s.local, s.opts = true, opts }
 }
 
-// withClock gives the emulator and the provider now as their clock, so that a test moves time
+// withClock gives the emulator and the provider clock as their clock, so that a test moves time
 // instead of waiting for it. Only an emulator's clock can be moved.
-func withClock(now func() time.Time) envOption {
-	return func(s *envSettings) { s.local, s.clock = true, now }
+func withClock(clock client.Clock) envOption {
+	return func(s *envSettings) { s.local, s.clock = true, clock }
 }
+
+// nowClock is a clock whose time a test sets; its waits take real time.
+type nowClock func() time.Time
+
+func (c nowClock) Now() time.Time                       { return c() }
+func (nowClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // inGuideShape runs the test against an emulator that answers in the published guide's shape
 // (tok_… ids, mola_… keys, lists without prefixes, 201 to a mint, 204 to a revocation): for the
@@ -142,7 +148,7 @@ func newTestEnv(t *testing.T, options ...envOption) *testEnv {
 	for _, o := range options {
 		o(&s)
 	}
-	e := &testEnv{t: t, now: time.Now}
+	e := &testEnv{t: t, clock: client.SystemClock{}}
 	if realOrg() && !s.local {
 		e.endpoint, e.token = os.Getenv(envAccEndpoint), os.Getenv(envAccToken)
 		if e.endpoint == "" || e.token == "" {
@@ -154,7 +160,7 @@ func newTestEnv(t *testing.T, options ...envOption) *testEnv {
 		}
 	} else {
 		if s.clock != nil {
-			s.opts.Now, e.now = s.clock, s.clock
+			s.opts.Now, e.clock = s.clock.Now, s.clock
 		}
 		if s.tenant != "" {
 			s.opts.Build, s.opts.TenantOrgID = s.tenant, newUUID()
@@ -268,12 +274,12 @@ func (e *testEnv) factoriesWithEnv(env map[string]string) map[string]func() (tfp
 // provider is the provider under test, on this environment's clock, seeing env as its
 // environment.
 func (e *testEnv) provider(env map[string]string) provider.Provider {
-	return newTestProvider(e.now, env)
+	return newTestProvider(e.clock, env)
 }
 
-// newTestProvider is the provider on clock now, seeing env as its environment.
-func newTestProvider(now func() time.Time, env map[string]string) provider.Provider {
-	return newProvider("test", now, func(k string) string { return env[k] })()
+// newTestProvider is the provider on clock, seeing env as its environment.
+func newTestProvider(clock client.Clock, env map[string]string) provider.Provider {
+	return newProvider("test", clock, func(k string) string { return env[k] })()
 }
 
 // providerData is what the provider's Configure hands every resource, data source and action
