@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/molecule-ai/terraform-provider-molecule/internal/client/clocktest"
 	"github.com/molecule-ai/terraform-provider-molecule/internal/emulator"
 )
 
@@ -61,7 +62,16 @@ func requestsSince(e *testEnv, endpoint string, base *int, want int) tfresource.
 	}
 }
 
-func retryAfterDate(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+// retryAfterDate is a Retry-After HTTP date d after now by the environment's clock.
+func retryAfterDate(e *testEnv, d time.Duration) string {
+	return e.clock.Now().Add(d).UTC().Format(http.TimeFormat)
+}
+
+// onFakeClock runs a test on a fake clock that the emulator and the provider share: the
+// provider's waits (retries, the grace window after a lost answer) end at once and move it, so
+// that a row costs no real time beyond Terraform's own. A row whose fault takes real time (a
+// commit that lands after the provider gave up) runs on the real clock.
+func onFakeClock(s *envSettings) { withClock(clocktest.New(time.Now()))(s) }
 
 // answerWithoutKey is a successful mint response that lacks the plaintext.
 var answerWithoutKey = emulator.Fault{Status: 200,
@@ -84,8 +94,8 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 	}{
 		{name: "429 Retry-After seconds", wantMints: 2, maxRetryWait: "2s",
 			faults: func(*testEnv) []emulator.Fault { return []emulator.Fault{{Status: 429, RetryAfter: "1"}} }},
-		{name: "429 Retry-After HTTP date", wantMints: 2, maxRetryWait: "2s", faults: func(*testEnv) []emulator.Fault {
-			return []emulator.Fault{{Status: 429, RetryAfter: retryAfterDate(time.Second)}}
+		{name: "429 Retry-After HTTP date", wantMints: 2, maxRetryWait: "2s", faults: func(e *testEnv) []emulator.Fault {
+			return []emulator.Fault{{Status: 429, RetryAfter: retryAfterDate(e, time.Second)}}
 		}},
 		// Waiting less than the service asked would only be refused again: the mint fails at once,
 		// saying when the quota refills, and nothing is left behind.
@@ -133,7 +143,11 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t, emulatorOnly)
+			clock := onFakeClock
+			if row.commits > 0 {
+				clock = emulatorOnly
+			}
+			e := newTestEnv(t, clock)
 			name := e.name("mint")
 			env := e.env()
 			if row.maxRetryWait != "" {
@@ -267,7 +281,7 @@ func TestAccFaultMatrix_refresh(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t, emulatorOnly)
+			e := newTestEnv(t, onFakeClock)
 			name := e.name("refresh")
 			env := e.env()
 			if row.maxRetryWait != "" {
@@ -340,7 +354,7 @@ func TestAccFaultMatrix_revoke(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t, emulatorOnly)
+			e := newTestEnv(t, onFakeClock)
 			name := e.name("revoke")
 			env := e.env()
 			if row.maxRetryWait != "" {
