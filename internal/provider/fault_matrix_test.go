@@ -85,6 +85,39 @@ func retryAfterDate(e *testEnv, d time.Duration) string {
 // commit that lands after the provider gave up) runs on the real clock.
 func onFakeClock(s *envSettings) { withClock(clocktest.New(time.Now()))(s) }
 
+// onFakeClockWaiting is a row's environment on the fake clock, and the environment its provider
+// sees: retries wait at most maxRetryWait ("" for the harness's 100ms).
+func onFakeClockWaiting(t *testing.T, maxRetryWait string) (*testEnv, map[string]string) {
+	e := newTestEnv(t, onFakeClock)
+	env := e.env()
+	if maxRetryWait != "" {
+		env[envMaxRetryWait] = maxRetryWait
+	}
+	return e, env
+}
+
+// faultRow is a row of a fault matrix that runs through Terraform when cli is set, else directly.
+type faultRow interface {
+	about() (name, maxRetryWait string, cli bool)
+}
+
+// runFaultRows runs each row as a parallel subtest, in its own environment on the fake clock (see
+// onFakeClockWaiting).
+func runFaultRows[R faultRow](t *testing.T, rows []R, throughTerraform, directly func(*testing.T, *testEnv, map[string]string, R)) {
+	for _, row := range rows {
+		name, maxRetryWait, cli := row.about()
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e, env := onFakeClockWaiting(t, maxRetryWait)
+			if cli {
+				throughTerraform(t, e, env, row)
+			} else {
+				directly(t, e, env, row)
+			}
+		})
+	}
+}
+
 // answerWithoutKey is a successful mint response that lacks the plaintext.
 var answerWithoutKey = emulator.Fault{Status: 200,
 	Body: `{"id":"a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e","prefix":"UyJhAK6q","name":"x","warning":"copy this token now; it will not be shown again"}`}
@@ -193,15 +226,15 @@ func TestAccFaultMatrix_mint(t *testing.T) {
 			if row.cli || row.commits > 0 {
 				mintThroughTerraform(t, e, env, row)
 			} else {
-				mintDirectly(t, e, env, row)
+				mintRowDirectly(t, e, env, row)
 			}
 		})
 	}
 }
 
-// mintDirectly runs a mint row against the resource's Create, each call by a fresh provider as
+// mintRowDirectly runs a mint row against the resource's Create, each call by a fresh provider as
 // each Terraform command is, and checks what mintThroughTerraform checks.
-func mintDirectly(t *testing.T, e *testEnv, env map[string]string, row mintRow) {
+func mintRowDirectly(t *testing.T, e *testEnv, env map[string]string, row mintRow) {
 	name := e.name("mint")
 	mints := e.emu.RequestCount(emulator.EndpointMint)
 	inject(e, emulator.EndpointMint, row.faults(e)...)
@@ -225,6 +258,17 @@ func mintDirectly(t *testing.T, e *testEnv, env map[string]string, row mintRow) 
 		resp = newResourceHarness(t, e, env).create(toMint(name))
 	}
 	destroyDirectly(t, e, env, mintedDirectly(t, e, env, name, resp))
+}
+
+// faultAfterMint mints a key named name through a fresh provider, checks it as mintedDirectly
+// does, and then injects faults into endpoint; it returns the state, and the endpoint's count of
+// requests before the faults.
+func faultAfterMint(t *testing.T, e *testEnv, env map[string]string, name, endpoint string, faults ...emulator.Fault) (tfsdk.State, int) {
+	t.Helper()
+	state := mintedDirectly(t, e, env, name, newResourceHarness(t, e, env).create(toMint(name)))
+	before := e.emu.RequestCount(endpoint)
+	inject(e, endpoint, faults...)
+	return state, before
 }
 
 // failedWith fails the test unless diags hold an error and pattern matches their text.
@@ -413,6 +457,10 @@ type refreshRow struct {
 	wantErr   *regexp.Regexp
 }
 
+func (row refreshRow) about() (name, maxRetryWait string, cli bool) {
+	return row.name, row.maxRetryWait, row.cli
+}
+
 func TestAccFaultMatrix_refresh(t *testing.T) {
 	needsFaults(t)
 	t.Parallel()
@@ -432,30 +480,14 @@ func TestAccFaultMatrix_refresh(t *testing.T) {
 		{name: "unreadable body", faults: []emulator.Fault{{Status: 200, Body: `<html>proxy error</html>`, ContentType: "text/html", Times: 10}}, wantLists: 1,
 			wantErr: errorPattern("Unable to Read Org API Key", "cannot understand the response", "State was left unchanged")},
 	}
-	for _, row := range rows {
-		t.Run(row.name, func(t *testing.T) {
-			t.Parallel()
-			e := newTestEnv(t, onFakeClock)
-			env := e.env()
-			if row.maxRetryWait != "" {
-				env[envMaxRetryWait] = row.maxRetryWait
-			}
-			if row.cli {
-				refreshThroughTerraform(t, e, env, row)
-			} else {
-				refreshDirectly(t, e, env, row)
-			}
-		})
-	}
+	runFaultRows(t, rows, refreshThroughTerraform, refreshDirectly)
 }
 
 // refreshDirectly runs a refresh row against the resource's Read, each call by a fresh provider
 // as each Terraform command is, and checks what refreshThroughTerraform checks.
 func refreshDirectly(t *testing.T, e *testEnv, env map[string]string, row refreshRow) {
 	name := e.name("refresh")
-	state := mintedDirectly(t, e, env, name, newResourceHarness(t, e, env).create(toMint(name)))
-	lists := e.emu.RequestCount(emulator.EndpointList)
-	inject(e, emulator.EndpointList, row.faults...)
+	state, lists := faultAfterMint(t, e, env, name, emulator.EndpointList, row.faults...)
 	resp := newResourceHarness(t, e, env).read(state)
 	switch {
 	case row.wantErr != nil:
@@ -531,6 +563,10 @@ type revokeRow struct {
 	wantRevokes int
 }
 
+func (row revokeRow) about() (name, maxRetryWait string, cli bool) {
+	return row.name, row.maxRetryWait, row.cli
+}
+
 func TestAccFaultMatrix_revoke(t *testing.T) {
 	needsFaults(t)
 	t.Parallel()
@@ -544,30 +580,14 @@ func TestAccFaultMatrix_revoke(t *testing.T) {
 		{"answer lost, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenDrop}, "", false, 2},
 		{"committed then 502, retry answered 404", emulator.Fault{Mode: emulator.FaultCommitThenStatus, Status: 502}, "", true, 2},
 	}
-	for _, row := range rows {
-		t.Run(row.name, func(t *testing.T) {
-			t.Parallel()
-			e := newTestEnv(t, onFakeClock)
-			env := e.env()
-			if row.maxRetryWait != "" {
-				env[envMaxRetryWait] = row.maxRetryWait
-			}
-			if row.cli {
-				revokeThroughTerraform(t, e, env, row)
-			} else {
-				revokeDirectly(t, e, env, row)
-			}
-		})
-	}
+	runFaultRows(t, rows, revokeThroughTerraform, revokeDirectly)
 }
 
 // revokeDirectly runs a revoke row against the resource's Delete, by a fresh provider as
 // terraform destroy is, and checks what revokeThroughTerraform checks.
 func revokeDirectly(t *testing.T, e *testEnv, env map[string]string, row revokeRow) {
 	name := e.name("revoke")
-	state := mintedDirectly(t, e, env, name, newResourceHarness(t, e, env).create(toMint(name)))
-	revokes := e.emu.RequestCount(emulator.EndpointRevoke)
-	inject(e, emulator.EndpointRevoke, row.fault)
+	state, revokes := faultAfterMint(t, e, env, name, emulator.EndpointRevoke, row.fault)
 	destroyDirectly(t, e, env, state)
 	if err := countSince(e, emulator.EndpointRevoke, revokes, row.wantRevokes); err != nil {
 		t.Error(err)

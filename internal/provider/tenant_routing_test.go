@@ -175,22 +175,21 @@ func TestAccFaultMatrix_revokeForeign404(t *testing.T) {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t, emulatorOnly)
+			name := e.name("foreign-404")
 			if row.cli {
-				foreign404ThroughTerraform(t, e, row)
+				foreign404ThroughTerraform(t, e, name, row)
 			} else {
-				foreign404Directly(t, e, row)
+				foreign404Directly(t, e, name, row)
 			}
 		})
 	}
 }
 
-// foreign404Directly runs a row against the resource's Delete and Read, each call by a fresh
+// foreign404Directly runs a row, for a key named name, against the resource's Delete and Read, each call by a fresh
 // provider as each Terraform command is, and checks what foreign404ThroughTerraform checks.
-func foreign404Directly(t *testing.T, e *testEnv, row foreign404Row) {
-	name := e.name("foreign-404")
+func foreign404Directly(t *testing.T, e *testEnv, name string, row foreign404Row) {
 	env := e.env()
-	state := mintedDirectly(t, e, env, name, newResourceHarness(t, e, env).create(toMint(name)))
-	inject(e, emulator.EndpointRevoke, row.fault)
+	state, _ := faultAfterMint(t, e, env, name, emulator.EndpointRevoke, row.fault)
 	resp := newResourceHarness(t, e, env).delete(state)
 	failedWith(t, resp.Diagnostics, foreign404Error(e, row.said))
 	if !resp.State.Raw.Equal(state.Raw) {
@@ -202,9 +201,8 @@ func foreign404Directly(t *testing.T, e *testEnv, row foreign404Row) {
 	destroyDirectly(t, e, env, state)
 }
 
-// foreign404ThroughTerraform runs a row through Terraform.
-func foreign404ThroughTerraform(t *testing.T, e *testEnv, row foreign404Row) {
-	name := e.name("foreign-404")
+// foreign404ThroughTerraform runs a row, for a key named name, through Terraform.
+func foreign404ThroughTerraform(t *testing.T, e *testEnv, name string, row foreign404Row) {
 	var id string
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: e.factories(),
