@@ -33,16 +33,20 @@ const unnamedKeyConfig = "resource \"molecule_org_api_key\" \"test\" {}\n"
 // keyAuthenticates proves the plaintext in state is the real key: the service accepts it.
 func keyAuthenticates(e *testEnv) tfresource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		key := s.RootModule().Resources[keyAddr].Primary.Attributes["key"]
-		c, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: key, UserAgent: "acc"})
-		if err != nil {
-			return err
-		}
-		if _, err := c.Snapshot(context.Background()); err != nil {
-			return fmt.Errorf("the key in state does not authenticate: %w", err)
-		}
-		return nil
+		return e.authenticates(s.RootModule().Resources[keyAddr].Primary.Attributes["key"])
 	}
+}
+
+// authenticates proves key is a real key: the service accepts it.
+func (e *testEnv) authenticates(key string) error {
+	c, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: key, UserAgent: "acc"})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Snapshot(context.Background()); err != nil {
+		return fmt.Errorf("the key in state does not authenticate: %w", err)
+	}
+	return nil
 }
 
 // mintedKeyChecks are what every freshly minted key in state must satisfy.
@@ -715,6 +719,15 @@ func (h *resourceHarness) create(planned *orgAPIKeyResourceModel) resource.Creat
 	return resp
 }
 
+// toMint is a new key named name as Terraform plans it: everything the service decides unknown.
+func toMint(name string) *orgAPIKeyResourceModel {
+	return &orgAPIKeyResourceModel{
+		ID: types.StringUnknown(), Name: types.StringValue(name), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
+		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
+		RotateAfter: types.StringNull(), RotateAt: types.StringUnknown(), RotationTriggers: types.MapNull(types.StringType),
+	}
+}
+
 // importState runs ImportState with an id string, as terraform import does.
 func (h *resourceHarness) importState(id string) resource.ImportStateResponse {
 	resp := resource.ImportStateResponse{State: h.state(nil), Identity: h.nullIdentity()}
@@ -752,6 +765,27 @@ func (h *resourceHarness) read(state tfsdk.State) resource.ReadResponse {
 	newPrivate(&resp.Private)
 	h.r.Read(h.ctx, resource.ReadRequest{State: state, Identity: h.nullIdentity()}, &resp)
 	return resp
+}
+
+// delete runs Delete of state as the framework does: the response starts as the prior state,
+// and the request and the response share one private state.
+func (h *resourceHarness) delete(state tfsdk.State) resource.DeleteResponse {
+	h.t.Helper()
+	req := resource.DeleteRequest{State: state, Identity: h.nullIdentity()}
+	newPrivate(&req.Private)
+	resp := resource.DeleteResponse{State: tfsdk.State{Schema: state.Schema, Raw: state.Raw.Copy()}, Identity: h.nullIdentity(), Private: req.Private}
+	h.r.Delete(h.ctx, req, &resp)
+	return resp
+}
+
+// model is the key that state holds.
+func (h *resourceHarness) model(state tfsdk.State) orgAPIKeyResourceModel {
+	h.t.Helper()
+	var m orgAPIKeyResourceModel
+	if d := state.Get(context.Background(), &m); d.HasError() {
+		h.t.Fatal(d)
+	}
+	return m
 }
 
 // Warnings and the revoke-after-revoke path are asserted at the framework level: the testing
@@ -872,11 +906,7 @@ func TestOrgAPIKeyResource_rejectedCredentialNotEchoed(t *testing.T) {
 			}
 			env := e.env()
 			env[envAdminToken] = canary
-			resp := newResourceHarness(t, e, env).create(&orgAPIKeyResourceModel{
-				ID: types.StringUnknown(), Name: types.StringValue("ci"), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
-				CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
-				RotateAt: types.StringUnknown(), RotationTriggers: types.MapNull(types.StringType),
-			})
+			resp := newResourceHarness(t, e, env).create(toMint("ci"))
 			if !resp.Diagnostics.HasError() {
 				t.Fatal("want an error for a rejected credential")
 			}

@@ -674,11 +674,9 @@ func TestOrgAPIKeyResource_recordsCheck(t *testing.T) {
 		}
 	}
 
-	created := h.create(&orgAPIKeyResourceModel{
-		ID: types.StringUnknown(), Name: types.StringValue(e.name("checked")), Prefix: types.StringUnknown(), Key: types.StringUnknown(),
-		CreatedBy: types.StringUnknown(), CreatedAt: types.StringUnknown(), LastUsedAt: types.StringUnknown(),
-		RotateAfter: types.StringValue("720h"), RotateAt: types.StringUnknown(), RotationTriggers: types.MapNull(types.StringType),
-	})
+	planned := toMint(e.name("checked"))
+	planned.RotateAfter = types.StringValue("720h")
+	created := h.create(planned)
 	if created.Diagnostics.HasError() {
 		t.Fatal(created.Diagnostics)
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -26,6 +30,10 @@ import (
 // A data source read forces the provider to configure and call the API during plan.
 const listAllConfig = "data \"molecule_org_api_keys\" \"test\" {}\n"
 
+// Misconfigurations fail before any request. The cases go through the provider's protocol
+// server, validation then Configure, as Terraform calls them; two go through Terraform itself:
+// a missing credential, and an endpoint that is unknown until apply, which only Terraform's
+// planning produces.
 func TestAccProviderConfig_errors(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, emulatorOnly)
@@ -33,38 +41,53 @@ func TestAccProviderConfig_errors(t *testing.T) {
 	// The group returns only when its parallel cases are done, so the count below sees them all.
 	t.Run("cases", func(t *testing.T) {
 		for _, tc := range []struct {
+			name  string
+			env   map[string]string
+			attrs map[string]any
+			want  string
+		}{
+			{"missing endpoint", map[string]string{envAdminToken: e.token}, nil, `(?s)Missing Molecule Endpoint.*MOLECULE_ORG.*MOLECULE_ENDPOINT`},
+			{"both in configuration", map[string]string{envAdminToken: e.token},
+				map[string]any{"endpoint": "https://acme.moleculesai.app", "org": "acme"}, `(?s)Conflicting Molecule Endpoint.*exactly one`},
+			{"both in environment", map[string]string{envAdminToken: e.token, envEndpoint: e.endpoint, envOrg: "acme"}, nil,
+				`(?s)Conflicting Molecule Endpoint.*environment`},
+			{"plain http to a remote host", map[string]string{envAdminToken: e.token},
+				map[string]any{"endpoint": "http://acme.example.invalid"}, `(?s)Invalid Molecule Endpoint.*https`},
+			{"malformed endpoint", map[string]string{envAdminToken: e.token}, map[string]any{"endpoint": "acme.moleculesai.app"}, `Invalid Molecule Endpoint`},
+			{"endpoint with query", map[string]string{envAdminToken: e.token}, map[string]any{"endpoint": "https://acme.moleculesai.app/?x=1"}, `Invalid Molecule Endpoint`},
+			{"endpoint with fragment", map[string]string{envAdminToken: e.token}, map[string]any{"endpoint": "https://acme.moleculesai.app/#top"}, `Invalid Molecule Endpoint`},
+			{"org is not a DNS label", map[string]string{envAdminToken: e.token}, map[string]any{"org": "Acme Corp"}, `Invalid Molecule Organization`},
+			{"max_retries out of range", e.env(), map[string]any{"max_retries": 50}, `(?s)max_retries.*between 0 and 20`},
+			{"request_timeout not a duration", e.env(), map[string]any{"request_timeout": "soon"}, `(?s)Invalid Duration.*not a duration`},
+			{"max_retry_wait out of range", e.env(), map[string]any{"max_retry_wait": "2h"}, `(?s)Invalid Duration.*out of range`},
+			{"MOLECULE_MAX_RETRY_WAIT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetryWait: "-1s"}, nil,
+				`MOLECULE_MAX_RETRY_WAIT`},
+			{"MOLECULE_MAX_RETRIES garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetries: "lots"}, nil,
+				`MOLECULE_MAX_RETRIES must be a whole number`},
+			{"MOLECULE_REQUEST_TIMEOUT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envRequestTimeout: "1 hour"}, nil,
+				`MOLECULE_REQUEST_TIMEOUT`},
+			{"org_id is a slug", e.env(), map[string]any{"org_id": "acme"}, `(?s)Invalid Molecule Organization ID.*not a UUID`},
+			{"org_id in upper case", e.env(), map[string]any{"org_id": "EA3CFCF1-CB9C-53B4-90FD-C53123569C4A"}, `(?s)Invalid Molecule Organization ID.*lower case`},
+			{"MOLECULE_ORG_ID garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envOrgID: "acme"}, nil,
+				`(?s)Invalid Molecule Organization ID.*MOLECULE_ORG_ID: the organization id is not a UUID`},
+			{"unknown org_id", e.env(), map[string]any{"org_id": tftypes.UnknownValue}, `(?s)Unknown Molecule Provider Configuration.*"org_id"`},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				diags := configureThroughProtocol(t, e.provider(tc.env), tc.attrs)
+				if text := protocolErrorText(diags); !regexp.MustCompile(tc.want).MatchString(text) {
+					t.Fatalf("want an error matching %s, got:\n%s", tc.want, text)
+				}
+			})
+		}
+		for _, tc := range []struct {
 			name   string
 			env    map[string]string
 			config string
 			want   string
 		}{
 			{"missing token", map[string]string{envEndpoint: e.endpoint}, "", `(?s)Missing Molecule Credential.*MOLECULE_ORG_TOKEN.*MOLECULE_ADMIN_TOKEN`},
-			{"missing endpoint", map[string]string{envAdminToken: e.token}, "", `(?s)Missing Molecule Endpoint.*MOLECULE_ORG.*MOLECULE_ENDPOINT`},
-			{"both in configuration", map[string]string{envAdminToken: e.token},
-				"  endpoint = \"https://acme.moleculesai.app\"\n  org = \"acme\"\n", `(?s)Conflicting Molecule Endpoint.*exactly one`},
-			{"both in environment", map[string]string{envAdminToken: e.token, envEndpoint: e.endpoint, envOrg: "acme"}, "",
-				`(?s)Conflicting Molecule Endpoint.*environment`},
-			{"plain http to a remote host", map[string]string{envAdminToken: e.token},
-				"  endpoint = \"http://acme.example.invalid\"\n", `(?s)Invalid Molecule Endpoint.*https`},
-			{"malformed endpoint", map[string]string{envAdminToken: e.token}, "  endpoint = \"acme.moleculesai.app\"\n", `Invalid Molecule Endpoint`},
-			{"endpoint with query", map[string]string{envAdminToken: e.token}, "  endpoint = \"https://acme.moleculesai.app/?x=1\"\n", `Invalid Molecule Endpoint`},
-			{"endpoint with fragment", map[string]string{envAdminToken: e.token}, "  endpoint = \"https://acme.moleculesai.app/#top\"\n", `Invalid Molecule Endpoint`},
-			{"org is not a DNS label", map[string]string{envAdminToken: e.token}, "  org = \"Acme Corp\"\n", `Invalid Molecule Organization`},
-			{"max_retries out of range", e.env(), "  max_retries = 50\n", `(?s)max_retries.*between 0 and 20`},
-			{"request_timeout not a duration", e.env(), "  request_timeout = \"soon\"\n", `(?s)Invalid Duration.*not a duration`},
-			{"max_retry_wait out of range", e.env(), "  max_retry_wait = \"2h\"\n", `(?s)Invalid Duration.*out of range`},
-			{"MOLECULE_MAX_RETRY_WAIT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetryWait: "-1s"}, "",
-				`MOLECULE_MAX_RETRY_WAIT`},
-			{"MOLECULE_MAX_RETRIES garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envMaxRetries: "lots"}, "",
-				`MOLECULE_MAX_RETRIES must be a whole number`},
-			{"MOLECULE_REQUEST_TIMEOUT garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envRequestTimeout: "1 hour"}, "",
-				`MOLECULE_REQUEST_TIMEOUT`},
 			{"unknown endpoint", e.env(), "  endpoint = terraform_data.later.output\n", `Unknown Molecule Provider Configuration`},
-			{"org_id is a slug", e.env(), "  org_id = \"acme\"\n", `(?s)Invalid Molecule Organization ID.*not a UUID`},
-			{"org_id in upper case", e.env(), "  org_id = \"EA3CFCF1-CB9C-53B4-90FD-C53123569C4A\"\n", `(?s)Invalid Molecule Organization ID.*lower case`},
-			{"MOLECULE_ORG_ID garbage", map[string]string{envEndpoint: e.endpoint, envAdminToken: e.token, envOrgID: "acme"}, "",
-				`(?s)Invalid Molecule Organization ID.*MOLECULE_ORG_ID: the organization id is not a UUID`},
-			{"unknown org_id", e.env(), "  org_id = terraform_data.later.output\n", `(?s)Unknown Molecule Provider Configuration.*"org_id"`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -82,6 +105,48 @@ func TestAccProviderConfig_errors(t *testing.T) {
 	if n := e.emu.RequestCount(emulator.EndpointList); n != 0 {
 		t.Fatalf("a misconfigured provider must not call the API, got %d list requests", n)
 	}
+}
+
+// configureThroughProtocol validates p's configuration, attrs (see objectValue), and then
+// configures p with it, through p's protocol server as Terraform does; it returns the
+// diagnostics of validation when they hold an error, else those of Configure.
+func configureThroughProtocol(t *testing.T, p provider.Provider, attrs map[string]any) []*tfprotov6.Diagnostic {
+	t.Helper()
+	ctx := context.Background()
+	server, err := providerserver.NewProtocol6WithError(p)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sch provider.SchemaResponse
+	p.Schema(ctx, provider.SchemaRequest{}, &sch)
+	typ := sch.Schema.Type().TerraformType(ctx)
+	config, err := tfprotov6.NewDynamicValue(typ, objectValue(t, typ, attrs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	validated, err := server.ValidateProviderConfig(ctx, &tfprotov6.ValidateProviderConfigRequest{Config: &config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if protocolErrorText(validated.Diagnostics) != "" {
+		return validated.Diagnostics
+	}
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.4", Config: &config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return configured.Diagnostics
+}
+
+// protocolErrorText is the errors among diags, each its summary and detail.
+func protocolErrorText(diags []*tfprotov6.Diagnostic) string {
+	var b strings.Builder
+	for _, d := range diags {
+		if d.Severity == tfprotov6.DiagnosticSeverityError {
+			fmt.Fprintf(&b, "%s\n%s\n", d.Summary, d.Detail)
+		}
+	}
+	return b.String()
 }
 
 func TestAccProviderConfig_envFallbacks(t *testing.T) {

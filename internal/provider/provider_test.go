@@ -414,22 +414,32 @@ func (e *testEnv) checkDestroy(s *terraform.State) error {
 		if rs.Type != "molecule_org_api_key" {
 			continue
 		}
-		if e.isLive(rs.Primary.ID) {
-			return fmt.Errorf("%s (%s) is still live after destroy", addr, rs.Primary.ID)
+		if err := e.revoked(rs.Primary.ID, rs.Primary.Attributes["key"]); err != nil {
+			return fmt.Errorf("%s: %w", addr, err)
 		}
-		// Revocation is immediate on the service: the key's own secret no longer authenticates.
-		if key := rs.Primary.Attributes["key"]; key != "" {
-			c, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: key, UserAgent: "molecule-acc-test"})
-			if err != nil {
-				return err
-			}
-			switch _, err := c.Snapshot(context.Background()); {
-			case err == nil:
-				return fmt.Errorf("%s (%s): after destroy its secret still authenticates", addr, rs.Primary.ID)
-			case !client.IsUnauthorized(err):
-				return fmt.Errorf("%s (%s): after destroy its secret gets %w, want 401", addr, rs.Primary.ID, err)
-			}
-		}
+	}
+	return nil
+}
+
+// revoked asserts that key id is revoked on the service and that its secret, when known, no
+// longer authenticates.
+func (e *testEnv) revoked(id, key string) error {
+	if e.isLive(id) {
+		return fmt.Errorf("key %s is still live after destroy", id)
+	}
+	if key == "" {
+		return nil
+	}
+	// Revocation is immediate on the service: the key's own secret no longer authenticates.
+	c, err := client.New(client.Config{Endpoint: e.endpoint, OrgID: e.orgID, Token: key, UserAgent: "molecule-acc-test"})
+	if err != nil {
+		return err
+	}
+	switch _, err := c.Snapshot(context.Background()); {
+	case err == nil:
+		return fmt.Errorf("key %s: after destroy its secret still authenticates", id)
+	case !client.IsUnauthorized(err):
+		return fmt.Errorf("key %s: after destroy its secret gets %w, want 401", id, err)
 	}
 	return nil
 }
@@ -592,26 +602,31 @@ func (e *testEnv) expectKeyPrefix(addr string) statecheck.StateCheck {
 		id, _ := v["id"].(string)
 		key, _ := v["key"].(string)
 		prefix, _ := v["prefix"].(string)
-		if len(key) <= client.PrefixLength || prefix != key[:client.PrefixLength] {
-			return fmt.Errorf("%s.prefix %q is not the first %d characters of its key", addr, prefix, client.PrefixLength)
-		}
-		if e.emu != nil {
-			if k, ok := e.emu.Key(id); !ok || k.Prefix != prefix {
-				return fmt.Errorf("%s.prefix %q differs from the service's record of key %s: %+v", addr, prefix, id, k)
-			}
-		}
-		want := prefix
-		if e.guide() {
-			want = ""
-		}
-		for _, k := range e.liveKeys() {
-			if k.ID == id {
-				if k.Prefix != want {
-					return fmt.Errorf("the list reports prefix %q for key %s, want %q", k.Prefix, id, want)
-				}
-				return nil
-			}
-		}
-		return fmt.Errorf("%s (%s) is not in the list of live keys", addr, id)
+		return e.keyPrefixHolds(addr, id, key, prefix)
 	})
+}
+
+// keyPrefixHolds is expectKeyPrefix's check of the key id, with key and prefix, that addr holds.
+func (e *testEnv) keyPrefixHolds(addr, id, key, prefix string) error {
+	if len(key) <= client.PrefixLength || prefix != key[:client.PrefixLength] {
+		return fmt.Errorf("%s.prefix %q is not the first %d characters of its key", addr, prefix, client.PrefixLength)
+	}
+	if e.emu != nil {
+		if k, ok := e.emu.Key(id); !ok || k.Prefix != prefix {
+			return fmt.Errorf("%s.prefix %q differs from the service's record of key %s: %+v", addr, prefix, id, k)
+		}
+	}
+	want := prefix
+	if e.guide() {
+		want = ""
+	}
+	for _, k := range e.liveKeys() {
+		if k.ID == id {
+			if k.Prefix != want {
+				return fmt.Errorf("the list reports prefix %q for key %s, want %q", k.Prefix, id, want)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s (%s) is not in the list of live keys", addr, id)
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"crypto/rand"
 	"fmt"
+	"regexp"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -144,52 +145,86 @@ func TestAccOrgAPIKeyResource_wrongBasePath(t *testing.T) {
 	})
 }
 
+// foreign404Row is one row of TestAccFaultMatrix_revokeForeign404: a 404 answer to a revocation,
+// and how the error describes it.
+type foreign404Row struct {
+	name  string
+	fault emulator.Fault
+	said  string
+	// cli runs the row through Terraform's destroy; the other rows call the resource directly.
+	cli bool
+}
+
+// foreign404Error is the error of a destroy whose revocation a router answered, saying said.
+func foreign404Error(e *testEnv, said string) *regexp.Regexp {
+	return errorPattern("Unable to Revoke Org API Key", "DELETE "+e.endpoint+"/org/tokens/",
+		"HTTP 404 Not Found "+said, "looks wrong", "stays in state")
+}
+
 // A revocation answered by a 404 that is not the service's own (a router, a proxy) fails the
 // destroy with the URL; the key stays in state and live, and the next destroy revokes it.
 func TestAccFaultMatrix_revokeForeign404(t *testing.T) {
 	needsFaults(t)
 	t.Parallel()
-	for _, row := range []struct {
-		name  string
-		fault emulator.Fault
-		said  string
-	}{
-		{"bare", emulator.Fault{Status: 404, NoBody: true}, "(empty body)"},
-		{"router text", emulator.Fault{Status: 404, Body: "404 page not found", ContentType: "text/plain"}, "(non-JSON response (text/plain, 18 bytes))"},
-		{"proxy html", emulator.Fault{Status: 404, Body: "<html><h1>404</h1></html>", ContentType: "text/html"}, "(non-JSON response (text/html, 25 bytes))"},
-		{"other json", emulator.Fault{Status: 404, Body: `{"error":"route not found"}`}, "(route not found)"},
+	for _, row := range []foreign404Row{
+		{"bare", emulator.Fault{Status: 404, NoBody: true}, "(empty body)", true},
+		{"router text", emulator.Fault{Status: 404, Body: "404 page not found", ContentType: "text/plain"}, "(non-JSON response (text/plain, 18 bytes))", false},
+		{"proxy html", emulator.Fault{Status: 404, Body: "<html><h1>404</h1></html>", ContentType: "text/html"}, "(non-JSON response (text/html, 25 bytes))", false},
+		{"other json", emulator.Fault{Status: 404, Body: `{"error":"route not found"}`}, "(route not found)", false},
 	} {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t, emulatorOnly)
 			name := e.name("foreign-404")
-			var id string
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				CheckDestroy:             e.checkDestroy,
-				Steps: []tfresource.TestStep{
-					{Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
-					{
-						PreConfig: func() {
-							f := row.fault
-							f.Endpoint = emulator.EndpointRevoke
-							e.emu.AddFault(f)
-						},
-						Config:  keyConfig(name),
-						Destroy: true,
-						ExpectError: errorPattern("Unable to Revoke Org API Key", "DELETE "+e.endpoint+"/org/tokens/",
-							"HTTP 404 Not Found "+row.said, "looks wrong", "stays in state"),
-					},
-					{
-						PreConfig:        e.emu.ClearFaults,
-						Config:           keyConfig(name),
-						ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-						Check:            tfresource.ComposeAggregateTestCheckFunc(keyKept(e, &id), liveMatchState(e, name)),
-					},
-				},
-			})
+			if row.cli {
+				foreign404ThroughTerraform(t, e, name, row)
+			} else {
+				foreign404Directly(t, e, name, row)
+			}
 		})
 	}
+}
+
+// foreign404Directly runs a row, for a key named name, against the resource's Delete and Read, each call by a fresh
+// provider as each Terraform command is, and checks what foreign404ThroughTerraform checks.
+func foreign404Directly(t *testing.T, e *testEnv, name string, row foreign404Row) {
+	env := e.env()
+	state, _ := faultAfterMint(t, e, env, name, emulator.EndpointRevoke, row.fault)
+	resp := newResourceHarness(t, e, env).delete(state)
+	failedWith(t, resp.Diagnostics, foreign404Error(e, row.said))
+	if !resp.State.Raw.Equal(state.Raw) {
+		t.Error("the failed destroy changed state")
+	}
+	e.emu.ClearFaults()
+	// The key is still live, and the next refresh keeps it as it is.
+	keyHolds(t, e, env, name, state)
+	destroyDirectly(t, e, env, state)
+}
+
+// foreign404ThroughTerraform runs a row, for a key named name, through Terraform.
+func foreign404ThroughTerraform(t *testing.T, e *testEnv, name string, row foreign404Row) {
+	var id string
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{Config: keyConfig(name), Check: captureAttr(keyAddr, "id", &id)},
+			{
+				PreConfig: func() {
+					inject(e, emulator.EndpointRevoke, row.fault)
+				},
+				Config:      keyConfig(name),
+				Destroy:     true,
+				ExpectError: foreign404Error(e, row.said),
+			},
+			{
+				PreConfig:        e.emu.ClearFaults,
+				Config:           keyConfig(name),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            tfresource.ComposeAggregateTestCheckFunc(keyKept(e, &id), liveMatchState(e, name)),
+			},
+		},
+	})
 }
 
 // Both data sources fail, saying what to set, when a hosted organization's routing refuses them.
