@@ -257,7 +257,7 @@ func startServer(t *testing.T, env ...string) serverVars {
 // credential, and its ADMIN_TOKEN as adminToken.
 func envOn(t *testing.T, vars serverVars) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, endpoint: vars["MOLECULE_SERVER_URL"], token: vars["MOLECULE_SERVER_ORG_KEY"],
+	e := &testEnv{t: t, clock: client.SystemClock{}, endpoint: vars["MOLECULE_SERVER_URL"], token: vars["MOLECULE_SERVER_ORG_KEY"],
 		adminToken: vars["MOLECULE_SERVER_ADMIN_TOKEN"], databaseURL: vars["MOLECULE_SERVER_DATABASE_URL"]}
 	api, err := client.New(client.Config{Endpoint: e.endpoint, Token: e.token, UserAgent: "molecule-acc-test", MaxRetries: 2,
 		SnapshotMaxAge: time.Nanosecond})
