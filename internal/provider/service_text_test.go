@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
@@ -176,41 +177,46 @@ func TestCLI_terraformQueryAnyName(t *testing.T) {
 	}
 }
 
-// A key with any name the service holds is found by that name and imported by its id, with an
-// empty plan after.
+// A key with any name the service holds is found by that name and imported by its id (import
+// blocks, one Terraform run for every name), with an empty plan after.
 func TestAccOrgAPIKeyResource_importAnyName(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, emulatorOnly)
+	var lookups, imports, resources strings.Builder
+	var found []statecheck.StateCheck
+	var noops []plancheck.PlanCheck
+	var importedAsListed []tfresource.TestCheckFunc
+	var requests *requestCounter // taken once every key is seeded
 	for _, tc := range typedNames {
-		t.Run(tc.label, func(t *testing.T) {
-			k := e.seed(tc.name)
-			requests := e.countRequests()
-			config := "resource \"molecule_org_api_key\" \"test\" {\n  name = " + hclString(tc.name) + "\n}\n"
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				Steps: []tfresource.TestStep{
-					{
-						Config: fmt.Sprintf("data \"molecule_org_api_key\" \"test\" {\n  name = %s\n}\n", hclString(tc.name)),
-						ConfigStateChecks: []statecheck.StateCheck{
-							statecheck.ExpectKnownValue("data.molecule_org_api_key.test", tfjsonpath.New("id"), knownvalue.StringExact(k.ID)),
-						},
-					},
-					{
-						Config:             config,
-						ResourceName:       keyAddr,
-						ImportState:        true,
-						ImportStateId:      k.ID,
-						ImportStatePersist: true,
-						ImportStateCheck:   e.expectImported(k, requests),
-					},
-					{
-						Config: config,
-						ConfigPlanChecks: tfresource.ConfigPlanChecks{
-							PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-						},
-					},
-				},
-			})
+		k := e.seed(tc.name)
+		addr := "molecule_org_api_key." + tc.label
+		fmt.Fprintf(&lookups, "data \"molecule_org_api_key\" %q {\n  name = %s\n}\n", tc.label, hclString(tc.name))
+		fmt.Fprintf(&resources, "resource \"molecule_org_api_key\" %q {\n  name = %s\n}\n", tc.label, hclString(tc.name))
+		fmt.Fprintf(&imports, "import {\n  to = %s\n  id = %q\n}\n", addr, k.ID)
+		found = append(found, statecheck.ExpectKnownValue("data."+addr, tfjsonpath.New("id"), knownvalue.StringExact(k.ID)))
+		noops = append(noops, plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop))
+		importedAsListed = append(importedAsListed, func(s *terraform.State) error {
+			rs, ok := s.RootModule().Resources[addr]
+			if !ok {
+				return fmt.Errorf("%s (%s) is not in state", addr, tc.label)
+			}
+			return e.expectImported(k, requests)([]*terraform.InstanceState{rs.Primary})
 		})
 	}
+	requests = e.countRequests()
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []tfresource.TestStep{
+			{Config: lookups.String(), ConfigStateChecks: found},
+			{
+				Config:           resources.String() + imports.String(),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: noops},
+				Check:            tfresource.ComposeAggregateTestCheckFunc(append(importedAsListed, untouchedSince(requests, "the imports"))...),
+			},
+			{
+				Config:           resources.String(),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
 }
