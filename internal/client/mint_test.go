@@ -125,11 +125,8 @@ func TestMintReconciledLeavesOlderKeysAlone(t *testing.T) {
 	if len(revoked) != 1 || revoked[0] == older.ID {
 		t.Fatalf("revoked %v; want only the orphan, not %s", revoked, older.ID)
 	}
-	live := liveNamed(emu, "shared")
-	slices.Sort(live)
-	want := []string{older.ID, m.ID}
-	slices.Sort(want)
-	if !slices.Equal(live, want) {
+	live, want := liveNamed(emu, "shared"), []string{older.ID, m.ID}
+	if !sameSet(live, want) {
 		t.Fatalf("live %v, want %v", live, want)
 	}
 }
@@ -156,11 +153,8 @@ func TestMintReconciledLeavesForeignKeysAlone(t *testing.T) {
 			if len(revoked) != 1 || revoked[0] == foreign.ID {
 				t.Fatalf("revoked %v; want the lost key only, not %s", revoked, foreign.ID)
 			}
-			live := liveNamed(emu, "agent")
-			slices.Sort(live)
-			want := []string{foreign.ID, m.ID}
-			slices.Sort(want)
-			if !slices.Equal(live, want) {
+			live, want := liveNamed(emu, "agent"), []string{foreign.ID, m.ID}
+			if !sameSet(live, want) {
 				t.Fatalf("live keys %v, want the foreign key and the one minted: %v", live, want)
 			}
 		})
@@ -288,10 +282,7 @@ func TestMintReconciledConcurrentSameName(t *testing.T) {
 			t.Fatalf("mint %d: %v", i, err)
 		}
 	}
-	live := liveNamed(emu, "pool")
-	slices.Sort(live)
-	slices.Sort(minted)
-	if !slices.Equal(live, minted) {
+	if live := liveNamed(emu, "pool"); !sameSet(live, minted) {
 		t.Fatalf("live %v, minted %v: every live key must be one a caller received", live, minted)
 	}
 	if got := len(revokedNamed(emu, "pool")); got != 3 {
@@ -428,11 +419,8 @@ func TestMintReconciledSparesAConcurrentRunsEarlierKey(t *testing.T) {
 	if !emu.IsLive(keyA.ID) {
 		t.Fatalf("run B revoked run A's key %s, minted before B's lost attempt was sent (B revoked %v)", keyA.ID, r.revoked)
 	}
-	live := liveNamed(emu, "pipeline")
-	want := []string{keyA.ID, r.m.ID}
-	slices.Sort(live)
-	slices.Sort(want)
-	if !slices.Equal(live, want) {
+	live, want := liveNamed(emu, "pipeline"), []string{keyA.ID, r.m.ID}
+	if !sameSet(live, want) {
 		t.Fatalf("live keys %v, want exactly A's and B's keys %v: no key may be left untracked", live, want)
 	}
 	if got := revokedNamed(emu, "pipeline"); len(got) != 1 || !slices.Equal(got, r.revoked) {
@@ -602,14 +590,19 @@ func TestMintReconciledLateCommitUnrevokable(t *testing.T) {
 	if !errors.As(r.m.ReconcileErr, &unresolved) {
 		t.Fatalf("ReconcileErr = %v, want an UnresolvedMintError", r.m.ReconcileErr)
 	}
-	live := liveNamed(emu, "late-stuck")
-	slices.Sort(live)
-	want := []string{r.m.ID, late.ID}
-	slices.Sort(want)
-	if !slices.Equal(live, want) || len(r.revoked) != 0 {
+	live, want := liveNamed(emu, "late-stuck"), []string{r.m.ID, late.ID}
+	if !sameSet(live, want) || len(r.revoked) != 0 {
 		t.Fatalf("live %v, revoked %v; want the returned key and the unrevokable late one live, none revoked", live, r.revoked)
 	}
 	if !slices.Equal(unresolved.Candidates, []string{late.ID}) || !strings.Contains(r.m.ReconcileErr.Error(), "revoking the keys it may have created failed") {
 		t.Fatalf("ReconcileErr %q names %v, want the late key %s and why", r.m.ReconcileErr, unresolved.Candidates, late.ID)
 	}
+}
+
+// sameSet reports whether a and b hold the same ids, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
