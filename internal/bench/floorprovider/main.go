@@ -55,7 +55,8 @@ func newFloor() provider.Provider {
 	return floorProvider{real: molecule.New("floor")().(real)}
 }
 
-func (floorProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {}
+func (floorProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+}
 
 func (floorProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{func() resource.Resource { return &keyResource{schemaOf: molecule.NewOrgAPIKeyResource()} }}
