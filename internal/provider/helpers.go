@@ -408,6 +408,19 @@ func (a attrValues) string(name string) types.String {
 	return types.StringValue(s)
 }
 
+// bool is the attribute name as a types.Bool; an attribute of another type reads as null.
+func (a attrValues) bool(name string) types.Bool {
+	v, ok := a[name]
+	var b bool
+	switch {
+	case ok && !v.IsKnown():
+		return types.BoolUnknown()
+	case !ok || v.IsNull() || v.As(&b) != nil:
+		return types.BoolNull()
+	}
+	return types.BoolValue(b)
+}
+
 // setString sets the attribute name to s.
 func (a attrValues) setString(name string, s types.String) {
 	switch {
