@@ -224,9 +224,12 @@ Three configurations, each at N = %s:
   quota, request limit and 500-key list cap switched off so that N keys can be minted and listed.
 - **no-I/O**: the same configuration run by `+"`internal/bench/floorprovider`"+`, a provider with the same
   address, the same schema (a unit test compares the two) and the same framework that does no I/O:
-  its resource reads and writes the whole model (`+"`req.Plan.Get`, `resp.State.Set`"+`) in each method,
-  as most framework providers do, and makes up ids and keys locally. It is the framework's floor
-  for this schema: what any provider of it pays before talking to a service.
+  written as most framework providers are, its resource reads and writes the whole model
+  (`+"`req.Plan.Get`, `resp.State.Set`"+`) in each method and declares `+"`UseStateForUnknown`"+` and
+  `+"`RequiresReplace`"+` plan modifiers, and it makes up ids and keys locally. It runs with the
+  provider's own log settings (the SDK's logging off, as the provider sets it when Terraform
+  collects no logs). It is the framework's floor for this schema: what a provider of it pays
+  before talking to a service.
 - **terraform_data**: N `+"`terraform_data`"+` resources (`+"`count = N`, `input = \"bench-${count.index}\"`"+`): the same
   commands with no provider plugin at all, i.e. what Terraform core costs by itself.
 

@@ -142,6 +142,16 @@ func (m *orgAPIKeyResourceModel) readAttrs(a attrValues) {
 	}
 }
 
+// readModel reads a state, plan or configuration of the resource: the model of its string
+// attributes, and all of its attributes, to write back what changed.
+func readModel(v tftypes.Value, diags *diag.Diagnostics) (orgAPIKeyResourceModel, attrValues) {
+	var m orgAPIKeyResourceModel
+	attrs, d := objectAttrs(v)
+	diags.Append(d...)
+	m.readAttrs(attrs)
+	return m, attrs
+}
+
 // writeAttrs sets the model's string attributes in a; rotation_triggers keeps what a holds.
 func (m *orgAPIKeyResourceModel) writeAttrs(a attrValues) {
 	for name, v := range m.stringAttrs() {
@@ -292,7 +302,7 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"between `" + durationText(minLifetime) + "` and `" + durationText(maxLifetime) + "`. The service expires " +
 					"the key then (`expires_at`), and the first plan that refreshes it afterwards replaces it. `rotate_after` " +
 					"must be shorter. Changing it replaces the key. Unset by default: the key never expires.",
-				Validators:    []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
+				Validators: []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
 			},
 			"expires_at": schema.StringAttribute{
 				Computed: true,
@@ -331,8 +341,7 @@ func (r *orgAPIKeyResource) Configure(_ context.Context, req resource.ConfigureR
 
 func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	ctx = r.data.maskSecrets(ctx)
-	var plan orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan, attrs := readModel(req.Plan.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -375,18 +384,16 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 		plan.RotateAt = types.StringNull()
 	}
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.data.now()))...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	plan.writeAttrs(attrs)
+	resp.State.Raw = attrs.object(req.Plan.Raw.Type())
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.ID)...)
 }
 
 func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	attrs, diags := objectAttrs(req.State.Raw)
-	resp.Diagnostics.Append(diags...)
+	state, attrs := readModel(req.State.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var state orgAPIKeyResourceModel
-	state.readAttrs(attrs)
 	// Set before anything can return early. State from a release without identity, or kept by a
 	// CLI without it (Terraform before 1.12), has none, and the framework rejects a read that
 	// leaves it null, even one that keeps the key on an incomplete list or drops it as revoked.
@@ -437,20 +444,20 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 // Update only ever changes rotate_after: everything else forces replacement. The key stays as it
 // is, so no request is made; rotate_at moves with the new setting.
 func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	plan, planned := readModel(req.Plan.Raw, &resp.Diagnostics)
+	state, attrs := readModel(req.State.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	state.RotateAfter = plan.RotateAfter
-	state.RotationTriggers = plan.RotationTriggers
+	attrs["rotation_triggers"] = planned["rotation_triggers"]
 	if err := state.setRotateAt(); err != nil {
 		resp.Diagnostics.AddError("Unable to Update Org API Key",
 			fmt.Sprintf("Key %s: %s. State was left unchanged.", state.ID.ValueString(), err))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	state.writeAttrs(attrs)
+	resp.State.Raw = attrs.object(req.State.Raw.Type())
 	// The planned identity is the prior one: null on a CLI that keeps no identity (Terraform before
 	// 1.12), and the framework rejects an update that leaves it null.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
@@ -466,12 +473,9 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	planned, diags := objectAttrs(req.Plan.Raw)
-	resp.Diagnostics.Append(diags...)
-	prior, diags := objectAttrs(req.State.Raw)
-	resp.Diagnostics.Append(diags...)
-	config, diags := objectAttrs(req.Config.Raw)
-	resp.Diagnostics.Append(diags...)
+	_, planned := readModel(req.Plan.Raw, &resp.Diagnostics)
+	state, prior := readModel(req.State.Raw, &resp.Diagnostics)
+	config, configured := readModel(req.Config.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -480,7 +484,7 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if existing {
 		for _, name := range keptAttrs {
 			// An unknown configured value (a name from another resource) stays unknown.
-			if !planned[name].IsKnown() && config[name].IsKnown() {
+			if !planned[name].IsKnown() && configured[name].IsKnown() {
 				planned[name] = prior[name]
 			}
 		}
@@ -490,13 +494,12 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 			}
 		}
 	}
-	var plan, state orgAPIKeyResourceModel
+	var plan orgAPIKeyResourceModel
 	plan.readAttrs(planned)
-	state.readAttrs(prior)
 	if existing {
 		plan.CreatedAt = state.CreatedAt
 	}
-	if !validNameToMint(config.string("name"), existing, state.Name, &resp.Diagnostics) {
+	if !validNameToMint(config.Name, existing, state.Name, &resp.Diagnostics) {
 		return
 	}
 	if err := plan.setRotateAt(); err != nil {
@@ -580,13 +583,10 @@ func replaceAt(resp *resource.ModifyPlanResponse, planned *types.String, attr st
 
 // ValidateConfig refuses a rotation that would come after the key expires.
 func (r *orgAPIKeyResource) ValidateConfig(_ context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	attrs, diags := objectAttrs(req.Config.Raw)
-	resp.Diagnostics.Append(diags...)
+	cfg, _ := readModel(req.Config.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var cfg orgAPIKeyResourceModel
-	cfg.readAttrs(attrs)
 	lifetime, limited := cfg.lifetime()
 	if !limited || cfg.RotateAfter.IsNull() || cfg.RotateAfter.IsUnknown() {
 		return
@@ -600,8 +600,7 @@ func (r *orgAPIKeyResource) ValidateConfig(_ context.Context, req resource.Valid
 }
 
 func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	state, _ := readModel(req.State.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
