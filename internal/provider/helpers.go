@@ -397,40 +397,21 @@ func objectAttrs(v tftypes.Value) (attrValues, diag.Diagnostics) {
 
 // string is the attribute name as a types.String; an attribute of another type reads as null.
 func (a attrValues) string(name string) types.String {
-	v, ok := a[name]
-	var s string
-	switch {
-	case ok && !v.IsKnown():
-		return types.StringUnknown()
-	case !ok || v.IsNull() || v.As(&s) != nil:
-		return types.StringNull()
-	}
-	return types.StringValue(s)
+	v, _ := types.StringType.ValueFromTerraform(context.Background(), a[name])
+	s, _ := v.(types.String)
+	return s
 }
 
 // bool is the attribute name as a types.Bool; an attribute of another type reads as null.
 func (a attrValues) bool(name string) types.Bool {
-	v, ok := a[name]
-	var b bool
-	switch {
-	case ok && !v.IsKnown():
-		return types.BoolUnknown()
-	case !ok || v.IsNull() || v.As(&b) != nil:
-		return types.BoolNull()
-	}
-	return types.BoolValue(b)
+	v, _ := types.BoolType.ValueFromTerraform(context.Background(), a[name])
+	b, _ := v.(types.Bool)
+	return b
 }
 
 // setString sets the attribute name to s.
 func (a attrValues) setString(name string, s types.String) {
-	switch {
-	case s.IsUnknown():
-		a[name] = tftypes.NewValue(tftypes.String, tftypes.UnknownValue)
-	case s.IsNull():
-		a[name] = tftypes.NewValue(tftypes.String, nil)
-	default:
-		a[name] = tftypes.NewValue(tftypes.String, s.ValueString())
-	}
+	a[name], _ = s.ToTerraformValue(context.Background())
 }
 
 // object is the value of type typ (the one the attributes came in) holding the attributes.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -22,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	molecule "github.com/molecule-ai/terraform-provider-molecule/internal/provider"
@@ -36,8 +38,8 @@ func main() {
 	}
 }
 
-// real is the provider whose schema the floor serves. It is never configured.
-type real interface {
+// fullProvider is the real provider, whose schema the floor serves. It is never configured.
+type fullProvider interface {
 	provider.Provider
 	provider.ProviderWithEphemeralResources
 	provider.ProviderWithListResources
@@ -45,24 +47,36 @@ type real interface {
 }
 
 var (
-	_ real              = floorProvider{}
+	_ fullProvider      = floorProvider{}
 	_ resource.Resource = (*keyResource)(nil)
 )
 
 // floorProvider serves the real provider's name and schema, and configures nothing.
 type floorProvider struct {
-	real
+	real fullProvider
 }
 
 func newFloor() provider.Provider {
-	return floorProvider{real: molecule.New("floor")().(real)}
+	full, ok := molecule.New("floor")().(fullProvider)
+	if !ok {
+		panic("the provider no longer serves every object type the floor wraps")
+	}
+	return floorProvider{real: full}
+}
+
+func (p floorProvider) Metadata(ctx context.Context, req provider.MetadataRequest, resp *provider.MetadataResponse) {
+	p.real.Metadata(ctx, req, resp)
+}
+
+func (p floorProvider) Schema(ctx context.Context, req provider.SchemaRequest, resp *provider.SchemaResponse) {
+	p.real.Schema(ctx, req, resp)
 }
 
 func (floorProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
 }
 
 func (floorProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{func() resource.Resource { return &keyResource{schemaOf: molecule.NewOrgAPIKeyResource()} }}
+	return []func() resource.Resource{newKeyResource}
 }
 
 func (p floorProvider) DataSources(ctx context.Context) []func() datasource.DataSource {
@@ -115,7 +129,15 @@ func (noAction) Invoke(context.Context, action.InvokeRequest, *action.InvokeResp
 
 // keyResource is molecule_org_api_key without a service: a key is a random id and plaintext.
 type keyResource struct {
-	schemaOf resource.Resource // the real resource, for its name and schema
+	schemaOf resource.ResourceWithIdentity // the real resource, for its name and schemas
+}
+
+func newKeyResource() resource.Resource {
+	key, ok := molecule.NewOrgAPIKeyResource().(resource.ResourceWithIdentity)
+	if !ok {
+		panic("molecule_org_api_key has no identity schema")
+	}
+	return &keyResource{schemaOf: key}
 }
 
 // keyModel is the resource's whole state, read and written in one piece as most providers do.
@@ -165,7 +187,7 @@ func (r *keyResource) Schema(ctx context.Context, req resource.SchemaRequest, re
 }
 
 func (r *keyResource) IdentitySchema(ctx context.Context, req resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
-	r.schemaOf.(resource.ResourceWithIdentity).IdentitySchema(ctx, req, resp)
+	r.schemaOf.IdentitySchema(ctx, req, resp)
 }
 
 // rotateAt is created_at plus rotate_after, as the real resource computes it.
@@ -214,31 +236,27 @@ func (r *keyResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if d, err := time.ParseDuration(m.Lifetime.ValueString()); err == nil {
 		m.ExpiresAt = types.StringValue(time.Now().Add(d).UTC().Format(time.RFC3339))
 	}
-	m.RotateAt = m.rotateAt()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, identityModel{ID: m.ID})...)
+	resp.Diagnostics.Append(m.save(ctx, &resp.State, resp.Identity)...)
 }
 
 func (r *keyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m keyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	m.RotateAt = m.rotateAt()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, identityModel{ID: m.ID})...)
+	resp.Diagnostics.Append(m.save(ctx, &resp.State, resp.Identity)...)
 }
 
 func (r *keyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var m keyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+	resp.Diagnostics.Append(m.save(ctx, &resp.State, resp.Identity)...)
+}
+
+// save writes m, with the rotate_at it implies, to state, and its id to the identity.
+func (m *keyModel) save(ctx context.Context, state *tfsdk.State, identity *tfsdk.ResourceIdentity) diag.Diagnostics {
 	m.RotateAt = m.rotateAt()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, identityModel{ID: m.ID})...)
+	diags := state.Set(ctx, m)
+	diags.Append(identity.Set(ctx, identityModel{ID: m.ID})...)
+	return diags
 }
 
 // Delete has nothing to revoke: the framework removes the state.
