@@ -13,6 +13,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -51,17 +54,6 @@ func NewOrgAPIKeyResource() resource.Resource {
 type orgAPIKeyResource struct {
 	data *providerData
 }
-
-// The attributes ModifyPlan plans in one pass, as the framework's plan modifiers UseStateForUnknown
-// and RequiresReplace would one attribute at a time: each of those walks and rebuilds the whole
-// plan, and together they cost more than a third of planning a key that has not changed.
-var (
-	// keptAttrs keep their value in state when the plan leaves them unknown: what the service
-	// assigned at mint does not change in an update.
-	keptAttrs = []string{"id", "name", "prefix", "key", "created_by", "created_at", "last_used_at", "expires_at"}
-	// replacingAttrs replace the key when their planned value differs from state.
-	replacingAttrs = []string{"name", "lifetime", "rotation_triggers"}
-)
 
 // checkedAtKey names the private state entry with the time the provider last checked the key
 // against the service: at its mint, or at the latest refresh. It is the "now" against which
@@ -236,6 +228,7 @@ func (r *orgAPIKeyResource) Metadata(_ context.Context, req resource.MetadataReq
 }
 
 func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "An org-scoped API key. Creating the resource mints a key and stores its plaintext " +
 			"in state as the sensitive `key` attribute; destroying it revokes the key at once.\n\n" +
@@ -248,6 +241,7 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Computed: true,
 				MarkdownDescription: "Key identifier assigned by the service: an opaque string (a UUID on the deployed " +
 					"service). Used to import and to revoke.",
+				PlanModifiers: keep,
 			},
 			"name": schema.StringAttribute{
 				Optional: true,
@@ -255,33 +249,39 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Name shown in Canvas and in the audit trail, such as `ci-bot`. **Required to mint a " +
 					"key**: at most 100 bytes of UTF-8, not blank, no control characters, checked at plan time. Not unique. " +
 					"Changing it replaces the key; leaving it unset keeps an imported key's name as the service holds it.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
 			},
 			"prefix": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "The first 8 characters of the plaintext, as Canvas shows the key (`UyJhAK6q…`) and as " +
 					"`created_by = \"org-token:<prefix>\"` names the keys this key mints. Not secret on its own.",
+				PlanModifiers: keep,
 			},
 			"key": schema.StringAttribute{
 				Computed:  true,
 				Sensitive: true,
 				MarkdownDescription: "The plaintext key, sent as `Authorization: Bearer <key>`. Set once, from the mint " +
 					"response, and kept in state from then on: the service never shows it again. Null for an imported key.",
+				PlanModifiers: keep,
 			},
 			"created_by": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "Who minted the key: `admin-token`, `org-token:<prefix>` (an org key, by its " +
 					"`prefix`) or `session` (a person in Canvas). Read from the list of keys after the mint; null if that " +
 					"list could not be read.",
+				PlanModifiers: keep,
 			},
 			"created_at": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "When the key was minted, RFC 3339 in UTC (to the second). Taken from the list of keys " +
 					"when the mint response has none, as on the deployed service.",
+				PlanModifiers: keep,
 			},
 			"last_used_at": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "When the key last authenticated a request, RFC 3339 in UTC; null if never used. " +
 					"Refreshed on every read; a change never causes a diff.",
+				PlanModifiers: keep,
 			},
 			"rotate_after": schema.StringAttribute{
 				Optional: true,
@@ -302,13 +302,15 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"between `" + durationText(minLifetime) + "` and `" + durationText(maxLifetime) + "`. The service expires " +
 					"the key then (`expires_at`), and the first plan that refreshes it afterwards replaces it. `rotate_after` " +
 					"must be shorter. Changing it replaces the key. Unset by default: the key never expires.",
-				Validators: []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{durationValidator{min: minLifetime, max: maxLifetime}},
 			},
 			"expires_at": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "When the key expires, RFC 3339 in UTC, as the service reports it: its mint time plus " +
 					"`lifetime`. Null when the key never expires (no `lifetime`, a key imported without an expiry, or a " +
 					"service that ignores it).",
+				PlanModifiers: keep,
 			},
 			"rotation_triggers": schema.MapAttribute{
 				ElementType: types.StringType,
@@ -316,6 +318,7 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Arbitrary strings that replace the key when any of them changes, or when an entry " +
 					"is added or removed: for rotation driven by other resources or by a version number you bump. " +
 					"Not sent to the service.",
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},
 		},
 	}
@@ -473,29 +476,14 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	_, planned := readModel(req.Plan.Raw, &resp.Diagnostics)
-	state, prior := readModel(req.State.Raw, &resp.Diagnostics)
-	config, configured := readModel(req.Config.Raw, &resp.Diagnostics)
+	plan, planned := readModel(req.Plan.Raw, &resp.Diagnostics)
+	state, _ := readModel(req.State.Raw, &resp.Diagnostics)
+	config, _ := readModel(req.Config.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	// A new key's rotate_at waits for the mint's created_at: setRotateAt leaves it unknown.
 	existing := !req.State.Raw.IsNull()
-	if existing {
-		for _, name := range keptAttrs {
-			// An unknown configured value (a name from another resource) stays unknown.
-			if !planned[name].IsKnown() && configured[name].IsKnown() {
-				planned[name] = prior[name]
-			}
-		}
-		for _, name := range replacingAttrs {
-			if !planned[name].Equal(prior[name]) {
-				resp.RequiresReplace = append(resp.RequiresReplace, path.Root(name))
-			}
-		}
-	}
-	var plan orgAPIKeyResourceModel
-	plan.readAttrs(planned)
 	if existing {
 		plan.CreatedAt = state.CreatedAt
 	}

@@ -20,9 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -164,26 +161,8 @@ func (r *keyResource) Metadata(ctx context.Context, req resource.MetadataRequest
 	r.schemaOf.Metadata(ctx, req, resp)
 }
 
-// Schema is the real resource's, with the plan modifiers a conventional provider declares where
-// the real one plans in its ModifyPlan: computed values kept from state, and the attributes whose
-// change replaces the key. Plan modifiers are not part of the schema Terraform receives.
 func (r *keyResource) Schema(ctx context.Context, req resource.SchemaRequest, resp *resource.SchemaResponse) {
 	r.schemaOf.Schema(ctx, req, resp)
-	for name, a := range resp.Schema.Attributes {
-		switch a := a.(type) {
-		case schema.StringAttribute:
-			if a.Computed && name != "rotate_at" {
-				a.PlanModifiers = append(a.PlanModifiers, stringplanmodifier.UseStateForUnknown())
-			}
-			if name == "name" || name == "lifetime" {
-				a.PlanModifiers = append(a.PlanModifiers, stringplanmodifier.RequiresReplace())
-			}
-			resp.Schema.Attributes[name] = a
-		case schema.MapAttribute:
-			a.PlanModifiers = append(a.PlanModifiers, mapplanmodifier.RequiresReplace())
-			resp.Schema.Attributes[name] = a
-		}
-	}
 }
 
 func (r *keyResource) IdentitySchema(ctx context.Context, req resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
