@@ -225,8 +225,8 @@ Three configurations, each at N = %s:
 - **no-I/O**: the same configuration run by `+"`internal/bench/floorprovider`"+`, a provider with the same
   address, the same schema (a unit test compares the two) and the same framework that does no I/O:
   written as most framework providers are, its resource reads and writes the whole model
-  (`+"`req.Plan.Get`, `resp.State.Set`"+`) in each method and declares `+"`UseStateForUnknown`"+` and
-  `+"`RequiresReplace`"+` plan modifiers, and it makes up ids and keys locally. It runs with the
+  (`+"`req.Plan.Get`, `resp.State.Set`"+`) in each method, with the real resource's schema, plan
+  modifiers and validators, and it makes up ids and keys locally. It runs with the
   provider's own log settings (the SDK's logging off, as the provider sets it when Terraform
   collects no logs). It is the framework's floor for this schema: what a provider of it pays
   before talking to a service.

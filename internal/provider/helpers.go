@@ -376,9 +376,9 @@ func mintQuotaDetail(name string, info *client.RateLimitInfo, now time.Time) str
 
 // attrValues is an object of state, plan or configuration as Terraform sends it, attribute by
 // attribute. The refresh and plan of every key go through it instead of the framework's
-// reflection over a whole model (Get and Set), which costs more than the rest of those calls: it
-// reads the attributes a method needs and writes back the ones it changes, and every other
-// attribute stays exactly as it came.
+// reflection over a whole model (Get and Set), which compiles a regular expression per struct
+// tag on every call: a method reads the attributes it needs and writes back the ones it changes,
+// and every other attribute stays exactly as it came.
 type attrValues map[string]tftypes.Value
 
 // objectAttrs splits an object value into its attributes; a null object (no prior state) has none.

@@ -104,8 +104,8 @@ type orgAPIKeyIdentityModel struct {
 var identityType = tftypes.Object{AttributeTypes: map[string]tftypes.Type{"id": tftypes.String}}
 
 // setIdentity records id as the resource's identity, which the framework hands every method of a
-// resource with an identity schema to fill. The value is built directly: it is one attribute, and
-// the framework's reflection over a model would cost more than the rest of a refresh.
+// resource with an identity schema to fill. The value is built directly, without the framework's
+// reflection over a model (see attrValues): it is one attribute.
 func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, id types.String) diag.Diagnostics {
 	v, err := id.ToTerraformValue(ctx)
 	if err != nil {
