@@ -18,7 +18,10 @@ type Clock interface {
 // SystemClock is the real clock, the default.
 type SystemClock struct{}
 
-func (SystemClock) Now() time.Time                         { return time.Now() }
+// Now is time.Now.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// After is time.After.
 func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // sleep waits d on clock and reports true, or false as soon as ctx ends.
