@@ -1,7 +1,9 @@
-// Command bench measures what the provider costs on top of Terraform itself. For each N it runs
-// apply, plan and destroy over N molecule_org_api_key resources against an in-process emulator,
-// and the same commands over N terraform_data resources (no plugin at all: the floor), then
-// writes medians, ratios, API requests, and the provider's memory and CPU to a markdown file.
+// Command bench measures what the provider costs on top of Terraform and of the plugin framework.
+// For each N it runs apply, plan and destroy over N molecule_org_api_key resources against an
+// in-process emulator, the same over the no-I/O provider of internal/bench/floorprovider (same
+// address and schema, no service: the framework floor), and over N terraform_data resources (no
+// plugin at all), then writes medians, ratios, API requests, and the plugins' memory and CPU to a
+// markdown file.
 // `make bench` builds the provider and runs it; nothing leaves this machine.
 package main
 
@@ -26,7 +28,8 @@ import (
 
 const (
 	kindProvider = "provider"
-	kindFloor    = "floor"
+	kindNoIO     = "no-io"
+	kindCore     = "terraform_data"
 
 	cmdApply   = "apply"
 	cmdPlan    = "plan"
@@ -34,6 +37,9 @@ const (
 )
 
 var commandNames = []string{cmdApply, cmdPlan, cmdDestroy}
+
+// kinds are the configurations, in the order each cycle runs them.
+var kinds = []string{kindProvider, kindNoIO, kindCore}
 
 type options struct {
 	providerDir string
@@ -112,7 +118,7 @@ func (o options) runsFor(n int) int {
 // sample is one command of one cycle.
 type sample struct {
 	measurement
-	requests map[string]int // per emulator endpoint; nil for the floor
+	requests map[string]int // per emulator endpoint; nil without an emulator
 }
 
 type seriesKey struct {
@@ -140,9 +146,9 @@ func run(ctx context.Context, o options) error {
 	for _, n := range o.sizes {
 		runs := o.runsFor(n)
 		for i := 1; i <= runs; i++ {
-			// Alternating the two configurations spreads drift in machine load over both.
-			for _, kind := range []string{kindProvider, kindFloor} {
-				fmt.Printf("N=%-5d run %d/%d %-8s", n, i, runs, kind)
+			// Alternating the configurations spreads drift in machine load over all of them.
+			for _, kind := range kinds {
+				fmt.Printf("N=%-5d run %d/%d %-15s", n, i, runs, kind)
 				profileDir := ""
 				if kind == kindProvider && i == 1 && n == slices.Max(o.sizes) {
 					profileDir = filepath.Join(root, "profile")
@@ -181,7 +187,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	env := slices.Clone(tc.baseEnv)
+	env := slices.Clone(tc.plugins[kind].env)
 
 	var emu *emulator.Server
 	if kind == kindProvider {
@@ -201,7 +207,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 		return nil, err
 	}
 
-	init, err := tc.runTerraform(ctx, dir, env, "init", "-input=false", "-no-color")
+	init, err := tc.runTerraform(ctx, kind, dir, env, "init", "-input=false", "-no-color")
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +227,7 @@ func runCycle(ctx context.Context, tc *toolchain, root, kind string, n, parallel
 			}
 			cmdEnv = append(append([]string(nil), env...), "MOLECULE_PROVIDER_CPUPROFILE_DIR="+profileDir)
 		}
-		r, err := tc.runTerraform(ctx, dir, cmdEnv, commandArgs(c, parallelism)...)
+		r, err := tc.runTerraform(ctx, kind, dir, cmdEnv, commandArgs(c, parallelism)...)
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +280,7 @@ func check(command string, r measurement, emu *emulator.Server, n int) error {
 }
 
 func configFor(kind string, n int) string {
-	if kind == kindFloor {
+	if kind == kindCore {
 		return fmt.Sprintf(`resource "terraform_data" "bench" {
   count = %d
   input = "bench-${count.index}"
@@ -305,7 +311,7 @@ func cpuProfileTop(ctx context.Context, tc *toolchain, dir string) string {
 	if len(profiles) == 0 {
 		return ""
 	}
-	args := append([]string{"tool", "pprof", "-top", "-cum", "-nodecount=25", tc.providerExe}, profiles...)
+	args := append([]string{"tool", "pprof", "-top", "-cum", "-nodecount=25", tc.plugins[kindProvider].exe}, profiles...)
 	out, err := exec.CommandContext(ctx, "go", args...).Output()
 	if err != nil {
 		return "pprof failed: " + err.Error()

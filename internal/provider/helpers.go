@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
@@ -371,4 +372,49 @@ func mintQuotaDetail(name string, info *client.RateLimitInfo, now time.Time) str
 		"continues with the keys still missing. The provider fails at once rather than hold the apply for longer "+
 		"than max_retry_wait. "+
 		"To mint many keys, apply them in batches of at most 10 an hour.", name, quota, refill)
+}
+
+// attrValues is an object of state, plan or configuration as Terraform sends it, attribute by
+// attribute. The refresh and plan of every key go through it instead of the framework's
+// reflection over a whole model (Get and Set), which compiles a regular expression per struct
+// tag on every call: a method reads the attributes it needs and writes back the ones it changes,
+// and every other attribute stays exactly as it came.
+type attrValues map[string]tftypes.Value
+
+// objectAttrs splits an object value into its attributes; a null object (no prior state) has none.
+func objectAttrs(v tftypes.Value) (attrValues, diag.Diagnostics) {
+	m := map[string]tftypes.Value{}
+	if v.IsNull() {
+		return m, nil
+	}
+	if err := v.As(&m); err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Unexpected Terraform Value", fmt.Sprintf("This is a bug in the provider; please report it: %s.", err))
+		return nil, diags
+	}
+	return m, nil
+}
+
+// string is the attribute name as a types.String; an attribute of another type reads as null.
+func (a attrValues) string(name string) types.String {
+	v, _ := types.StringType.ValueFromTerraform(context.Background(), a[name])
+	s, _ := v.(types.String)
+	return s
+}
+
+// bool is the attribute name as a types.Bool; an attribute of another type reads as null.
+func (a attrValues) bool(name string) types.Bool {
+	v, _ := types.BoolType.ValueFromTerraform(context.Background(), a[name])
+	b, _ := v.(types.Bool)
+	return b
+}
+
+// setString sets the attribute name to s.
+func (a attrValues) setString(name string, s types.String) {
+	a[name], _ = s.ToTerraformValue(context.Background())
+}
+
+// object is the value of type typ (the one the attributes came in) holding the attributes.
+func (a attrValues) object(typ tftypes.Type) tftypes.Value {
+	return tftypes.NewValue(typ, map[string]tftypes.Value(a))
 }

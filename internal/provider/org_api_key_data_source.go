@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
@@ -28,17 +27,6 @@ func NewOrgAPIKeyDataSource() datasource.DataSource {
 
 type orgAPIKeyDataSource struct {
 	data *providerData
-}
-
-type orgAPIKeyDataSourceModel struct {
-	ID         types.String `tfsdk:"id"`
-	Name       types.String `tfsdk:"name"`
-	Prefix     types.String `tfsdk:"prefix"`
-	CreatedBy  types.String `tfsdk:"created_by"`
-	CreatedAt  types.String `tfsdk:"created_at"`
-	LastUsedAt types.String `tfsdk:"last_used_at"`
-	ExpiresAt  types.String `tfsdk:"expires_at"`
-	Expired    types.Bool   `tfsdk:"expired"`
 }
 
 func (d *orgAPIKeyDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -108,8 +96,8 @@ func (d *orgAPIKeyDataSource) Configure(_ context.Context, req datasource.Config
 
 func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	ctx = d.data.maskSecrets(ctx)
-	var cfg orgAPIKeyDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	cfg, diags := objectAttrs(req.Config.Raw)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -120,14 +108,15 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	var matches []client.Token
-	attr, want := "name", cfg.Name.ValueString()
+	id, prefix := cfg.string("id"), cfg.string("prefix")
+	attr, want := "name", cfg.string("name").ValueString()
 	match := func(t client.Token) bool { return t.Name == want }
 	switch {
-	case !cfg.ID.IsNull():
-		attr, want = "id", cfg.ID.ValueString()
+	case !id.IsNull():
+		attr, want = "id", id.ValueString()
 		match = func(t client.Token) bool { return t.ID == want }
-	case !cfg.Prefix.IsNull():
-		attr, want = "prefix", cfg.Prefix.ValueString()
+	case !prefix.IsNull():
+		attr, want = "prefix", prefix.ValueString()
 		match = func(t client.Token) bool { return t.Prefix == want }
 	}
 	for _, t := range snap.Tokens {
@@ -172,18 +161,7 @@ func (d *orgAPIKeyDataSource) Read(ctx context.Context, req datasource.ReadReque
 				"an older key the list does not show may have the same %s. Look the key up by id to be sure.",
 				printable(matches[0].ID), attr, want, snap.Incomplete, attr))
 	}
-	t := matches[0]
-	state := orgAPIKeyDataSourceModel{
-		ID:         types.StringValue(t.ID),
-		Name:       optionalString(t.Name),
-		Prefix:     optionalString(t.Prefix),
-		CreatedBy:  optionalString(t.CreatedBy),
-		CreatedAt:  timeValue(t.CreatedAt),
-		LastUsedAt: optionalTimeValue(t.LastUsedAt),
-		ExpiresAt:  optionalTimeValue(t.ExpiresAt),
-		Expired:    types.BoolValue(t.Expired(d.data.now())),
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.State.Raw = keySummary(matches[0], d.data.now()).object(req.Config.Raw.Type())
 }
 
 // sortTokens orders keys by creation time, then id, so output is stable whatever order the

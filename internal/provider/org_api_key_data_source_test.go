@@ -210,6 +210,19 @@ func fillWithKeys(e *testEnv, n int) []emulator.Key {
 	return out
 }
 
+// orgAPIKeyDataSourceModel is the data source's configuration and state, for the tests to build
+// the one and read the other.
+type orgAPIKeyDataSourceModel struct {
+	ID         types.String `tfsdk:"id"`
+	Name       types.String `tfsdk:"name"`
+	Prefix     types.String `tfsdk:"prefix"`
+	CreatedBy  types.String `tfsdk:"created_by"`
+	CreatedAt  types.String `tfsdk:"created_at"`
+	LastUsedAt types.String `tfsdk:"last_used_at"`
+	ExpiresAt  types.String `tfsdk:"expires_at"`
+	Expired    types.Bool   `tfsdk:"expired"`
+}
+
 // With 500 live keys the service's list may be cut short: a lookup by name or prefix still finds
 // a key but warns that an unlisted older key may share it, and a lookup by id does not warn.
 // With 499 the list is complete and nothing warns.

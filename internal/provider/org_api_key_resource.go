@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
@@ -99,10 +100,55 @@ type orgAPIKeyIdentityModel struct {
 	ID types.String `tfsdk:"id"`
 }
 
+// identityType is the Terraform type of the identity schema's object.
+var identityType = tftypes.Object{AttributeTypes: map[string]tftypes.Type{"id": tftypes.String}}
+
 // setIdentity records id as the resource's identity, which the framework hands every method of a
-// resource with an identity schema to fill.
+// resource with an identity schema to fill. The value is built directly, without the framework's
+// reflection over a model (see attrValues): it is one attribute.
 func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, id types.String) diag.Diagnostics {
-	return identity.Set(ctx, orgAPIKeyIdentityModel{ID: id})
+	v, err := id.ToTerraformValue(ctx)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Unexpected Terraform Value", fmt.Sprintf("This is a bug in the provider; please report it: %s.", err))
+		return diags
+	}
+	identity.Raw = tftypes.NewValue(identityType, map[string]tftypes.Value{"id": v})
+	return nil
+}
+
+// stringAttrs are the model's string attributes by name: all but rotation_triggers, which the
+// refresh and the plan leave as they are.
+func (m *orgAPIKeyResourceModel) stringAttrs() map[string]*types.String {
+	return map[string]*types.String{
+		"id": &m.ID, "name": &m.Name, "prefix": &m.Prefix, "key": &m.Key, "created_by": &m.CreatedBy,
+		"created_at": &m.CreatedAt, "last_used_at": &m.LastUsedAt, "rotate_after": &m.RotateAfter,
+		"rotate_at": &m.RotateAt, "lifetime": &m.Lifetime, "expires_at": &m.ExpiresAt,
+	}
+}
+
+// readAttrs fills the model's string attributes from a; rotation_triggers stays null.
+func (m *orgAPIKeyResourceModel) readAttrs(a attrValues) {
+	for name, v := range m.stringAttrs() {
+		*v = a.string(name)
+	}
+}
+
+// readModel reads a state, plan or configuration of the resource: the model of its string
+// attributes, and all of its attributes, to write back what changed.
+func readModel(v tftypes.Value, diags *diag.Diagnostics) (orgAPIKeyResourceModel, attrValues) {
+	var m orgAPIKeyResourceModel
+	attrs, d := objectAttrs(v)
+	diags.Append(d...)
+	m.readAttrs(attrs)
+	return m, attrs
+}
+
+// writeAttrs sets the model's string attributes in a; rotation_triggers keeps what a holds.
+func (m *orgAPIKeyResourceModel) writeAttrs(a attrValues) {
+	for name, v := range m.stringAttrs() {
+		a.setString(name, *v)
+	}
 }
 
 // setMetadata copies what the service knows; the plaintext key is never among it. A prefix the
@@ -298,8 +344,7 @@ func (r *orgAPIKeyResource) Configure(_ context.Context, req resource.ConfigureR
 
 func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	ctx = r.data.maskSecrets(ctx)
-	var plan orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan, attrs := readModel(req.Plan.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -342,13 +387,13 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 		plan.RotateAt = types.StringNull()
 	}
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.data.now()))...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	plan.writeAttrs(attrs)
+	resp.State.Raw = attrs.object(req.Plan.Raw.Type())
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.ID)...)
 }
 
 func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	state, attrs := readModel(req.State.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -395,26 +440,27 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 			fmt.Sprintf("Key %s: %s. State was left unchanged.", id, err))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	state.writeAttrs(attrs)
+	resp.State.Raw = attrs.object(req.State.Raw.Type())
 }
 
 // Update only ever changes rotate_after: everything else forces replacement. The key stays as it
 // is, so no request is made; rotate_at moves with the new setting.
 func (r *orgAPIKeyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	plan, planned := readModel(req.Plan.Raw, &resp.Diagnostics)
+	state, attrs := readModel(req.State.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	state.RotateAfter = plan.RotateAfter
-	state.RotationTriggers = plan.RotationTriggers
+	attrs["rotation_triggers"] = planned["rotation_triggers"]
 	if err := state.setRotateAt(); err != nil {
 		resp.Diagnostics.AddError("Unable to Update Org API Key",
 			fmt.Sprintf("Key %s: %s. State was left unchanged.", state.ID.ValueString(), err))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	state.writeAttrs(attrs)
+	resp.State.Raw = attrs.object(req.State.Raw.Type())
 	// The planned identity is the prior one: null on a CLI that keeps no identity (Terraform before
 	// 1.12), and the framework rejects an update that leaves it null.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
@@ -430,22 +476,18 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan, planned := readModel(req.Plan.Raw, &resp.Diagnostics)
+	state, _ := readModel(req.State.Raw, &resp.Diagnostics)
+	config, _ := readModel(req.Config.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	// A new key's rotate_at waits for the mint's created_at: setRotateAt leaves it unknown.
 	existing := !req.State.Raw.IsNull()
-	var state orgAPIKeyResourceModel
 	if existing {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
 		plan.CreatedAt = state.CreatedAt
 	}
-	if !r.validNameToMint(ctx, req.Config, existing, state.Name, &resp.Diagnostics) {
+	if !validNameToMint(config.Name, existing, state.Name, &resp.Diagnostics) {
 		return
 	}
 	if err := plan.setRotateAt(); err != nil {
@@ -472,18 +514,18 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 				"revoked. This plan replaces it with a new key and revokes the expired one. Set rotate_after shorter than "+
 				"lifetime, and run plan and apply on a schedule, to replace keys before they expire.",
 				state.ID.ValueString(), state.Name.ValueString(), expiresAt.Format(time.RFC3339)))
-		r.replaceAt(ctx, resp, &plan, "expires_at")
+		replaceAt(resp, &plan.ExpiresAt, "expires_at")
 	case checked && rotates && !checkedAt.Before(rotateAt):
 		resp.Diagnostics.AddWarning("Org API Key Due for Rotation",
 			fmt.Sprintf("Key %s (%q) is due for rotation: rotate_at %s has passed; this plan replaces it with a new key. "+
 				"With lifecycle { create_before_destroy = true } the new key is minted before the old one is revoked.",
 				state.ID.ValueString(), state.Name.ValueString(), rotateAt.Format(time.RFC3339)))
-		r.replaceAt(ctx, resp, &plan, "rotate_at")
+		replaceAt(resp, &plan.RotateAt, "rotate_at")
 	}
 	if !existing {
 		// Known at plan time when nothing will expire; otherwise the mint says when.
 		if _, ok := plan.lifetime(); !ok && !plan.Lifetime.IsUnknown() {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("expires_at"), types.StringNull())...)
+			plan.ExpiresAt = types.StringNull()
 		}
 		// Terraform plans the new key of a replacement as a create of its own, so every key the
 		// plan mints is counted here once.
@@ -491,19 +533,19 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 			resp.Diagnostics.AddWarning(summary, detail)
 		}
 	}
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("rotate_at"), plan.RotateAt)...)
+	planned.setString("rotate_at", plan.RotateAt)
+	planned.setString("expires_at", plan.ExpiresAt)
+	resp.Plan.Raw = planned.object(req.Plan.Raw.Type())
 }
 
 // validNameToMint checks the name the configuration gives a key about to be minted: a new one, or
 // the replacement a new name makes (checked at plan, before a replacement revokes the old key).
 // The service's rules apply to what Terraform mints, never to what the service already holds: an
 // existing key keeps whatever name it has, and dropping name from its configuration keeps it too.
-func (r *orgAPIKeyResource) validNameToMint(ctx context.Context, config tfsdk.Config, existing bool, current types.String, diags *diag.Diagnostics) bool {
-	var name types.String
-	diags.Append(config.GetAttribute(ctx, path.Root("name"), &name)...)
+func validNameToMint(name types.String, existing bool, current types.String, diags *diag.Diagnostics) bool {
 	switch {
-	case diags.HasError() || name.IsUnknown():
-		return !diags.HasError()
+	case name.IsUnknown():
+		return true
 	case existing && (name.IsNull() || name.Equal(current)):
 		return true
 	case name.IsNull():
@@ -519,22 +561,17 @@ func (r *orgAPIKeyResource) validNameToMint(ctx context.Context, config tfsdk.Co
 	return true
 }
 
-// replaceAt makes the plan replace the key because of the computed attribute attr: an unknown
-// value is what makes Terraform honour the replacement, as it replaces only when the value at a
-// RequiresReplace path differs from state.
-func (r *orgAPIKeyResource) replaceAt(ctx context.Context, resp *resource.ModifyPlanResponse, plan *orgAPIKeyResourceModel, attr string) {
-	if attr == "rotate_at" {
-		plan.RotateAt = types.StringUnknown()
-	} else {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attr), types.StringUnknown())...)
-	}
+// replaceAt makes the plan replace the key because of the computed attribute attr, whose planned
+// value is planned: an unknown value is what makes Terraform honour the replacement, as it
+// replaces only when the value at a RequiresReplace path differs from state.
+func replaceAt(resp *resource.ModifyPlanResponse, planned *types.String, attr string) {
+	*planned = types.StringUnknown()
 	resp.RequiresReplace = append(resp.RequiresReplace, path.Root(attr))
 }
 
 // ValidateConfig refuses a rotation that would come after the key expires.
-func (r *orgAPIKeyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var cfg orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+func (r *orgAPIKeyResource) ValidateConfig(_ context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	cfg, _ := readModel(req.Config.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -551,8 +588,7 @@ func (r *orgAPIKeyResource) ValidateConfig(ctx context.Context, req resource.Val
 }
 
 func (r *orgAPIKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state orgAPIKeyResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	state, _ := readModel(req.State.Raw, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/client"
 )
@@ -30,14 +31,6 @@ type orgAPIKeysDataSource struct {
 	data *providerData
 }
 
-type orgAPIKeysDataSourceModel struct {
-	NamePrefix types.String `tfsdk:"name_prefix"`
-	NameRegex  types.String `tfsdk:"name_regex"`
-	CreatedBy  types.String `tfsdk:"created_by"`
-	Expired    types.Bool   `tfsdk:"expired"`
-	Keys       types.List   `tfsdk:"keys"`
-}
-
 var keySummaryAttrTypes = map[string]attr.Type{
 	"id":           types.StringType,
 	"name":         types.StringType,
@@ -47,6 +40,23 @@ var keySummaryAttrTypes = map[string]attr.Type{
 	"last_used_at": types.StringType,
 	"expires_at":   types.StringType,
 	"expired":      types.BoolType,
+}
+
+// keySummaryType is a listed key as both data sources show it: the whole state of
+// molecule_org_api_key, and each element of this one's keys.
+var keySummaryType = types.ObjectType{AttrTypes: keySummaryAttrTypes}.TerraformType(context.Background())
+
+// keySummary is t as an object of keySummaryType, expired as of now.
+func keySummary(t client.Token, now time.Time) attrValues {
+	a := attrValues{"expired": tftypes.NewValue(tftypes.Bool, t.Expired(now))}
+	a.setString("id", types.StringValue(t.ID))
+	a.setString("name", optionalString(t.Name))
+	a.setString("prefix", optionalString(t.Prefix))
+	a.setString("created_by", optionalString(t.CreatedBy))
+	a.setString("created_at", timeValue(t.CreatedAt))
+	a.setString("last_used_at", optionalTimeValue(t.LastUsedAt))
+	a.setString("expires_at", optionalTimeValue(t.ExpiresAt))
+	return a
 }
 
 func (d *orgAPIKeysDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -103,14 +113,14 @@ func (d *orgAPIKeysDataSource) Configure(_ context.Context, req datasource.Confi
 
 func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	ctx = d.data.maskSecrets(ctx)
-	var cfg orgAPIKeysDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	cfg, diags := objectAttrs(req.Config.Raw)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 
 	now := d.data.now()
-	filter, err := newKeyFilter(cfg.NamePrefix, cfg.NameRegex, cfg.CreatedBy, cfg.Expired, now)
+	filter, err := newKeyFilter(cfg.string("name_prefix"), cfg.string("name_regex"), cfg.string("created_by"), cfg.bool("expired"), now)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Regular Expression", err.Error())
 		return
@@ -127,24 +137,12 @@ func (d *orgAPIKeysDataSource) Read(ctx context.Context, req datasource.ReadRequ
 
 	kept := filter.apply(snap.Tokens)
 
-	objType := types.ObjectType{AttrTypes: keySummaryAttrTypes}
-	elems := make([]attr.Value, len(kept))
+	keys := make([]tftypes.Value, len(kept))
 	for i, t := range kept {
-		elems[i] = types.ObjectValueMust(keySummaryAttrTypes, map[string]attr.Value{
-			"id":           types.StringValue(t.ID),
-			"name":         optionalString(t.Name),
-			"prefix":       optionalString(t.Prefix),
-			"created_by":   optionalString(t.CreatedBy),
-			"created_at":   timeValue(t.CreatedAt),
-			"last_used_at": optionalTimeValue(t.LastUsedAt),
-			"expires_at":   optionalTimeValue(t.ExpiresAt),
-			"expired":      types.BoolValue(t.Expired(now)),
-		})
+		keys[i] = keySummary(t, now).object(keySummaryType)
 	}
-	list, diags := types.ListValue(objType, elems)
-	resp.Diagnostics.Append(diags...)
-	cfg.Keys = list
-	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
+	cfg["keys"] = tftypes.NewValue(tftypes.List{ElementType: keySummaryType}, keys)
+	resp.State.Raw = cfg.object(req.Config.Raw.Type())
 }
 
 // The filters that molecule_org_api_keys and the molecule_org_api_key list resource share, so that

@@ -191,6 +191,16 @@ func TestAccOrgAPIKeysDataSource_createdByAndOrder(t *testing.T) {
 	})
 }
 
+// orgAPIKeysDataSourceModel is the data source's configuration and state, for the tests to build
+// the one and read the other.
+type orgAPIKeysDataSourceModel struct {
+	NamePrefix types.String `tfsdk:"name_prefix"`
+	NameRegex  types.String `tfsdk:"name_regex"`
+	CreatedBy  types.String `tfsdk:"created_by"`
+	Expired    types.Bool   `tfsdk:"expired"`
+	Keys       types.List   `tfsdk:"keys"`
+}
+
 // With 500 live keys the service's list may be cut short, and the data source says so; with 499
 // it is complete and nothing warns.
 func TestOrgAPIKeysDataSource_incompleteListWarns(t *testing.T) {

@@ -3,6 +3,8 @@ package provider
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -111,5 +113,38 @@ func TestConfigureRedactsCredentialFromEndpointErrors(t *testing.T) {
 				t.Errorf("%s does not name the endpoint attribute", d.Summary())
 			}
 		}
+	}
+}
+
+// BenchmarkMaskPerRequest is what masking costs one refresh of a key, with every log line
+// written (TF_LOG=trace), when the process already knows known secrets (the keys of the other
+// resources it refreshed or minted): the masks the refresh installs, one log line of its own and
+// one of the client's, redacted against every known secret. Masks are per request and the
+// client's redaction looks secrets up by their first bytes, so the cost per request stays flat
+// as known grows, and a plan over N keys costs N times it, not N².
+func BenchmarkMaskPerRequest(b *testing.B) {
+	for _, known := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("known=%d", known), func(b *testing.B) {
+			data, err := newProviderData(time.Now, client.Config{Endpoint: "http://127.0.0.1:9", Token: newOpaqueSecret(), UserAgent: "unit"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := make([]string, known)
+			for i := range keys {
+				keys[i] = newOpaqueSecret()
+				data.client.AddSecret(keys[i])
+			}
+			root := tflogtest.RootLogger(context.Background(), io.Discard)
+			logger := tflogLogger{data: data}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				key := keys[i%known]
+				i++
+				ctx := data.maskSecrets(root, key)
+				tflog.Debug(ctx, "refreshed org API key", map[string]any{"id": "a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e", "key": key})
+				logger.Debug(ctx, "GET /org/tokens: 200", map[string]any{"path": "/org/tokens", "status": 200, "attempt": 1})
+			}
+		})
 	}
 }
