@@ -355,7 +355,13 @@ func testResourceMatchesImport(t *testing.T, e *testEnv) {
 				t.Errorf("key %s: display name: %v", k.ID, err)
 			}
 		}
-		if imported := h.readAfterImport(identity.ID.ValueString()); !listed.equal(imported) {
+		imported := h.readAfterImport(identity.ID.ValueString())
+		if identity.ID.ValueString() == e.emu.OrgKeyID() {
+			// The provider's own credential is used by every request, the read's own among them:
+			// its last_used_at moves between the list and the read.
+			imported.LastUsedAt = listed.LastUsedAt
+		}
+		if !listed.equal(imported) {
 			t.Errorf("result %q carries\n  %+v\nbut a Read after import stores\n  %+v", r.DisplayName, listed, imported)
 		}
 	}
