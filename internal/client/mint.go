@@ -37,8 +37,10 @@ const (
 	// the database that stamps created_at, or a proxy that stamps Date, may keep another time.
 	dateMargin = 2 * time.Second
 	// describeLinger bounds how long a minted key waits for the other creates in flight to
-	// share the list that describes them (creates).
-	describeLinger = 250 * time.Millisecond
+	// share the list that describes them (creates). At a thousand keys Terraform takes longer
+	// than a quarter of a second to start the next creates of a wave, which then split; a full
+	// wave never waits this long, and an apply's last, smaller wave waits it once.
+	describeLinger = time.Second
 )
 
 // MintReconciled mints a key and guarantees that no key is left live and unknown behind it, as
