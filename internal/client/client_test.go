@@ -167,7 +167,7 @@ func hangUp(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-const mintOK = `{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"ci","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z",` +
+const mintOK = `{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"ci","key":"mola_TESTfakeKEYnotReal0000000",` +
 	`"created_by":"admin-token","created_at":"2026-04-21T00:00:00Z"}`
 
 func TestRequestHeaders(t *testing.T) {
@@ -279,7 +279,7 @@ func TestDecodeSuccessResponses(t *testing.T) {
 		jsonResponse(200, `{"tokens":[{"id":"tok_A","name":"a","created_by":"session:u","created_at":"2026-04-21T02:00:00+02:00",`+
 			`"last_used_at":"2026-04-21T12:00:00Z","role":"admin","scopes":["x"],"key":"mola_shouldnotbeexposed0000000"},`+
 			`{"id":"tok_B","name":"b","created_at":"2026-04-21T00:00:00Z","last_used_at":null},{"id":"tok_C"}],"next":null}`),
-		jsonResponse(200, `{"id":"tok_M","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z","created_at":"2026-04-21T00:00:00Z","extra":{"a":[1,2]}}`))
+		jsonResponse(200, `{"id":"tok_M","key":"mola_TESTfakeKEYnotReal0000000","created_at":"2026-04-21T00:00:00Z","extra":{"a":[1,2]}}`))
 	c := newTestClient(t, s.URL)
 	tokens, err := c.listTokens(context.Background())
 	if err != nil {
@@ -301,7 +301,7 @@ func TestDecodeSuccessResponses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ID != "tok_M" || m.Key != "mola_k7x9p2q4r8s1t3u5v6w0x2y3z" || m.Name != "requested-name" {
+	if m.ID != "tok_M" || m.Key != "mola_TESTfakeKEYnotReal0000000" || m.Name != "requested-name" {
 		t.Errorf("minted = %+v", m.Token)
 	}
 }
@@ -354,7 +354,7 @@ func TestMalformedMintResponses(t *testing.T) {
 		"truncated":          {jsonResponse(201, mintOK[:40]), "cannot understand"},
 		"html":               {respond(201, "text/html", "<html></html>"), "text/html"},
 		"no key":             {jsonResponse(201, `{"id":"tok_1","name":"ci"}`), `no "id" or no secret`},
-		"no id":              {jsonResponse(200, `{"key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z"}`), `no "id" or no secret`},
+		"no id":              {jsonResponse(200, `{"key":"mola_TESTfakeKEYnotReal0000000"}`), `no "id" or no secret`},
 		"deployed no id":     {jsonResponse(200, `{"prefix":"UyJhAK6q","auth_token":"UyJhAK6q4R_er9xO_F_vZ7vbnmzlOd6AgNPxlR6YEg0"}`), `no "id" or no secret`},
 		"deployed no secret": {jsonResponse(200, `{"id":"a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e","prefix":"UyJhAK6q"}`), `no "id" or no secret`},
 		"key number":         {jsonResponse(201, `{"id":"tok_1","key":123}`), "cannot understand"},
@@ -376,7 +376,7 @@ func TestMalformedMintResponses(t *testing.T) {
 			if unknown.Name != "ci" || unknown.Started.IsZero() || unknown.Cause == nil || errors.Unwrap(err) != unknown.Cause { //nolint:errorlint // Unwrap must return the cause itself
 				t.Errorf("unknown = %+v", unknown)
 			}
-			if strings.Contains(err.Error(), "mola_k7x9") || strings.Contains(err.Error(), "4R_er9xO") {
+			if strings.Contains(err.Error(), "mola_TESTfake") || strings.Contains(err.Error(), "4R_er9xO") {
 				t.Errorf("error leaks the key: %v", err)
 			}
 			if s.requests() != 1 {
@@ -499,7 +499,7 @@ func TestRevokeRefusesBadIDs(t *testing.T) {
 		t.Errorf("refused ids reached the server %d times", sent.Load())
 	}
 	for _, id := range []string{deployedID, "tok_01HZX3B7N8PQ9K4M5R6T", "weird id/with slash", "tok/../x",
-		"mola_k7x9p2q4r8s1t3u5v6w0x2y3z", deployedKey[:PrefixLength], deployedKey + "x"} {
+		"mola_TESTfakeKEYnotReal0000000", deployedKey[:PrefixLength], deployedKey + "x"} {
 		if err := c.Revoke(ctx, id); err != nil {
 			t.Errorf("Revoke(%q) = %v; an id of any shape must be sent", id, err)
 		}

@@ -246,10 +246,10 @@ func TestMintResponseShapes(t *testing.T) {
 			id: "k1", name: "requested", prefix: "SERVICE1", key: deployedKey},
 		"deployed with unknown fields": {status: 200, body: `{"id":"k1","auth_token":"` + deployedKey + `","role":"admin","scopes":["x"],"org_id":"ws"}`,
 			id: "k1", name: "requested", prefix: "UyJhAK6q", key: deployedKey, org: "ws"},
-		"guide": {status: 201, body: mintOK, id: "tok_01HZX3B7N8PQ9K4M5R6T", name: "ci", prefix: "mola_k7x",
-			key: "mola_k7x9p2q4r8s1t3u5v6w0x2y3z", by: "admin-token", createdAt: time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)},
-		"guide answered 200": {status: 200, body: mintOK, id: "tok_01HZX3B7N8PQ9K4M5R6T", name: "ci", prefix: "mola_k7x",
-			key: "mola_k7x9p2q4r8s1t3u5v6w0x2y3z", by: "admin-token", createdAt: time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)},
+		"guide": {status: 201, body: mintOK, id: "tok_01HZX3B7N8PQ9K4M5R6T", name: "ci", prefix: "mola_TES",
+			key: "mola_TESTfakeKEYnotReal0000000", by: "admin-token", createdAt: time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)},
+		"guide answered 200": {status: 200, body: mintOK, id: "tok_01HZX3B7N8PQ9K4M5R6T", name: "ci", prefix: "mola_TES",
+			key: "mola_TESTfakeKEYnotReal0000000", by: "admin-token", createdAt: time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)},
 		"plaintext shorter than a prefix": {status: 200, body: `{"id":"k1","auth_token":"short"}`,
 			id: "k1", name: "requested", key: "short"},
 	} {
@@ -414,7 +414,7 @@ func TestRevokeSendsOpaqueIDs(t *testing.T) {
 		"tok/../x":                 "/org/tokens/tok%2F..%2Fx",
 		"?#%":                      "/org/tokens/%3F%23%25",
 		// Shaped like a guide key but not one this client knows: ids are opaque, so it is sent.
-		"mola_k7x9p2q4r8s1t3u5v6w0x2y3z": "/org/tokens/mola_k7x9p2q4r8s1t3u5v6w0x2y3z",
+		"mola_TESTfakeKEYnotReal0000000": "/org/tokens/mola_TESTfakeKEYnotReal0000000",
 	}
 	var want []string
 	for id, path := range ids {

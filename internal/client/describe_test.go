@@ -81,7 +81,7 @@ func TestMintReconciledGuideShapeNeedsNoList(t *testing.T) {
 	if err != nil || m.MetadataErr != nil {
 		t.Fatalf("MintReconciled = %v, metadata error %v", err, m.MetadataErr)
 	}
-	if m.CreatedBy != "admin-token" || !m.CreatedAt.Equal(time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)) || m.Prefix != "mola_k7x" {
+	if m.CreatedBy != "admin-token" || !m.CreatedAt.Equal(time.Date(2026, 4, 21, 0, 0, 0, 0, time.UTC)) || m.Prefix != "mola_TES" {
 		t.Errorf("minted %+v", m.Token)
 	}
 	mu.Lock()

@@ -123,7 +123,7 @@ func checkNoSecrets(t *testing.T, c *Client, err error, log *recordingLogger) {
 
 // addSeeds adds the cases that derive from this package's constants, so they cannot drift.
 func addSeeds(f *testing.F, statuses ...int) {
-	echo := `{"error":"Bearer ` + fuzzCanary + ` cannot use mola_k7x9p2q4r8s1t3u5v6w0x2y3z or ` + fuzzKnownKey + `"}`
+	echo := `{"error":"Bearer ` + fuzzCanary + ` cannot use mola_TESTfakeKEYnotReal0000000 or ` + fuzzKnownKey + `"}`
 	for _, status := range statuses {
 		f.Add(status, "application/json", []byte(echo))
 		f.Add(status, "text/html", []byte("<html><body>"+strings.Repeat("proxy error "+fuzzCanary+" "+fuzzKnownKey+" ", 2000)+"</body></html>"))
@@ -133,7 +133,7 @@ func addSeeds(f *testing.F, statuses ...int) {
 func FuzzListResponse(f *testing.F) {
 	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_01HZX3B7N8PQ9K4M5R6T","name":"claude-agent-prod",`+
 		`"created_by":"session:user_01HZX","created_at":"2026-04-21T00:00:00Z","last_used_at":"2026-04-21T12:00:00Z"}]}`))
-	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z","last_used_at":null}]}`))
+	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","key":"mola_TESTfakeKEYnotReal0000000","last_used_at":null}]}`))
 	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","created_at":"`+fuzzCanary+`"}]}`))
 	f.Add(200, "application/json", []byte(`{"tokens":[{"id":"tok_1","created_at":"`+fuzzKnownKey+`"}]}`))
 	f.Add(200, "application/json; charset=utf-8", []byte(fmt.Sprintf(`{"count":%d,"tokens":%s}`, ServiceListMax, tokensJSON(ServiceListMax))))
@@ -166,7 +166,7 @@ func FuzzListResponse(f *testing.F) {
 
 func FuzzMintResponse(f *testing.F) {
 	f.Add(201, "application/json", []byte(mintOK))
-	f.Add(200, "application/json", []byte(`{"id":"tok_1","key":"mola_k7x9p2q4r8s1t3u5v6w0x2y3z","created_at":"`+fuzzCanary+`"}`))
+	f.Add(200, "application/json", []byte(`{"id":"tok_1","key":"mola_TESTfakeKEYnotReal0000000","created_at":"`+fuzzCanary+`"}`))
 	f.Add(200, "application/json; charset=utf-8", []byte(deployedMint(deployedID, "claude-agent-prod", deployedKey)))
 	f.Add(200, "application/json", []byte(`{"id":"`+deployedID+`","auth_token":"`+deployedKey+`","created_at":"`+deployedKey+`"}`))
 	f.Add(200, "application/json", []byte(`{"id":"`+deployedID+`","auth_token":"`+fuzzKnownKey+`"}`))
@@ -223,7 +223,7 @@ func FuzzMintResponse(f *testing.F) {
 
 func FuzzErrorResponse(f *testing.F) {
 	f.Add(404, "application/json", "", "", []byte(`{"error":"token not found"}`))
-	f.Add(302, "", "https://login.example/?next=mola_k7x9p2q4r8s1t3u5v6w0x2y3z&t="+fuzzCanary, "", []byte(nil))
+	f.Add(302, "", "https://login.example/?next=mola_TESTfakeKEYnotReal0000000&t="+fuzzCanary, "", []byte(nil))
 	f.Add(429, "application/json", "", "Fri, 31 Dec 1999 23:59:59 GMT", []byte(`{"message":"slow down"}`))
 	f.Add(503, "text/html", "", "99999999999999999999", []byte("<html>"+fuzzCanary+"</html>"))
 	f.Add(302, "", "https://login.example/?k="+fuzzKnownKey, "", []byte(nil))

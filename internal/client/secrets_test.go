@@ -60,7 +60,7 @@ func TestRedactionByValue(t *testing.T) {
 		t.Fatalf("Secrets() = %q, want the credential and the minted plaintext", got)
 	}
 
-	echo := "key " + deployedKey + " for Bearer " + deployedCredential + " (guide key mola_k7x9p2q4r8s1t3u5v6w0x2y3z)"
+	echo := "key " + deployedKey + " for Bearer " + deployedCredential + " (guide key mola_TESTfakeKEYnotReal0000000)"
 	s.set(jsonResponse(400, `{"error":"`+echo+`"}`))
 	_, err := c.listTokens(ctx)
 	var apiErr *APIError
@@ -218,7 +218,7 @@ func TestRevokeRefusesSecretsWithoutSending(t *testing.T) {
 	s := newSwitchServer(t)
 	c := newTestClient(t, s.URL, withCredential(deployedCredential))
 	ctx := context.Background()
-	guideKey := "mola_k7x9p2q4r8s1t3u5v6w0x2y3z"
+	guideKey := "mola_TESTfakeKEYnotReal0000000"
 	s.set(jsonResponse(200, deployedMint(deployedID, "ci", deployedKey)))
 	if _, err := c.mint(ctx, "ci", MintOptions{}); err != nil {
 		t.Fatal(err)

@@ -134,7 +134,7 @@ func TestRedactKeys(t *testing.T) {
 		"/org/tokens/mola_abc123":               "/org/tokens/mola_[REDACTED]",
 		"/x/mola_AbC9/y/mola_zz":                "/x/mola_[REDACTED]/y/mola_[REDACTED]",
 		"/mola_":                                "/mola_",
-		"/mola_/mola_k7x9p2q4r8s1t3u5v6w0x2y3z": "/mola_/mola_[REDACTED]",
+		"/mola_/mola_TESTfakeKEYnotReal0000000": "/mola_/mola_[REDACTED]",
 		// Ids stay readable; the service's keys do not.
 		"/org/tokens/a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e": "/org/tokens/a80eeef4-3d9e-4f4b-8f0d-b2be4e9b234e",
 		"/org/tokens/" + deployedKey:                       "/org/tokens/[REDACTED]",
