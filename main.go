@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +10,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/molecule-ai/terraform-provider-molecule/internal/provider"
 )
@@ -69,8 +69,13 @@ func run(debugMode bool) (err error) {
 		defer pprof.StopCPUProfile()
 	}
 
-	return providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/molecule-ai/molecule",
-		Debug:   debugMode,
-	})
+	server, err := provider.ProtocolServer(provider.New(version)())()
+	if err != nil {
+		return err
+	}
+	var opts []tf6server.ServeOpt
+	if debugMode {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	return tf6server.Serve("registry.terraform.io/molecule-ai/molecule", func() tfprotov6.ProviderServer { return server }, opts...)
 }

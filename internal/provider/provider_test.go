@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
@@ -267,7 +266,7 @@ func (e *testEnv) factories() map[string]func() (tfprotov6.ProviderServer, error
 
 func (e *testEnv) factoriesWithEnv(env map[string]string) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"molecule": providerserver.NewProtocol6WithError(e.provider(env)),
+		"molecule": ProtocolServer(e.provider(env)),
 	}
 }
 

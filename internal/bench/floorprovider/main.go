@@ -9,6 +9,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"log"
 	"time"
 
@@ -124,6 +126,25 @@ func (listResource) List(_ context.Context, _ list.ListRequest, stream *list.Lis
 
 func (noAction) Invoke(context.Context, action.InvokeRequest, *action.InvokeResponse) {}
 
+// createdBy is who the service says minted a key: the minting org key, named by its prefix.
+var createdBy = "org-token:" + newKeyText()[:8]
+
+// newKey is a key's id and plaintext in the shapes the service hands out, a UUID and 43
+// characters of base64url, so that the floor's state is as large as the provider's.
+func newKey() (id, key string) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), newKeyText()
+}
+
+func newKeyText() string {
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	return base64.RawURLEncoding.EncodeToString(k[:])
+}
+
 // keyResource is molecule_org_api_key without a service: a key is a random id and plaintext.
 type keyResource struct {
 	schemaOf resource.ResourceWithIdentity // the real resource, for its name and schemas
@@ -204,11 +225,11 @@ func (r *keyResource) Create(ctx context.Context, req resource.CreateRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	key := rand.Text()
-	m.ID = types.StringValue(rand.Text())
+	id, key := newKey()
+	m.ID = types.StringValue(id)
 	m.Key = types.StringValue(key)
 	m.Prefix = types.StringValue(key[:8])
-	m.CreatedBy = types.StringValue("admin-token")
+	m.CreatedBy = types.StringValue(createdBy)
 	m.CreatedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	m.LastUsedAt = types.StringNull()
 	m.ExpiresAt = types.StringNull()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -48,5 +49,20 @@ func TestSchemaEqualsTheProvider(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, schemasOf(t, newFloor())); diff != "" {
 		t.Errorf("the floor's schema differs from the provider's (-provider +floor):\n%s", diff)
+	}
+}
+
+// TestNewKeyHasTheServiceShape: the floor's state must be as large as the provider's, so its ids
+// and plaintexts have the lengths the service's do.
+func TestNewKeyHasTheServiceShape(t *testing.T) {
+	id, key := newKey()
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
+		t.Errorf("id %q is not a version 4 UUID", id)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(key) {
+		t.Errorf("key %q is not 43 characters of base64url", key)
+	}
+	if !regexp.MustCompile(`^org-token:[A-Za-z0-9_-]{8}$`).MatchString(createdBy) {
+		t.Errorf("created_by %q is not an org key's", createdBy)
 	}
 }
