@@ -358,8 +358,24 @@ func (r report) targets() []target {
 		out = append(out, target{name(fmt.Sprintf("%s ratio to no-I/O ≤ %.2f", t.command, t.max)), verdict(ratio <= t.max),
 			fmt.Sprintf("%.2f× (provider %s s / no-I/O %s s, medians)", ratio,
 				seconds(r.medianWall(targetN, kindProvider, t.command)), seconds(r.medianWall(targetN, kindNoIO, t.command)))})
+		out = append(out, r.cpuSplit(t.command))
 	}
 	return out
+}
+
+// cpuSplit reports, beside a wall-time ratio, where the CPU went: what the provider process
+// spends against the floor's, and what Terraform core spends with each. Core's share is the same
+// work for any provider of this schema and often the larger part of the wall time.
+func (r report) cpuSplit(command string) target {
+	plugin := func(kind string) time.Duration { return median(collect(r.series(targetN, kind, command), pluginCPU)) }
+	core := func(kind string) time.Duration { return median(collect(r.series(targetN, kind, command), coreCPU)) }
+	ratio := 0.0
+	if f := plugin(kindNoIO); f > 0 {
+		ratio = float64(plugin(kindProvider)) / float64(f)
+	}
+	return target{fmt.Sprintf("%s CPU at N=%d", command, targetN), "INFO",
+		fmt.Sprintf("provider process %s s / no-I/O %s s (%.2f×); Terraform core %s s with the provider, %s s with no-I/O, %s s with terraform_data (medians)",
+			seconds(plugin(kindProvider)), seconds(plugin(kindNoIO)), ratio, seconds(core(kindProvider)), seconds(core(kindNoIO)), seconds(core(kindCore)))}
 }
 
 func (r report) printTargets(w io.Writer) {

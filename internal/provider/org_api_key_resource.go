@@ -56,13 +56,28 @@ type orgAPIKeyResource struct {
 }
 
 // checkedAtKey names the private state entry with the time the provider last checked the key
-// against the service: at its mint, or at the latest refresh. It is the "now" against which
+// against the service: at its mint, or at the latest refresh, for a key that can fall due
+// (recordCheck). It is the "now" against which
 // ModifyPlan decides whether the key is due for rotation. The wall clock cannot be: when a
 // saved plan is applied, Terraform plans again, later, from the prior state and private state
 // saved in the plan file, and a decision that changed in between (a key that fell due) would
 // fail the apply with "Provider produced inconsistent final plan". The time recorded at the
 // plan's refresh is in that saved private state, so both plans decide alike.
 const checkedAtKey = "checked_at"
+
+// recordCheck keeps in private the time the key was checked (checkedAtKey), at, when the key can
+// fall due by time alone, because it has rotate_after or an expiry, and removes it otherwise. No
+// other key needs it, and private state on every key of a large configuration costs Terraform
+// about a tenth more CPU in every command, as it copies and writes state.
+func recordCheck(ctx context.Context, private interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
+}, m *orgAPIKeyResourceModel, at time.Time,
+) diag.Diagnostics {
+	if m.RotateAfter.IsNull() && m.ExpiresAt.IsNull() {
+		return private.SetKey(ctx, checkedAtKey, nil)
+	}
+	return private.SetKey(ctx, checkedAtKey, checkedAtValue(at))
+}
 
 // checkedAtValue is at as private state holds it: a JSON string, RFC 3339 with nanoseconds.
 func checkedAtValue(at time.Time) []byte {
@@ -288,7 +303,8 @@ func (r *orgAPIKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "Age at which the key is due for rotation, as a Go duration such as `\"720h\"` (30 days), " +
 					"between `" + durationText(minRotateAfter) + "` and `" + durationText(maxRotateAfter) + "` (10 years). The first plan whose refresh of the key comes at or after " +
 					"`rotate_at` replaces the key. Changing this value only moves `rotate_at` and updates in place, unless " +
-					"the new `rotate_at` has already passed. Unset by default: the key never falls due.",
+					"the new `rotate_at` has already passed; set on a key that had none, it updates in place, and the next " +
+					"plan replaces the key if `rotate_at` has passed. Unset by default: the key never falls due.",
 				Validators: []validator.String{durationValidator{min: minRotateAfter, max: maxRotateAfter}},
 			},
 			"rotate_at": schema.StringAttribute{
@@ -386,7 +402,7 @@ func (r *orgAPIKeyResource) Create(ctx context.Context, req resource.CreateReque
 			fmt.Sprintf("Key %s was minted, but its rotate_at could not be computed: %s.", minted.ID, err))
 		plan.RotateAt = types.StringNull()
 	}
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.data.now()))...)
+	resp.Diagnostics.Append(recordCheck(ctx, resp.Private, &plan, r.data.now())...)
 	plan.writeAttrs(attrs)
 	resp.State.Raw = attrs.object(req.Plan.Raw.Type())
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan.ID)...)
@@ -402,8 +418,10 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 	// leaves it null, even one that keeps the key on an incomplete list or drops it as revoked.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
 	// The time of this refresh is what the plan that follows, and its second run when the plan is
-	// applied, decide rotation against (see checkedAtKey).
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, checkedAtKey, checkedAtValue(r.data.now()))...)
+	// applied, decide rotation against (see checkedAtKey): recorded here for the paths that keep
+	// state as it is, and again below for the refreshed key.
+	checkedAt := r.data.now()
+	resp.Diagnostics.Append(recordCheck(ctx, resp.Private, &state, checkedAt)...)
 	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
@@ -440,6 +458,7 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 			fmt.Sprintf("Key %s: %s. State was left unchanged.", id, err))
 		return
 	}
+	resp.Diagnostics.Append(recordCheck(ctx, resp.Private, &state, checkedAt)...)
 	state.writeAttrs(attrs)
 	resp.State.Raw = attrs.object(req.State.Raw.Type())
 }
@@ -496,9 +515,10 @@ func (r *orgAPIKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		return
 	}
 
-	// A plan without a refresh (-refresh=false) decides as of the last check in state. State
-	// written before the check was recorded has none: such a plan leaves the key alone, and the
-	// next plan that refreshes decides. Deciding by the wall clock instead could flip at apply.
+	// A plan without a refresh (-refresh=false) decides as of the last check in state. A key
+	// with no check recorded, from state written before checks were, or one that could not fall
+	// due until this plan set rotate_after (recordCheck), is left alone, and the next plan that
+	// refreshes decides. Deciding by the wall clock instead could flip at apply.
 	checkedAt, checked := time.Time{}, false
 	if existing {
 		b, diags := req.Private.GetKey(ctx, checkedAtKey)

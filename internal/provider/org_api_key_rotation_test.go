@@ -522,6 +522,51 @@ func TestAccOrgAPIKeyResource_importThenRotateAfter(t *testing.T) {
 	})
 }
 
+// A key that could not fall due records no check, so rotate_after set on it, already past, takes
+// two plans: the first sets it in place (it cannot tell the key is due), the next replaces it.
+func TestAccOrgAPIKeyResource_rotateAfterSetOnAnOverdueKey(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulatorOnly)
+	name := e.name("late-rotate")
+	seeded, _ := e.emu.Seed(emulator.SeedKey{Name: name, CreatedAt: timeAgo(100 * time.Hour)})
+	var newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             e.checkDestroy,
+		Steps: []tfresource.TestStep{
+			{
+				Config:             keyConfig(name),
+				ResourceName:       keyAddr,
+				ImportState:        true,
+				ImportStateId:      seeded.ID,
+				ImportStatePersist: true,
+			},
+			{
+				Config: rotationConfig(name, "  rotate_after = \"72h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					},
+				},
+				ExpectNonEmptyPlan: true,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(keyAddr, tfjsonpath.New("id"), knownvalue.StringExact(seeded.ID)),
+				},
+			},
+			{
+				Config: rotationConfig(name, "  rotate_after = \"72h\"\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(keyAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{expectRotateAt{keyAddr, 72 * time.Hour}},
+				Check:             replacedKey(e, name, &seeded.ID, &newID),
+			},
+		},
+	})
+}
+
 // newPrivate points *p at an empty private state, as the framework hands every resource call
 // one. Its type is internal to the framework, which exports no constructor.
 func newPrivate[T any](p **T) { *p = new(T) }
@@ -688,6 +733,60 @@ func TestOrgAPIKeyResource_recordsCheck(t *testing.T) {
 		t.Fatal(read.Diagnostics)
 	}
 	wantChecked(t, "Read", read.Private)
+}
+
+// Only a key that can fall due by time alone, by rotate_after or by an expiry, keeps the time of
+// its last check: any other key has no private state, and loses one an earlier release wrote.
+func TestOrgAPIKeyResource_recordsCheckOnlyWhenTheKeyCanFallDue(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	h := newResourceHarness(t, e, nil)
+	recorded := func(t *testing.T, op string, private interface {
+		GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+	},
+	) bool {
+		t.Helper()
+		b, d := private.GetKey(h.ctx, checkedAtKey)
+		if d.HasError() {
+			t.Fatalf("%s: %v", op, d)
+		}
+		return b != nil
+	}
+
+	plain := h.create(toMint(e.name("plain")))
+	if plain.Diagnostics.HasError() {
+		t.Fatal(plain.Diagnostics)
+	}
+	if recorded(t, "Create", plain.Private) {
+		t.Errorf("Create recorded %s for a key without rotate_after or an expiry", checkedAtKey)
+	}
+	// State from an earlier release carries the entry on every key.
+	resp := resource.ReadResponse{State: plain.State, Identity: h.nullIdentity()}
+	newPrivate(&resp.Private)
+	if d := resp.Private.SetKey(h.ctx, checkedAtKey, checkedAtValue(time.Now())); d.HasError() {
+		t.Fatal(d)
+	}
+	h.r.Read(h.ctx, resource.ReadRequest{State: plain.State, Identity: h.nullIdentity()}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	if recorded(t, "Read", resp.Private) {
+		t.Errorf("Read kept %s for a key without rotate_after or an expiry", checkedAtKey)
+	}
+
+	expiring := toMint(e.name("expiring"))
+	expiring.Lifetime = types.StringValue("24h")
+	expiring.ExpiresAt = types.StringUnknown()
+	created := h.create(expiring)
+	if created.Diagnostics.HasError() {
+		t.Fatal(created.Diagnostics)
+	}
+	if !recorded(t, "Create", created.Private) {
+		t.Errorf("Create did not record %s for a key that expires", checkedAtKey)
+	}
+	if read := h.read(created.State); read.Diagnostics.HasError() || !recorded(t, "Read", read.Private) {
+		t.Errorf("Read did not record %s for a key that expires: %v", checkedAtKey, read.Diagnostics)
+	}
 }
 
 // A rename replaces the key; its rotate_at must follow the new key's created_at, not the old one's.
