@@ -36,10 +36,12 @@ func ProtocolServer(p provider.Provider) func() (tfprotov6.ProviderServer, error
 	}
 }
 
-// frameworkServer is what the framework's protocol server implements and this provider uses.
+// frameworkServer is what the framework's protocol server implements and this provider uses. The
+// two interfaces are deprecated only in favour of ProviderServer growing their methods; until
+// then terraform-plugin-go serves list resources and actions only to a server that has them.
 type frameworkServer interface {
-	tfprotov6.ProviderServerWithListResource
-	tfprotov6.ProviderServerWithActions
+	tfprotov6.ProviderServerWithListResource //nolint:staticcheck // SA1019: see above
+	tfprotov6.ProviderServerWithActions      //nolint:staticcheck // SA1019: see above
 }
 
 var _ frameworkServer = detachingServer{}

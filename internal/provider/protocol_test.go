@@ -91,10 +91,10 @@ func TestProtocolServer_servesWhatTheFrameworkServes(t *testing.T) {
 			t.Errorf("ProtocolServer answered %#v (%v), the framework %#v (%v)", got, err1, want, err2)
 		}
 	}
-	if _, ok := ours.(tfprotov6.ProviderServerWithListResource); !ok {
+	if _, ok := ours.(tfprotov6.ProviderServerWithListResource); !ok { //nolint:staticcheck // SA1019: what terraform-plugin-go asks for
 		t.Error("list resources are not served")
 	}
-	if _, ok := ours.(tfprotov6.ProviderServerWithActions); !ok {
+	if _, ok := ours.(tfprotov6.ProviderServerWithActions); !ok { //nolint:staticcheck // SA1019: what terraform-plugin-go asks for
 		t.Error("actions are not served")
 	}
 }
