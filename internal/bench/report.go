@@ -226,9 +226,11 @@ Three configurations, each at N = %s:
   address, the same schema (a unit test compares the two) and the same framework that does no I/O:
   written as most framework providers are, its resource reads and writes the whole model
   (`+"`req.Plan.Get`, `resp.State.Set`"+`) in each method, with the real resource's schema, plan
-  modifiers and validators, and it makes up ids and keys locally. It runs with the
-  provider's own log settings (the SDK's logging off, as the provider sets it when Terraform
-  collects no logs). It is the framework's floor for this schema: what a provider of it pays
+  modifiers and validators, and it makes up ids, keys and `+"`created_by`"+` locally in the service's
+  shapes (a UUID, 43 characters of base64url, `+"`org-token:`"+` and a prefix), so that its state is as
+  large as the provider's. It runs with the provider's own log settings (the SDK's logging off, as
+  the provider sets it when Terraform collects no logs) and Go's default garbage collector target,
+  as most providers do. It is the framework's floor for this schema: what a provider of it pays
   before talking to a service.
 - **terraform_data**: N `+"`terraform_data`"+` resources (`+"`count = N`, `input = \"bench-${count.index}\"`"+`): the same
   commands with no provider plugin at all, i.e. what Terraform core costs by itself.
