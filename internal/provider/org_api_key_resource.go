@@ -418,10 +418,10 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 	// leaves it null, even one that keeps the key on an incomplete list or drops it as revoked.
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state.ID)...)
 	// The time of this refresh is what the plan that follows, and its second run when the plan is
-	// applied, decide rotation against (see checkedAtKey): recorded here for the paths that keep
-	// state as it is, and again below for the refreshed key.
+	// applied, decide rotation against (see checkedAtKey): recorded on every way out, for the key
+	// as refreshed, or as it was where state is kept unchanged.
 	checkedAt := r.data.now()
-	resp.Diagnostics.Append(recordCheck(ctx, resp.Private, &state, checkedAt)...)
+	defer func() { resp.Diagnostics.Append(recordCheck(ctx, resp.Private, &state, checkedAt)...) }()
 	// Masked once the key from state is known: every mask is copied into each call's logger.
 	ctx = r.data.maskSecrets(ctx, state.Key.ValueString())
 	id := state.ID.ValueString()
@@ -458,7 +458,6 @@ func (r *orgAPIKeyResource) Read(ctx context.Context, req resource.ReadRequest, 
 			fmt.Sprintf("Key %s: %s. State was left unchanged.", id, err))
 		return
 	}
-	resp.Diagnostics.Append(recordCheck(ctx, resp.Private, &state, checkedAt)...)
 	state.writeAttrs(attrs)
 	resp.State.Raw = attrs.object(req.State.Raw.Type())
 }

@@ -216,10 +216,3 @@ func (c *requestContext) Value(key any) any {
 	}
 	return nil
 }
-
-func (c *requestContext) String() string {
-	if ctx := c.request.Load(); ctx != nil {
-		return fmt.Sprint(*ctx) + ".request"
-	}
-	return "released request"
-}
